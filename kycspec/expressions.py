@@ -1,0 +1,150 @@
+"""Values and conditions, the small expression language of the `x-` extensions.
+
+A value is JSON; a string starting with `$` is an expression (`$now+7d`, `$body.a.b`,
+`$id:ver_{lower:12}`, `$count:documents`, `$record`). A condition maps a path (`record.x`,
+`body.a.b`) to a test. Both are compiled once, when the spec is loaded, into plain callables.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kycspec.idformat import generate_id, id_pattern
+from kycspec.types import JSON
+
+ROOTS = frozenset(
+    {
+        # request and caller
+        "body", "path", "query", "header", "auth",
+        # records and list pages
+        "record", "items", "item", "has_more", "next_cursor",
+        # error envelopes
+        "status", "code", "title", "detail",
+    }
+)
+_NOW = re.compile(r"^\$now(?:\+(\d+)([smhd]))?$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def format_time(moment: datetime, fmt: str) -> JSON:
+    """A timestamp in a resource's format: Unix seconds or RFC 3339 (UTC, whole seconds)."""
+    if fmt == "unix":
+        return int(moment.timestamp())
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: JSON) -> datetime:
+    """The inverse of `format_time`, for either format."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a timestamp: {value!r}")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass
+class Context:
+    """What an expression can see: the request, the caller, the record, the clock."""
+
+    now: datetime
+    time_format: str = "rfc3339"
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def lookup(self, root: str, path: tuple[str, ...]) -> JSON:
+        current: Any = self.values.get(root)
+        for key in path:
+            if isinstance(current, Mapping):
+                current = _get(current, key, case_insensitive=root == "header")
+            else:
+                current = getattr(current, key, None)
+            if current is None:
+                return None
+        return current
+
+
+def _get(mapping: Mapping[str, Any], key: str, *, case_insensitive: bool) -> Any:
+    if key in mapping:
+        return mapping[key]
+    if case_insensitive:
+        lowered = key.lower()
+        for name, value in mapping.items():
+            if name.lower() == lowered:
+                return value
+    return None
+
+
+Value = Callable[[Context], JSON]
+
+
+def compile_value(spec: JSON) -> Value:
+    """Compile a value (JSON with `$` expressions) into a function of the context."""
+    if isinstance(spec, dict):
+        parts = {key: compile_value(item) for key, item in spec.items()}
+        return lambda ctx: {key: part(ctx) for key, part in parts.items()}
+    if isinstance(spec, list):
+        items = [compile_value(item) for item in spec]
+        return lambda ctx: [item(ctx) for item in items]
+    if isinstance(spec, str) and spec.startswith("$"):
+        return _compile_expression(spec)
+    return lambda ctx: spec
+
+
+def _compile_expression(text: str) -> Value:
+    now = _NOW.match(text)
+    if now:
+        amount, unit = now.groups()
+        delta = timedelta(**{_UNITS[unit]: int(amount)}) if unit else timedelta()
+        return lambda ctx: format_time(ctx.now + delta, ctx.time_format)
+    if text.startswith("$id:"):
+        fmt = text[4:]
+        id_pattern(fmt)  # rejects a bad format at load time
+        return lambda ctx: generate_id(fmt)
+    if text.startswith("$count:"):
+        name = text[7:]
+
+        def count(ctx: Context) -> int:
+            value = ctx.lookup("record", (name,))
+            return len(value) if isinstance(value, list | dict) else 0
+
+        return count
+    root, *path = text[1:].split(".")
+    if root not in ROOTS:
+        raise ValueError(f"unknown expression {text!r}")
+    keys = tuple(path)
+    return lambda ctx: ctx.lookup(root, keys)
+
+
+Test = Callable[[JSON], bool]
+Condition = Callable[[Context], bool]
+
+
+def compile_test(spec: JSON) -> Test:
+    """One test of a condition: equals, `in`, `prefix` or `pattern`."""
+    if isinstance(spec, dict) and len(spec) == 1:
+        (kind, arg), = spec.items()
+        if kind == "in":
+            allowed = list(arg)
+            return lambda value: value in allowed
+        if kind == "prefix":
+            return lambda value: isinstance(value, str) and value.startswith(arg)
+        if kind == "pattern":
+            regex = re.compile(arg)
+            return lambda value: isinstance(value, str) and regex.search(value) is not None
+    return lambda value: value == spec
+
+
+def split_path(path: str) -> tuple[str, tuple[str, ...]]:
+    """`body.a.b` -> (`body`, (`a`, `b`)), checking the root."""
+    root, *rest = path.split(".")
+    if root not in ROOTS:
+        raise ValueError(f"unknown path root in {path!r}")
+    return root, tuple(rest)
+
+
+def compile_condition(spec: Mapping[str, JSON]) -> Condition:
+    """A condition: every `path: test` entry must hold."""
+    checks = [(split_path(path), compile_test(test)) for path, test in spec.items()]
+    return lambda ctx: all(test(ctx.lookup(root, keys)) for (root, keys), test in checks)

@@ -1,0 +1,50 @@
+"""Id formats such as `ver_{lower:12}`: generate ids and match them."""
+
+import re
+import secrets
+import string
+import uuid
+
+_PLACEHOLDER = re.compile(r"\{(alnum|lower|hex|uuid)(?::(\d+))?\}")
+_ALPHABETS = {
+    "alnum": string.ascii_letters + string.digits,
+    "lower": string.ascii_lowercase + string.digits,
+    "hex": "0123456789abcdef",
+}
+_PATTERNS = {"alnum": "[A-Za-z0-9]", "lower": "[a-z0-9]", "hex": "[0-9a-f]"}
+_UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _check(fmt: str) -> None:
+    for match in _PLACEHOLDER.finditer(fmt):
+        kind, size = match.groups()
+        if (kind == "uuid") != (size is None):
+            raise ValueError(f"bad id placeholder {match.group(0)!r} in {fmt!r}")
+
+
+def generate_id(fmt: str) -> str:
+    """A fresh random id in the format."""
+    _check(fmt)
+
+    def fill(match: re.Match[str]) -> str:
+        kind, size = match.groups()
+        if kind == "uuid":
+            return str(uuid.uuid4())
+        alphabet = _ALPHABETS[kind]
+        return "".join(secrets.choice(alphabet) for _ in range(int(size)))
+
+    return _PLACEHOLDER.sub(fill, fmt)
+
+
+def id_pattern(fmt: str) -> re.Pattern[str]:
+    """A regular expression that matches exactly the ids of the format."""
+    _check(fmt)
+    parts: list[str] = []
+    last = 0
+    for match in _PLACEHOLDER.finditer(fmt):
+        parts.append(re.escape(fmt[last : match.start()]))
+        kind, size = match.groups()
+        parts.append(_UUID_PATTERN if kind == "uuid" else f"{_PATTERNS[kind]}{{{size}}}")
+        last = match.end()
+    parts.append(re.escape(fmt[last:]))
+    return re.compile("^" + "".join(parts) + "$")

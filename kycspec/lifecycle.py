@@ -1,0 +1,140 @@
+"""The `lifecycle` of a resource: states, transitions, guards, and what entering a state sets."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kycspec.expressions import Condition, Context, Value, compile_condition, compile_value
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Refuses an allowed transition when `when` holds and `require` does not."""
+
+    description: str
+    when: Condition
+    require: Condition
+    status: int
+    code: str
+    message: str
+    raw: Mapping[str, Any]
+
+    def refuses(self, ctx: Context) -> bool:
+        return self.when(ctx) and not self.require(ctx)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One allowed move, driven by an operation or by the clock passing a timestamp field."""
+
+    sources: tuple[str, ...]
+    target: str
+    operation: str | None
+    clock: str | None
+    guards: tuple[Guard, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """The state machine of one status field."""
+
+    field: str
+    states: tuple[str, ...]
+    initial: tuple[str, ...]
+    default: str | None
+    terminal: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+    on_enter: Mapping[str, Value] = field(default_factory=dict)
+    raw_on_enter: Mapping[str, Any] = field(default_factory=dict)
+
+    def find(self, source: str, target: str, operation: str) -> Transition | None:
+        """The declared transition for this move by this operation, if any."""
+        for transition in self.transitions:
+            if (
+                transition.operation == operation
+                and transition.target == target
+                and source in transition.sources
+            ):
+                return transition
+        return None
+
+    def targets_of(self, operation: str) -> tuple[str, ...]:
+        """The states the operation can lead to."""
+        return tuple(dict.fromkeys(t.target for t in self.transitions if t.operation == operation))
+
+    def sources_of(self, operation: str) -> tuple[str, ...]:
+        """The states the operation can leave from."""
+        found = (s for t in self.transitions if t.operation == operation for s in t.sources)
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def clock_transitions(self) -> tuple[Transition, ...]:
+        return tuple(t for t in self.transitions if t.clock)
+
+    def problems(self, status_enum: list[str] | None) -> list[str]:
+        """Inconsistencies in the declaration; an empty list means it is sound."""
+        found: list[str] = []
+        known = set(self.states)
+        if status_enum is not None and set(status_enum) != known:
+            found.append(f"states {sorted(known)} differ from the status enum {sorted(status_enum)}")
+        named = [*self.initial, *self.terminal, *([self.default] if self.default else [])]
+        named += [s for t in self.transitions for s in (*t.sources, t.target)]
+        named += list(self.on_enter)
+        found += [f"unknown state {s!r}" for s in dict.fromkeys(named) if s not in known]
+        if self.default and self.default not in self.initial:
+            found.append(f"default state {self.default!r} is not initial")
+        for transition in self.transitions:
+            leaving = set(transition.sources) & set(self.terminal)
+            if leaving:
+                found.append(f"terminal state(s) {sorted(leaving)} have an outgoing transition")
+            if (transition.operation is None) == (transition.clock is None):
+                found.append(f"transition to {transition.target!r} needs one of operation, clock")
+        reachable = set(self.initial)
+        frontier = list(self.initial)
+        while frontier:
+            state = frontier.pop()
+            for transition in self.transitions:
+                if state in transition.sources and transition.target not in reachable:
+                    reachable.add(transition.target)
+                    frontier.append(transition.target)
+        found += [f"state {s!r} is unreachable" for s in self.states if s not in reachable]
+        return found
+
+
+def build_lifecycle(raw: Mapping[str, Any]) -> Lifecycle:
+    """Compile a `lifecycle` declaration."""
+    transitions = []
+    for item in raw.get("transitions", []):
+        via = item.get("via", {})
+        guards = tuple(
+            Guard(
+                description=g.get("description", ""),
+                when=compile_condition(g.get("when", {})),
+                require=compile_condition(g["require"]),
+                status=int(g.get("status", 422)),
+                code=str(g.get("code", "guard_failed")),
+                message=g.get("message", g.get("description", "refused")),
+                raw=g,
+            )
+            for g in item.get("guards", [])
+        )
+        transitions.append(
+            Transition(
+                sources=tuple(item["from"]),
+                target=item["to"],
+                operation=via.get("operation"),
+                clock=via.get("clock"),
+                guards=guards,
+            )
+        )
+    on_enter = raw.get("on-enter", {})
+    return Lifecycle(
+        field=raw["field"],
+        states=tuple(raw["states"]),
+        initial=tuple(raw.get("initial", raw["states"][:1])),
+        default=raw.get("default"),
+        terminal=tuple(raw.get("terminal", [])),
+        transitions=tuple(transitions),
+        on_enter={state: compile_value(values) for state, values in on_enter.items()},
+        raw_on_enter=on_enter,
+    )

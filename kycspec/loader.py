@@ -1,0 +1,248 @@
+"""Load a spec file: validate it as OpenAPI 3.0.3, then compile its `x-` extensions."""
+
+import copy
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+from openapi_spec_validator import validate
+
+from kycspec.expressions import compile_condition, compile_value, split_path
+from kycspec.idformat import id_pattern
+from kycspec.lifecycle import build_lifecycle
+from kycspec.model import (
+    ROLES,
+    ApiSpec,
+    Collect,
+    ErrorFormat,
+    Filter,
+    Fixture,
+    Lookup,
+    Magic,
+    Operation,
+    Paging,
+    Resource,
+    TokenAlias,
+)
+from kycspec.types import JSONObject
+
+SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class SpecError(ValueError):
+    """The spec breaks a rule of the `x-` extensions (see specs/README.md)."""
+
+
+def resolve_pointer(document: Mapping[str, Any], ref: str) -> Any:
+    """The node a local `#/a/b` reference points at."""
+    if not ref.startswith("#/"):
+        raise SpecError(f"only local references are supported: {ref!r}")
+    node: Any = document
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def inline_refs(document: Mapping[str, Any], node: Any) -> Any:
+    """A copy of the node with every local `$ref` replaced by its target."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return inline_refs(document, resolve_pointer(document, node["$ref"]))
+        return {key: inline_refs(document, value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [inline_refs(document, item) for item in node]
+    return node
+
+
+def _resource(document: JSONObject, name: str, raw: Mapping[str, Any]) -> Resource:
+    timestamps = raw.get("timestamps", {})
+    id_spec = raw["id"]
+    id_pattern(id_spec["format"])
+    lifecycle = build_lifecycle(raw["lifecycle"]) if "lifecycle" in raw else None
+    schema = inline_refs(document, resolve_pointer(document, raw["schema"]))
+    for path in raw.get("partition", []):
+        split_path(path)
+    if lifecycle is not None:
+        status = schema.get("properties", {}).get(lifecycle.field, {})
+        problems = lifecycle.problems(status.get("enum"))
+        if problems:
+            raise SpecError(f"resource {name!r}: " + "; ".join(problems))
+    return Resource(
+        name=name,
+        schema=schema,
+        id_field=id_spec["field"],
+        id_format=id_spec["format"],
+        time_format=timestamps.get("format", "rfc3339"),
+        created_field=timestamps.get("created", "created_at"),
+        updated_field=timestamps.get("updated", "updated_at"),
+        partition=tuple(raw.get("partition", [])),
+        defaults={k: compile_value(v) for k, v in raw.get("defaults", {}).items()},
+        derived={k: compile_value(v) for k, v in raw.get("derived", {}).items()},
+        lifecycle=lifecycle,
+        raw=raw,
+    )
+
+
+def _paging(parameters: list[JSONObject]) -> Paging | None:
+    marked = {p["x-page"]: p for p in parameters if "x-page" in p}
+    if not marked:
+        return None
+    limit = marked.get("limit")
+    schema = limit.get("schema", {}) if limit else {}
+    style = next((s for s in ("starting_after", "cursor") if s in marked), None)
+    return Paging(
+        limit_param=limit["name"] if limit else None,
+        default_limit=int(schema.get("default", 10)),
+        max_limit=schema.get("maximum"),
+        style=style,
+        page_param=marked[style]["name"] if style else None,
+    )
+
+
+def _success(responses: Mapping[str, Any]) -> tuple[int, JSONObject | None]:
+    codes = sorted(code for code in responses if str(code).startswith("2"))
+    if len(codes) != 1:
+        raise SpecError(f"expected exactly one 2xx response, found {codes}")
+    content = responses[codes[0]].get("content", {})
+    schema = next(iter(content.values()), {}).get("schema") if content else None
+    return int(codes[0]), schema
+
+
+def _operation(
+    document: JSONObject,
+    path: str,
+    method: str,
+    path_item: Mapping[str, Any],
+    resources: Mapping[str, Resource],
+    magic: tuple[Magic, ...],
+) -> Operation:
+    raw = path_item[method]
+    op_id = raw["operationId"]
+    extension = raw.get("x-operation")
+    if extension is None:
+        raise SpecError(f"{op_id}: every operation needs x-operation")
+    role = extension["role"]
+    if role not in ROLES:
+        raise SpecError(f"{op_id}: unknown role {role!r}")
+    resource = resources[extension["resource"]]
+    params = inline_refs(document, [*path_item.get("parameters", []), *raw.get("parameters", [])])
+    body = inline_refs(document, raw.get("requestBody", {}))
+    content = body.get("content", {})
+    status, schema = _success(inline_refs(document, raw["responses"]))
+    lookup = extension.get("lookup")
+    collect = extension.get("collect")
+    return Operation(
+        operation_id=op_id,
+        method=method.upper(),
+        path=path,
+        role=role,
+        resource=resource,
+        admin=bool(extension.get("admin", False)),
+        target=extension.get("target"),
+        lookup=Lookup(lookup["field"], split_path(lookup["from"])) if lookup else None,
+        set={k: compile_value(v) for k, v in extension.get("set", {}).items()},
+        collect=Collect(
+            into=collect["into"],
+            key=compile_value("$" + collect["key"]),
+            item=compile_value(collect["item"]),
+            as_field=collect.get("as"),
+        )
+        if collect
+        else None,
+        response=compile_value(extension["response"]) if "response" in extension else None,
+        success_status=status,
+        success_schema=schema,
+        filters=tuple(
+            Filter(p["name"], p["x-filter"].get("field", p["name"]), p["x-filter"].get("op", "eq"))
+            for p in params
+            if "x-filter" in p
+        ),
+        paging=_paging(params),
+        parameters=tuple(params),
+        request_media_types=tuple(content),
+        request_schema=next(iter(content.values()), {}).get("schema") if content else None,
+        magic=tuple(m for m in magic if op_id in m.operations),
+        raw=raw,
+    )
+
+
+def _magic(raw: list[Mapping[str, Any]]) -> tuple[Magic, ...]:
+    return tuple(
+        Magic(
+            description=item.get("description", ""),
+            operations=tuple(item["operations"]),
+            when=compile_condition(item["when"]),
+            set={k: compile_value(v) for k, v in item["set"].items()},
+            raw=item,
+        )
+        for item in raw
+    )
+
+
+def _fixtures(document: JSONObject, raw: list[Mapping[str, Any]]) -> tuple[Fixture, ...]:
+    return tuple(
+        Fixture(
+            resource=item["resource"],
+            record=copy.deepcopy(resolve_pointer(document, item["example"])["value"]),
+            partition=dict(item.get("partition", {})),
+        )
+        for item in raw
+    )
+
+
+def build_spec(name: str, document: JSONObject) -> ApiSpec:
+    """Compile a loaded OpenAPI document into an `ApiSpec`."""
+    validate(document)
+    resources = {
+        res_name: _resource(document, res_name, raw)
+        for res_name, raw in document.get("x-resources", {}).items()
+    }
+    sandbox = document.get("x-sandbox", {})
+    magic = _magic(sandbox.get("magic", []))
+    operations: dict[str, Operation] = {}
+    for path, path_item in document["paths"].items():
+        for method in HTTP_METHODS:
+            if method in path_item:
+                op = _operation(document, path, method, path_item, resources, magic)
+                operations[op.operation_id] = op
+    errors = document.get("x-errors", {})
+    server = (document.get("servers") or [{"url": "/"}])[0]["url"]
+    return ApiSpec(
+        name=name,
+        title=document["info"]["title"],
+        document=document,
+        base_path=urlparse(server).path.rstrip("/"),
+        resources=resources,
+        operations=operations,
+        errors=ErrorFormat(
+            media_type=errors.get("mediaType", "application/problem+json"),
+            body=compile_value(
+                errors.get("body", {"title": "$title", "status": "$status", "detail": "$detail"})
+            ),
+            codes=errors.get("codes", {}),
+        ),
+        tokens={t: TokenAlias(**v) for t, v in sandbox.get("tokens", {}).items()},
+        fixtures=_fixtures(document, sandbox.get("fixtures", [])),
+        magic=magic,
+    )
+
+
+def read_document(path: Path) -> JSONObject:
+    """The YAML file as plain JSON-like data (anchors expanded into independent copies)."""
+    with path.open(encoding="utf-8") as handle:
+        return copy.deepcopy(yaml.safe_load(handle))
+
+
+@cache
+def load_spec(path: Path) -> ApiSpec:
+    """Load and compile one spec file; the API is named after the file."""
+    return build_spec(path.stem, read_document(path))
+
+
+def load_all(directory: Path = SPECS_DIR) -> dict[str, ApiSpec]:
+    """Every spec in the directory, by API name."""
+    return {path.stem: load_spec(path) for path in sorted(directory.glob("*.yaml"))}

@@ -1,0 +1,6 @@
+"""Shared type aliases."""
+
+from typing import Any
+
+JSON = Any
+JSONObject = dict[str, Any]
