@@ -18,8 +18,13 @@ _UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 def _check(fmt: str) -> None:
     for match in _PLACEHOLDER.finditer(fmt):
         kind, size = match.groups()
-        if (kind == "uuid") != (size is None):
+        if (kind == "uuid") != (size is None) or (size is not None and int(size) == 0):
             raise ValueError(f"bad id placeholder {match.group(0)!r} in {fmt!r}")
+    # An unknown or misspelt placeholder (`{lowr:12}`) would otherwise be copied literally,
+    # making every generated id the same.
+    rest = _PLACEHOLDER.sub("", fmt)
+    if "{" in rest or "}" in rest:
+        raise ValueError(f"unknown id placeholder in {fmt!r}")
 
 
 def generate_id(fmt: str) -> str:
