@@ -17,11 +17,22 @@ from kycspec.types import JSON
 ROOTS = frozenset(
     {
         # request and caller
-        "body", "path", "query", "header", "auth",
+        "body",
+        "path",
+        "query",
+        "header",
+        "auth",
         # records and list pages
-        "record", "items", "item", "has_more", "next_cursor",
+        "record",
+        "items",
+        "item",
+        "has_more",
+        "next_cursor",
         # error envelopes
-        "status", "code", "title", "detail",
+        "status",
+        "code",
+        "title",
+        "detail",
     }
 )
 _NOW = re.compile(r"^\$now(?:\+(\d+)([smhd]))?$")
@@ -124,7 +135,7 @@ Condition = Callable[[Context], bool]
 def compile_test(spec: JSON) -> Test:
     """One test of a condition: equals, `in`, `prefix` or `pattern`."""
     if isinstance(spec, dict) and len(spec) == 1:
-        (kind, arg), = spec.items()
+        ((kind, arg),) = spec.items()
         if kind == "in":
             allowed = list(arg)
             return lambda value: value in allowed

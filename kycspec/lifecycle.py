@@ -76,7 +76,9 @@ class Lifecycle:
         found: list[str] = []
         known = set(self.states)
         if status_enum is not None and set(status_enum) != known:
-            found.append(f"states {sorted(known)} differ from the status enum {sorted(status_enum)}")
+            found.append(
+                f"states {sorted(known)} differ from the status enum {sorted(status_enum)}"
+            )
         named = [*self.initial, *self.terminal, *([self.default] if self.default else [])]
         named += [s for t in self.transitions for s in (*t.sources, t.target)]
         named += list(self.on_enter)

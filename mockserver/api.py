@@ -1,0 +1,204 @@
+"""One vendor API as a connexion AsyncApp: routes, validation and security from its spec."""
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import connexion
+import orjson
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolution, Resolver
+from connexion.security import BearerSecurityHandler
+from starlette.exceptions import HTTPException
+
+from kycspec.loader import HTTP_METHODS, inline_refs
+from kycspec.model import ApiSpec, ErrorFormat, Operation
+from mockserver import errors
+from mockserver.engine import Engine, MockRequest
+from mockserver.prefer import parse_prefer
+from mockserver.sandbox import Caller, TokenPolicy
+
+logger = logging.getLogger("mockserver")
+Handler = Callable[..., Awaitable[ConnexionResponse]]
+
+
+def json_response(
+    status: int, body: Any, media_type: str = "application/json"
+) -> ConnexionResponse:
+    """A response with a pre-serialized body and an explicit content type."""
+    if body is None:
+        return ConnexionResponse(status_code=status, body=b"")
+    return ConnexionResponse(status_code=status, body=orjson.dumps(body), content_type=media_type)
+
+
+def success_examples(spec: ApiSpec, op: Operation) -> dict[str, Any]:
+    """The named examples of the operation's success response, for `Prefer: example=`."""
+    response = inline_refs(spec.document, op.raw["responses"][str(op.success_status)])
+    found: dict[str, Any] = {}
+    for media in response.get("content", {}).values():
+        for name, example in media.get("examples", {}).items():
+            found.setdefault(name, example.get("value"))
+    return found
+
+
+def preferred_response(
+    spec: ApiSpec, op: Operation, prefer: dict[str, str], examples: dict[str, Any]
+) -> ConnexionResponse | None:
+    """The response a `Prefer: code=` or `Prefer: example=` header asks for, if any."""
+    declared = {str(code) for code in op.raw["responses"]}
+    code = prefer.get("code")
+    if code is not None and code != str(op.success_status):
+        if code not in declared:
+            raise errors.InvalidRequest(
+                errors.PREFER_UNKNOWN_CODE.format(code=code, declared=", ".join(sorted(declared)))
+            )
+        error_class = errors.STATUS_ERRORS.get(int(code), errors.InvalidRequest)
+        forced = error_class(errors.PREFER_FORCED.format(code=code))
+        return json_response(int(code), forced.body(spec.errors), spec.errors.media_type)
+    name = prefer.get("example")
+    if name is not None:
+        if name not in examples:
+            raise errors.InvalidRequest(
+                errors.PREFER_UNKNOWN_EXAMPLE.format(name=name, known=", ".join(examples) or "none")
+            )
+        return json_response(op.success_status, examples[name])
+    return None
+
+
+class EngineResolver(Resolver):
+    """Resolves every operation to the engine, instead of to a module function per operationId."""
+
+    def __init__(self, spec: ApiSpec, engine: Engine):
+        super().__init__()
+        self.spec = spec
+        self.engine = engine
+
+    def resolve(self, operation: Any) -> Resolution:
+        spec = self.spec
+        op = spec.operations[operation.operation_id]
+        engine = self.engine
+        examples = success_examples(spec, op)
+
+        async def handle(**kwargs: Any) -> ConnexionResponse:
+            request = connexion.request
+            token_info = kwargs.pop("token_info")
+            kwargs.pop("user", None)
+            body = kwargs.pop("body", None)
+            files = {name: kwargs.pop(name) for name in list(kwargs) if _is_upload(kwargs[name])}
+            if files:
+                body = {**(body or {}), **files}
+            prefer = request.headers.get("prefer")
+            if prefer:
+                forced = preferred_response(spec, op, parse_prefer(prefer), examples)
+                if forced is not None:
+                    return forced
+            path = {k: v for k, v in kwargs.items() if k in request.path_params}
+            query = {k: v for k, v in kwargs.items() if k not in path}
+            result = engine.handle(
+                op,
+                MockRequest(
+                    caller=token_info["caller"],
+                    path=path,
+                    query=query,
+                    headers=request.headers,
+                    body=body,
+                ),
+            )
+            return json_response(result.status, result.body)
+
+        return Resolution(handle, operation.operation_id)
+
+
+def _is_upload(value: Any) -> bool:
+    return hasattr(value, "filename") and hasattr(value, "read")
+
+
+def bearer_handler(policy: TokenPolicy) -> type[BearerSecurityHandler]:
+    """A connexion bearer handler that checks tokens against the sandbox policy."""
+
+    def token_info(token: str) -> dict[str, Caller] | None:
+        caller = policy.resolve(token)
+        return None if caller is None else {"sub": caller.sandbox, "caller": caller}
+
+    class SandboxBearerHandler(BearerSecurityHandler):
+        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
+            return token_info
+
+    return SandboxBearerHandler
+
+
+AllowedMethods = Callable[[str], list[str]]
+
+
+def allowed_methods(spec: ApiSpec, base_path: str) -> AllowedMethods:
+    """The methods the spec declares for a request path (for the `Allow` header of a 405)."""
+    routes: list[tuple[re.Pattern[str], list[str]]] = []
+    for path, item in spec.document["paths"].items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base_path + path))
+        methods = [m.upper() for m in HTTP_METHODS if m in item]
+        if "GET" in methods:
+            methods.append("HEAD")
+        routes.append((re.compile(f"^{pattern}/?$"), methods))
+
+    def allowed(request_path: str) -> list[str]:
+        return next((methods for regex, methods in routes if regex.match(request_path)), [])
+
+    return allowed
+
+
+def register_error_handlers(
+    app: connexion.AsyncApp, formats: ErrorFormat, allowed: AllowedMethods | None = None
+) -> None:
+    """Render every error, the engine's and connexion's alike, in the given envelope."""
+
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        error = to_mock_error(exc)
+        response = json_response(error.status_code, error.body(formats), formats.media_type)
+        response.headers.update(error.headers)
+        if error.status_code == 405 and allowed is not None:
+            response.headers["Allow"] = ", ".join(allowed(request.url.path))
+        return response
+
+    for exc_class in (errors.MockError, ProblemException, HTTPException, Exception):
+        app.add_error_handler(exc_class, handle)
+
+
+def to_mock_error(exc: Exception) -> errors.MockError:
+    if isinstance(exc, errors.MockError):
+        return exc
+    if isinstance(exc, HTTPException):
+        cls = errors.STATUS_ERRORS.get(exc.status_code, errors.InvalidRequest)
+        detail = str(exc.detail).split("\n", 1)[0]
+        headers = dict(exc.headers or {})
+        if exc.status_code == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        return cls(detail, headers=headers)
+    if isinstance(exc, UnicodeDecodeError):
+        return errors.InvalidRequest(errors.BODY_NOT_UTF8)
+    if isinstance(exc, ValueError):
+        return errors.InvalidRequest(errors.BODY_NOT_JSON)
+    logger.exception("unexpected error", exc_info=exc)
+    return errors.InternalError("An unexpected error occurred in the mock server.")
+
+
+def create_api_app(
+    spec: ApiSpec, engine: Engine, policy: TokenPolicy, *, base_path: str, validate_responses: bool
+) -> connexion.AsyncApp:
+    """A connexion app serving one spec at `base_path`."""
+    app = connexion.AsyncApp(
+        __name__,
+        security_map={"bearer": bearer_handler(policy)},
+    )
+    app.add_api(
+        spec.document,
+        base_path=base_path,
+        resolver=EngineResolver(spec, engine),
+        strict_validation=True,
+        validate_responses=validate_responses,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=True),
+    )
+    register_error_handlers(app, spec.errors, allowed_methods(spec, base_path))
+    return app

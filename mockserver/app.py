@@ -1,0 +1,110 @@
+"""`create_app()`: every spec served at once, or one at the root, plus the control plane."""
+
+import logging
+from pathlib import Path
+
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kycspec.loader import SPECS_DIR, load_all
+from mockserver.api import create_api_app
+from mockserver.control import create_control_app
+from mockserver.edge import DEFAULT_MAX_BODY_BYTES, ApiEdge
+from mockserver.fixtures import FixtureRecord
+from mockserver.landing import LandingPage
+from mockserver.sandbox import TokenPolicy
+from mockserver.server import MockServer
+from mockserver.store import InMemoryStore, Store
+
+CONTROL_PREFIX = "__mock"
+
+# connexion logs a warning per operation that accepts several media types (FinX's form and JSON
+# bodies); that is by design here.
+logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
+
+
+class MockApp:
+    """The ASGI app: dispatches on the first path segment without rewriting the path."""
+
+    def __init__(self, server: MockServer, routes: dict[str, ASGIApp], root: ASGIApp):
+        self.server = server
+        self.routes = routes
+        self.root = root
+        self.asgi = CORSMiddleware(
+            self._dispatch,
+            allow_origins=["*"],
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["*"],
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        await self.asgi(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        segment = scope["path"].split("/", 2)[1] if scope["path"].startswith("/") else ""
+        await self.routes.get(segment, self.root)(scope, receive, send)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def create_app(
+    specs_dir: Path = SPECS_DIR,
+    *,
+    api: str | None = None,
+    store: Store | None = None,
+    fixtures: list[FixtureRecord] | None = None,
+    policy: TokenPolicy | None = None,
+    validate_responses: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    public_url: str = "",
+) -> MockApp:
+    """The mock server for every spec in `specs_dir`.
+
+    With `api`, that API is served at the root (its spec's own base path), so a vendor base URL
+    maps one to one; without it each API lives under `/<name>` and `/` lists them.
+    """
+    specs = load_all(specs_dir)
+    if api is not None and api not in specs:
+        raise ValueError(f"unknown API {api!r}; known: {', '.join(specs)}")
+    server = MockServer(specs, store or InMemoryStore(), policy or TokenPolicy(), fixtures or [])
+    served = [api] if api else list(specs)
+    links = []
+    apps: dict[str, ASGIApp] = {}
+    for name in served:
+        spec = specs[name]
+        base_path = ("" if api else f"/{name}") + spec.base_path
+        policy_for_api = server.policy_for(name)
+        connexion_app = create_api_app(
+            spec,
+            server.engines[name],
+            policy_for_api,
+            base_path=base_path,
+            validate_responses=validate_responses,
+        )
+        apps[name] = ApiEdge(
+            connexion_app, spec, server.store, policy_for_api, max_body_bytes=max_body_bytes
+        )
+        links.append(
+            {
+                "name": name,
+                "title": spec.title,
+                "base_url": f"{public_url}{base_path}",
+                "docs_url": f"{public_url}{base_path}/ui/",
+            }
+        )
+    control = create_control_app(server, links, validate_responses=validate_responses)
+    if api:
+        return MockApp(server, {CONTROL_PREFIX: control}, apps[api])
+    return MockApp(server, {CONTROL_PREFIX: control, **apps}, LandingPage(links))

@@ -1,0 +1,121 @@
+"""The ASGI edge in front of each API: body size limit, Prism-style delays, the request log.
+
+These act on raw ASGI messages, before connexion parses anything, so an oversized body is
+refused without being read into memory.
+"""
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kycspec.model import ApiSpec
+from mockserver import errors
+from mockserver.prefer import parse_prefer
+from mockserver.sandbox import TokenPolicy
+from mockserver.store import LoggedRequest, Store
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MAX_DELAY_MS = 30_000
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class ApiEdge:
+    """Wraps one API's connexion app."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        spec: ApiSpec,
+        store: Store,
+        policy: TokenPolicy,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ):
+        self.app = app
+        self.spec = spec
+        self.store = store
+        self.policy = policy
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        status = {"code": 500}
+
+        async def logged_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            declared = int(headers.get("content-length") or 0)
+        except ValueError:
+            declared = 0
+        delay = parse_prefer(headers.get("prefer", "")).get("delay")
+        try:
+            if declared > self.max_body_bytes:
+                raise _BodyTooLarge
+            if delay is not None and delay.isdigit():
+                await asyncio.sleep(min(int(delay), MAX_DELAY_MS) / 1000)
+            await self.app(scope, self._limited(receive), logged_send)
+        except _BodyTooLarge:
+            await self._too_large(logged_send)
+        finally:
+            self._log(scope, headers, status["code"], started)
+
+    def _limited(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        return limited
+
+    async def _too_large(self, send: Send) -> None:
+        error = errors.PayloadTooLarge(errors.BODY_TOO_LARGE.format(limit=self.max_body_bytes))
+        body = orjson.dumps(error.body(self.spec.errors))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": error.status_code,
+                "headers": [
+                    (b"content-type", self.spec.errors.media_type.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _log(self, scope: Scope, headers: dict[str, Any], status: int, started: float) -> None:
+        auth = headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        caller = self.policy.resolve(token.strip()) if scheme.lower() == "bearer" else None
+        self.store.log(
+            LoggedRequest(
+                at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+                sandbox=caller.sandbox if caller else None,
+                api=self.spec.name,
+                method=scope["method"],
+                path=scope["path"],
+                query=scope.get("query_string", b"").decode("latin-1"),
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+        )

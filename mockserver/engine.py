@@ -1,0 +1,381 @@
+"""The one generic engine: every operation of every spec is handled by its role.
+
+The role (`create`, `list`, `read`, `update`, `delete`, `transition`) and everything it needs
+(resource, lifecycle, filters, paging, magic values, response template) come from the spec.
+"""
+
+import base64
+import binascii
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+from kycspec.expressions import Context, format_time, parse_time
+from kycspec.idformat import generate_id
+from kycspec.model import ApiSpec, Operation, Resource
+from kycspec.types import JSON, JSONObject
+from mockserver import errors
+from mockserver.fixtures import FixtureError
+from mockserver.lifecycle import check_transition, enter, run_clock, schedule_clock
+from mockserver.projection import project
+from mockserver.sandbox import Caller
+from mockserver.store import Collection, Predicate, Store
+
+
+@dataclass
+class MockRequest:
+    """A validated request, as the engine sees it."""
+
+    caller: Caller
+    path: Mapping[str, Any] = field(default_factory=dict)
+    query: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class MockResponse:
+    """What the engine answers: a status and a JSON body (or none)."""
+
+    status: int
+    body: JSON = None
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "seq" or not number.isdigit():
+            raise ValueError(cursor)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise errors.InvalidRequest(errors.BAD_CURSOR.format(cursor=cursor)) from None
+
+
+class Engine:
+    """Handles the operations of one API against the store."""
+
+    def __init__(self, spec: ApiSpec, store: Store):
+        self.spec = spec
+        self.store = store
+        self._indexed = {name: self._indexed_fields(name) for name in spec.resources}
+        self._validators = {
+            name: OAS30Validator(resource.schema, format_checker=oas30_format_checker)
+            for name, resource in spec.resources.items()
+        }
+        self._roles: dict[str, Callable[[Operation, MockRequest, Context], MockResponse]] = {
+            "create": self._create,
+            "list": self._list,
+            "read": self._read,
+            "update": self._update,
+            "delete": self._delete,
+            "transition": self._transition,
+        }
+
+    def _indexed_fields(self, resource: str) -> set[str]:
+        """Fields worth an index: equality filters, lookups and the status field."""
+        fields: set[str] = set()
+        for op in self.spec.operations_of(resource):
+            fields |= {f.field for f in op.filters if f.op == "eq"}
+            if op.lookup:
+                fields.add(op.lookup.field)
+        status = self.spec.resources[resource].status_field
+        if status:
+            fields.add(status)
+        return fields
+
+    def handle(self, op: Operation, request: MockRequest) -> MockResponse:
+        if op.admin and not request.caller.admin:
+            raise errors.Forbidden(errors.ADMIN_ONLY)
+        sandbox = self.store.sandbox(request.caller.sandbox)
+        ctx = Context(
+            now=sandbox.clock.now(),
+            time_format=op.resource.time_format,
+            values={
+                "body": request.body,
+                "path": request.path,
+                "query": request.query,
+                "header": request.headers,
+                "auth": request.caller,
+            },
+        )
+        return self._roles[op.role](op, request, ctx)
+
+    # -- state access ---------------------------------------------------------------------
+
+    def collection(self, caller: Caller, resource: Resource, request: MockRequest) -> Collection:
+        partition = tuple(
+            str(
+                Context(now=datetime.min, values=_request_values(request)).lookup(
+                    path.split(".")[0], tuple(path.split(".")[1:])
+                )
+                or ""
+            )
+            for path in resource.partition
+        )
+        return self.collection_for(caller.sandbox, resource, partition)
+
+    def collection_for(
+        self, sandbox: str, resource: Resource, partition: tuple[str, ...]
+    ) -> Collection:
+        collections = self.store.sandbox(sandbox).collections
+        key = (self.spec.name, resource.name, partition)
+        found = collections.get(key)
+        if found is None:
+            found = collections[key] = Collection(resource.id_field, self._indexed[resource.name])
+        return found
+
+    def _records(self, op: Operation, request: MockRequest, ctx: Context) -> Collection:
+        collection = self.collection(request.caller, op.resource, request)
+        run_clock(op.resource, collection, ctx)
+        return collection
+
+    def _find(self, op: Operation, request: MockRequest, collection: Collection) -> JSONObject:
+        resource = op.resource
+        if op.lookup is not None:
+            root, keys = op.lookup.source
+            value = Context(now=datetime.min, values=_request_values(request)).lookup(root, keys)
+            record = collection.newest(op.lookup.field, value)
+            if record is None:
+                raise errors.NotFound(
+                    errors.LOOKUP_NOT_FOUND.format(
+                        resource=resource.name, field=op.lookup.field, value=value
+                    )
+                )
+            return record
+        record_id = request.path.get(op.path_param or "")
+        record = collection.get(str(record_id))
+        if record is None:
+            raise errors.NotFound(
+                errors.RECORD_NOT_FOUND.format(resource=resource.name, id=record_id)
+            )
+        return record
+
+    # -- writing records ------------------------------------------------------------------
+
+    def _stored_fields(self, resource: Resource, values: Mapping[str, Any]) -> JSONObject:
+        """The request values that are fields of the stored record (read-only ones excluded)."""
+        properties = resource.schema.get("properties", {})
+        return {
+            key: value
+            for key, value in values.items()
+            if key in properties and not properties[key].get("readOnly")
+        }
+
+    def _apply_magic(self, op: Operation, ctx: Context) -> JSONObject:
+        values: JSONObject = {}
+        for magic in op.magic:
+            if magic.when(ctx):
+                values.update({key: value(ctx) for key, value in magic.set.items()})
+        return values
+
+    def _finish(self, resource: Resource, record: JSONObject, ctx: Context) -> None:
+        """Derived fields and the update timestamp, the last step of every write."""
+        ctx.values["record"] = record
+        for key, value in resource.derived.items():
+            record[key] = value(ctx)
+        record[resource.updated_field] = format_time(ctx.now, resource.time_format)
+
+    def _respond(self, op: Operation, ctx: Context, **values: JSON) -> MockResponse:
+        if op.response is None:
+            return MockResponse(op.success_status)
+        ctx.values.update(values)
+        return MockResponse(op.success_status, project(op.response(ctx), op.success_schema))
+
+    # -- roles ----------------------------------------------------------------------------
+
+    def _create(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
+        resource = op.resource
+        lifecycle = resource.lifecycle
+        collection = self._records(op, request, ctx)
+        record: JSONObject = {resource.id_field: generate_id(resource.id_format)}
+        ctx.values["record"] = record
+        record.update({key: value(ctx) for key, value in resource.defaults.items()})
+        record.update(self._stored_fields(resource, request.path))
+        record.update(self._stored_fields(resource, request.body or {}))
+        record.update({key: value(ctx) for key, value in op.set.items()})
+        record[resource.created_field] = format_time(ctx.now, resource.time_format)
+        magic = self._apply_magic(op, ctx)
+        if lifecycle is not None:
+            state = magic.pop(lifecycle.field, None) or record.get(lifecycle.field)
+            state = state or lifecycle.default
+            if state not in lifecycle.initial:
+                raise errors.InvalidRequest(
+                    errors.INITIAL_STATE_REFUSED.format(
+                        resource=resource.name, state=state, allowed=", ".join(lifecycle.initial)
+                    )
+                )
+            enter(lifecycle, record, state, ctx)
+        record.update(magic)
+        self._finish(resource, record, ctx)
+        collection.insert(record)
+        schedule_clock(resource, collection, record)
+        return self._respond(op, ctx, record=record)
+
+    def _list(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
+        collection = self._records(op, request, ctx)
+        predicates: list[Predicate] = []
+        for flt in op.filters:
+            value = request.query.get(flt.param)
+            if value is not None:
+                predicates.append(self._predicate(op, flt.param, flt.field, flt.op, value))
+        paging = op.paging
+        limit = 10 if paging is None else paging.default_limit
+        before: int | None = None
+        if paging is not None:
+            if paging.limit_param and request.query.get(paging.limit_param) is not None:
+                limit = int(request.query[paging.limit_param])
+            start = request.query.get(paging.page_param or "")
+            if start is not None and paging.style == "cursor":
+                before = decode_cursor(str(start))
+            elif start is not None:
+                before = collection.seq(str(start))
+                if before is None:
+                    raise errors.InvalidRequest(errors.UNKNOWN_PAGE_START.format(id=start))
+        items, has_more = collection.page(predicates, limit, before)
+        last = collection.seq(items[-1][op.resource.id_field]) if items else None
+        cursor = encode_cursor(last) if has_more and last is not None else None
+        return self._respond(op, ctx, items=items, has_more=has_more, next_cursor=cursor)
+
+    def _predicate(self, op: Operation, param: str, name: str, kind: str, value: Any) -> Predicate:
+        """A filter, with time values brought to the stored format (whole seconds)."""
+        schema = next((p.get("schema", {}) for p in op.parameters if p["name"] == param), {})
+        if schema.get("format") == "date-time":
+            moment = parse_time(value)
+            seconds = moment.timestamp()
+            rounded = math.ceil(seconds) if kind in ("gte", "lt") else math.floor(seconds)
+            moment = datetime.fromtimestamp(rounded, moment.tzinfo)
+            value = format_time(moment, op.resource.time_format)
+        return (name, kind, value)
+
+    def _read(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
+        record = self._find(op, request, self._records(op, request, ctx))
+        return self._respond(op, ctx, record=record)
+
+    def _delete(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
+        collection = self._records(op, request, ctx)
+        record = self._find(op, request, collection)
+        collection.delete(record[op.resource.id_field])
+        return self._respond(op, ctx, record=record)
+
+    def _update(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
+        resource = op.resource
+        collection = self._records(op, request, ctx)
+        record = dict(self._find(op, request, collection))
+        ctx.values["record"] = record
+        changes = self._stored_fields(resource, request.body or {})
+        lifecycle = resource.lifecycle
+        target = changes.pop(lifecycle.field, None) if lifecycle else None
+        record.update(changes)
+        record.update({key: value(ctx) for key, value in op.set.items()})
+        if lifecycle is not None and target is not None and target != record[lifecycle.field]:
+            check_transition(resource, record[lifecycle.field], target, op.operation_id, ctx)
+            enter(lifecycle, record, target, ctx)
+        return self._save(op, collection, record, ctx)
+
+    def _transition(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
+        resource = op.resource
+        lifecycle = resource.lifecycle
+        if lifecycle is None:
+            raise errors.InternalError(f"{op.operation_id}: the resource has no lifecycle")
+        collection = self._records(op, request, ctx)
+        record = dict(self._find(op, request, collection))
+        ctx.values["record"] = record
+        source = record[lifecycle.field]
+        magic = self._apply_magic(op, ctx)
+        target = magic.pop(lifecycle.field, None)
+        if target is None:
+            field_name = op.target_field
+            target = (request.body or {}).get(field_name) if field_name else op.target
+        check_transition(resource, source, str(target), op.operation_id, ctx)
+        changes = self._stored_fields(resource, request.body or {})
+        changes.pop(lifecycle.field, None)
+        record.update(changes)
+        item = self._collect(op, record, ctx)
+        record.update({key: value(ctx) for key, value in op.set.items()})
+        enter(lifecycle, record, str(target), ctx)
+        record.update(magic)
+        view = {**record, op.collect.as_field: item} if op.collect and op.collect.as_field else None
+        return self._save(op, collection, record, ctx, view)
+
+    def _collect(self, op: Operation, record: JSONObject, ctx: Context) -> JSONObject | None:
+        if op.collect is None:
+            return None
+        item = op.collect.item(ctx)
+        into = dict(record.get(op.collect.into) or {})
+        into[str(op.collect.key(ctx))] = item
+        record[op.collect.into] = into
+        return item  # type: ignore[no-any-return]
+
+    def _save(
+        self,
+        op: Operation,
+        collection: Collection,
+        record: JSONObject,
+        ctx: Context,
+        view: JSONObject | None = None,
+    ) -> MockResponse:
+        self._finish(op.resource, record, ctx)
+        collection.replace(record)
+        schedule_clock(op.resource, collection, record)
+        return self._respond(op, ctx, record=view if view is not None else record)
+
+    # -- sandbox data ---------------------------------------------------------------------
+
+    def seed(
+        self, sandbox: str, resource_name: str, given: JSONObject, partition: Mapping[str, str]
+    ) -> JSONObject:
+        """Put a record (a fixture or an imported one) into a sandbox, completing server fields.
+
+        Raises `FixtureError` when the resource is unknown or the record breaks its schema.
+        """
+        resource = self.spec.resources.get(resource_name)
+        if resource is None:
+            known = ", ".join(self.spec.resources)
+            raise FixtureError(f"{self.spec.name} has no resource {resource_name!r} ({known})")
+        ctx = Context(now=self.store.sandbox(sandbox).clock.now(), time_format=resource.time_format)
+        record: JSONObject = {resource.id_field: generate_id(resource.id_format)}
+        ctx.values["record"] = record
+        record.update({key: value(ctx) for key, value in resource.defaults.items()})
+        lifecycle = resource.lifecycle
+        if lifecycle is not None and lifecycle.default:
+            record[lifecycle.field] = lifecycle.default
+        record[resource.created_field] = format_time(ctx.now, resource.time_format)
+        record.update({key: value(ctx) for key, value in resource.derived.items()})
+        record[resource.updated_field] = record[resource.created_field]
+        record.update(given)
+        problems = sorted(self._validators[resource.name].iter_errors(record), key=str)
+        if problems:
+            raise FixtureError(f"{resource_name} record: {problems[0].message}")
+        values = tuple(str(partition.get(path, "")) for path in resource.partition)
+        collection = self.collection_for(sandbox, resource, values)
+        collection.insert(record)
+        schedule_clock(resource, collection, record)
+        return record
+
+    def export(self, sandbox: str) -> list[tuple[str, Mapping[str, str], JSONObject]]:
+        """Every record of this API in the sandbox: (resource, partition, record), oldest first."""
+        found = []
+        for (api, name, values), collection in self.store.sandbox(sandbox).collections.items():
+            if api != self.spec.name:
+                continue
+            partition = dict(zip(self.spec.resources[name].partition, values, strict=True))
+            found += [(name, partition, dict(record)) for record in collection]
+        return found
+
+
+def _request_values(request: MockRequest) -> dict[str, Any]:
+    return {
+        "path": request.path,
+        "query": request.query,
+        "header": request.headers,
+        "body": request.body,
+    }

@@ -1,0 +1,146 @@
+"""Errors the mock answers with, rendered in each vendor's own envelope (`x-errors`).
+
+MockError                      status  kind
+├── InvalidRequest             400     invalid_request
+├── Unauthorized               401     unauthorized
+├── Forbidden                  403     forbidden
+├── NotFound                   404     not_found
+├── MethodNotAllowed           405     method_not_allowed
+├── InvalidTransition          409     invalid_transition
+├── GuardRefused               (the guard's status and code)
+├── PayloadTooLarge            413     payload_too_large
+├── UnsupportedMediaType       415     unsupported_media_type
+└── InternalError              500     internal_error
+"""
+
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import ClassVar
+
+from kycspec.expressions import Context
+from kycspec.model import ErrorFormat
+from kycspec.types import JSONObject
+
+RECORD_NOT_FOUND = "No {resource} with id {id!r}."
+LOOKUP_NOT_FOUND = "No {resource} with {field} {value!r}."
+TRANSITION_REFUSED = "A {resource} cannot go from {source!r} to {target!r}."
+INITIAL_STATE_REFUSED = "A {resource} cannot be created in state {state!r}; allowed: {allowed}."
+TOKEN_MISSING = "No bearer token: send 'Authorization: Bearer <token>'."
+TOKEN_INVALID = "The bearer token is not valid. Sandbox tokens look like 'test_<name>'."
+ADMIN_ONLY = "This operation needs an admin token ('admin_<name>')."
+BODY_TOO_LARGE = "The request body is larger than {limit} bytes."
+BODY_NOT_UTF8 = "The request body is not valid UTF-8."
+BODY_NOT_JSON = "The request body is not valid JSON."
+UNKNOWN_PAGE_START = "No record with id {id!r} to start the page after."
+BAD_CURSOR = "The cursor {cursor!r} is not valid."
+PREFER_FORCED = "Response {code} forced by the Prefer header."
+PREFER_UNKNOWN_CODE = "Prefer: code={code} is not a declared response; declared: {declared}."
+PREFER_UNKNOWN_EXAMPLE = "Prefer: example={name} is not a named example; known: {known}."
+
+
+class MockError(Exception):
+    """An error response: an HTTP status, a machine kind, and a message for a person."""
+
+    status: ClassVar[int] = 500
+    kind: ClassVar[str] = "internal_error"
+
+    def __init__(
+        self, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.headers = headers or {}
+
+    @property
+    def status_code(self) -> int:
+        return self.status
+
+    def body(self, errors: ErrorFormat) -> JSONObject:
+        """The vendor's error envelope for this error."""
+        status = self.status_code
+        ctx = Context(
+            now=datetime.now(UTC),
+            values={
+                "status": status,
+                "code": self.code or errors.code(self.kind),
+                "title": HTTPStatus(status).phrase,
+                "detail": self.detail,
+            },
+        )
+        return errors.body(ctx)  # type: ignore[no-any-return]
+
+
+class InvalidRequest(MockError):
+    status = 400
+    kind = "invalid_request"
+
+
+class Unauthorized(MockError):
+    status = 401
+    kind = "unauthorized"
+
+
+class Forbidden(MockError):
+    status = 403
+    kind = "forbidden"
+
+
+class NotFound(MockError):
+    status = 404
+    kind = "not_found"
+
+
+class MethodNotAllowed(MockError):
+    status = 405
+    kind = "method_not_allowed"
+
+
+class InvalidTransition(MockError):
+    status = 409
+    kind = "invalid_transition"
+
+
+class GuardRefused(MockError):
+    """A lifecycle guard refused the transition, with the guard's own status and code."""
+
+    kind = "guard_failed"
+
+    def __init__(self, detail: str, *, status: int, code: str):
+        super().__init__(detail, code=code)
+        self._status = status
+
+    @property
+    def status_code(self) -> int:
+        return self._status
+
+
+class PayloadTooLarge(MockError):
+    status = 413
+    kind = "payload_too_large"
+
+
+class UnsupportedMediaType(MockError):
+    status = 415
+    kind = "unsupported_media_type"
+
+
+class InternalError(MockError):
+    status = 500
+    kind = "internal_error"
+
+
+STATUS_ERRORS: dict[int, type[MockError]] = {
+    cls.status: cls
+    for cls in (
+        InvalidRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        InvalidTransition,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InternalError,
+    )
+}

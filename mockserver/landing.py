@@ -1,0 +1,53 @@
+"""The page at `/`: which APIs are served, where, with links to their interactive docs."""
+
+import html
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>kyc-contracts mock</title>
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}}
+code{{background:#f3f3f3;padding:0 .25rem}}td,th{{padding:.25rem .75rem;text-align:left}}</style>
+</head><body>
+<h1>kyc-contracts mock server</h1>
+<p>Stateful mocks of the APIs below, generated from their OpenAPI specs. Send
+<code>Authorization: Bearer test_&lt;name&gt;</code> for your own sandbox
+(<code>admin_&lt;name&gt;</code> for admin operations).</p>
+<table><tr><th>API</th><th>Base URL</th><th>Docs</th></tr>{rows}</table>
+<p>Control plane: <a href="/__mock/ui/">/__mock/ui/</a> (reset, fixtures, snapshots, clock,
+request log).</p>
+</body></html>"""
+ROW = (
+    "<tr><td>{title}</td><td><code>{base_url}</code></td>"
+    '<td><a href="{docs_url}">try it</a></td></tr>'
+)
+NOT_FOUND = {"title": "Not Found", "status": 404, "detail": "No API is served at this path."}
+
+
+class LandingPage:
+    """Serves `/` (HTML, or JSON for `Accept: application/json`) and a 404 for other paths."""
+
+    def __init__(self, links: list[dict[str, str]]):
+        rows = "".join(ROW.format(**{k: html.escape(v) for k, v in link.items()}) for link in links)
+        self.page = PAGE.format(rows=rows).encode()
+        self.links = orjson.dumps({"apis": links})
+        self.not_found = orjson.dumps({**NOT_FOUND, "apis": links})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", []))
+        wants_json = b"application/json" in headers.get(b"accept", b"")
+        if scope["path"] != "/":
+            status, body, media = 404, self.not_found, b"application/problem+json"
+        elif wants_json:
+            status, body, media = 200, self.links, b"application/json"
+        else:
+            status, body, media = 200, self.page, b"text/html; charset=utf-8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", media), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

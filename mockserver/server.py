@@ -1,0 +1,77 @@
+"""The assembled mock: specs, engines, token policies and the start-up state."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from kycspec.model import ApiSpec
+from mockserver.engine import Engine
+from mockserver.fixtures import FixtureError, FixtureRecord
+from mockserver.sandbox import TokenPolicy
+from mockserver.store import Store
+
+DOCS_SANDBOX = "docs"
+
+
+@dataclass
+class MockServer:
+    """Everything the APIs and the control plane share.
+
+    `baseline` is the start-up state (the specs' `docs` fixtures and any `--fixtures` file); a
+    reset brings a sandbox back to it.
+    """
+
+    specs: Mapping[str, ApiSpec]
+    store: Store
+    policy: TokenPolicy = field(default_factory=TokenPolicy)
+    baseline: list[FixtureRecord] = field(default_factory=list)
+    engines: dict[str, Engine] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engines = {name: Engine(spec, self.store) for name, spec in self.specs.items()}
+        self.baseline = [*self.docs_fixtures(), *self.baseline]
+        self.load(self.baseline)
+
+    def policy_for(self, api: str) -> TokenPolicy:
+        """The token policy of one API: the common rules plus the spec's own token aliases."""
+        aliases = {**self.policy.aliases, **self.specs[api].tokens}
+        return TokenPolicy(self.policy.user_prefix, self.policy.admin_prefix, aliases)
+
+    def docs_fixtures(self) -> list[FixtureRecord]:
+        return [
+            FixtureRecord(DOCS_SANDBOX, name, f.resource, dict(f.record), dict(f.partition))
+            for name, spec in self.specs.items()
+            for f in spec.fixtures
+        ]
+
+    def load(self, records: Iterable[FixtureRecord]) -> list[FixtureRecord]:
+        """Store fixture records; returns them as stored (server fields completed)."""
+        stored = []
+        for item in records:
+            engine = self.engines.get(item.api)
+            if engine is None:
+                raise FixtureError(f"no API named {item.api!r} ({', '.join(self.engines)})")
+            record = engine.seed(item.sandbox, item.resource, item.record, item.partition)
+            stored.append(
+                FixtureRecord(item.sandbox, item.api, item.resource, record, item.partition)
+            )
+        return stored
+
+    def reset(self, sandbox: str | None = None) -> None:
+        """Back to the start-up state: one sandbox, or all of them."""
+        self.store.reset(sandbox)
+        self.load(r for r in self.baseline if sandbox is None or r.sandbox == sandbox)
+
+    def export(self, sandbox: str | None = None) -> list[FixtureRecord]:
+        names = [sandbox] if sandbox is not None else self.store.sandboxes()
+        return [
+            FixtureRecord(name, api, resource, record, dict(partition))
+            for name in names
+            for api, engine in self.engines.items()
+            for resource, partition, record in engine.export(name)
+        ]
+
+    def replace(self, records: list[FixtureRecord]) -> list[FixtureRecord]:
+        """Replace every sandbox named in the records with exactly those records."""
+        for name in dict.fromkeys(r.sandbox for r in records):
+            self.store.reset(name)
+        return self.load(records)
