@@ -1,0 +1,85 @@
+"""Verdicts, and the evidence that comes with them: every exchange, replayable as curl."""
+
+import enum
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.requirements import Requirement
+
+
+class Verdict(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"  # the check could not run (server unreachable, timeout, bad setup)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its response (or the transport error instead of one)."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: bytes | None = None
+    error: str | None = None
+    elapsed_ms: float = 0.0
+
+    def as_curl(self) -> str:
+        parts = ["curl", "-X", self.method, shlex.quote(self.url)]
+        for name, value in self.request_headers.items():
+            if name.lower() in ("content-length", "host", "accept-encoding", "connection"):
+                continue
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if self.request_body:
+            text = self.request_body.decode("utf-8", errors="replace")
+            parts += ["--data-binary", shlex.quote(text)]
+        return " ".join(parts)
+
+    def response_text(self, limit: int = 2000) -> str:
+        if self.error:
+            return f"<no response: {self.error}>"
+        body = (self.response_body or b"").decode("utf-8", errors="replace")
+        return f"{self.status} {body[:limit]}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "curl": self.as_curl(),
+            "method": self.method,
+            "url": self.url,
+            "status": self.status,
+            "error": self.error,
+            "elapsed_ms": round(self.elapsed_ms, 2),
+            "response": self.response_text(),
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    """The verdict on one requirement, with the request sequence that shows it."""
+
+    requirement: Requirement
+    verdict: Verdict
+    message: str = ""
+    exchanges: tuple[Exchange, ...] = ()
+    seed: int | None = None
+    cases: int = 0  # how many generated cases or scenarios exercised it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.requirement.to_json(),
+            "verdict": self.verdict.value,
+            "message": self.message,
+            "seed": self.seed,
+            "cases": self.cases,
+            "exchanges": [exchange.to_json() for exchange in self.exchanges],
+        }
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()

@@ -1,0 +1,36 @@
+"""What the suite checks: one API implementation at a base URL, and how to talk to it."""
+
+from dataclasses import dataclass
+
+from kycspec.model import ApiSpec
+
+
+@dataclass(frozen=True)
+class Target:
+    """An implementation under test.
+
+    - `token` is the main API key; `token_b` a second key of another account (isolation checks);
+      `admin_token` a key allowed to call admin operations (same account as `token`).
+    - `control_url` is the kyc-contracts mock control plane (`http://host:port/__mock`), when the
+      target is our mock: it enables clock-driven checks and per-scenario resets. A vendor's
+      server has none, and those checks are skipped with a reason.
+    - `magic` says the server honours the spec's `x-sandbox.magic` values (our mock does).
+    """
+
+    spec: ApiSpec
+    base_url: str
+    token: str
+    token_b: str | None = None
+    admin_token: str | None = None
+    control_url: str | None = None
+    magic: bool = False
+    timeout: float = 10.0
+    tenant: str = "conformance"
+
+    @property
+    def api(self) -> str:
+        return self.spec.name
+
+    def url(self, path: str) -> str:
+        """The URL of a spec path (relative to the spec's server URL, as OpenAPI says)."""
+        return self.base_url.rstrip("/") + path
