@@ -23,7 +23,7 @@ class Registry(Generic[T]):
         """`@REGISTRY.decorator()` registers a function under its `__name__`."""
 
         def register(item: T) -> T:
-            return self.register(name or getattr(item, "__name__"), item)
+            return self.register(name or item.__name__, item)
 
         return register
 
