@@ -1,0 +1,1 @@
+"""The three layers of checks: schema, lifecycle and security."""
