@@ -303,8 +303,8 @@ class Engine:
         record.update({key: value(ctx) for key, value in op.set.items()})
         enter(lifecycle, record, str(target), ctx)
         record.update(magic)
-        view = {**record, op.collect.as_field: item} if op.collect and op.collect.as_field else None
-        return self._save(op, collection, record, ctx, view)
+        shown = {op.collect.as_field: item} if op.collect and op.collect.as_field else {}
+        return self._save(op, collection, record, ctx, shown)
 
     def _collect(self, op: Operation, record: JSONObject, ctx: Context) -> JSONObject | None:
         if op.collect is None:
@@ -321,12 +321,14 @@ class Engine:
         collection: Collection,
         record: JSONObject,
         ctx: Context,
-        view: JSONObject | None = None,
+        shown: JSONObject | None = None,
     ) -> MockResponse:
         self._finish(op.resource, record, ctx)
         collection.replace(record)
         schedule_clock(op.resource, collection, record)
-        return self._respond(op, ctx, record=view if view is not None else record)
+        # The response view is built after `_finish`, so it shows the derived fields and the
+        # update time of this write (a document upload's `documentsSubmitted`), not the old ones.
+        return self._respond(op, ctx, record={**record, **shown} if shown else record)
 
     # -- sandbox data ---------------------------------------------------------------------
 
