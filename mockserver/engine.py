@@ -14,7 +14,7 @@ from typing import Any
 
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from kycspec.expressions import Context, format_time, parse_time
+from kycspec.expressions import Context, format_time, parse_time, split_path
 from kycspec.idformat import generate_id
 from kycspec.model import ApiSpec, Operation, Resource
 from kycspec.types import JSON, JSONObject
@@ -67,6 +67,10 @@ class Engine:
         self.spec = spec
         self.store = store
         self._indexed = {name: self._indexed_fields(name) for name in spec.resources}
+        self._partitions = {
+            name: [split_path(path) for path in resource.partition]
+            for name, resource in spec.resources.items()
+        }
         self._validators = {
             name: OAS30Validator(resource.schema, format_checker=oas30_format_checker)
             for name, resource in spec.resources.items()
@@ -111,15 +115,10 @@ class Engine:
 
     # -- state access ---------------------------------------------------------------------
 
-    def collection(self, caller: Caller, resource: Resource, request: MockRequest) -> Collection:
+    def collection(self, caller: Caller, resource: Resource, ctx: Context) -> Collection:
+        """The caller's collection of the resource, in the request's partition (tenant)."""
         partition = tuple(
-            str(
-                Context(now=datetime.min, values=_request_values(request)).lookup(
-                    path.split(".")[0], tuple(path.split(".")[1:])
-                )
-                or ""
-            )
-            for path in resource.partition
+            str(ctx.lookup(root, keys) or "") for root, keys in self._partitions[resource.name]
         )
         return self.collection_for(caller.sandbox, resource, partition)
 
@@ -134,15 +133,15 @@ class Engine:
         return found
 
     def _records(self, op: Operation, request: MockRequest, ctx: Context) -> Collection:
-        collection = self.collection(request.caller, op.resource, request)
+        collection = self.collection(request.caller, op.resource, ctx)
         run_clock(op.resource, collection, ctx)
         return collection
 
-    def _find(self, op: Operation, request: MockRequest, collection: Collection) -> JSONObject:
+    def _find(self, op: Operation, ctx: Context, collection: Collection) -> JSONObject:
         resource = op.resource
         if op.lookup is not None:
             root, keys = op.lookup.source
-            value = Context(now=datetime.min, values=_request_values(request)).lookup(root, keys)
+            value = ctx.lookup(root, keys)
             record = collection.newest(op.lookup.field, value)
             if record is None:
                 raise errors.NotFound(
@@ -151,7 +150,7 @@ class Engine:
                     )
                 )
             return record
-        record_id = request.path.get(op.path_param or "")
+        record_id = ctx.lookup("path", (op.path_param or "",))
         record = collection.get(str(record_id))
         if record is None:
             raise errors.NotFound(
@@ -257,19 +256,19 @@ class Engine:
         return (name, kind, value)
 
     def _read(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
-        record = self._find(op, request, self._records(op, request, ctx))
+        record = self._find(op, ctx, self._records(op, request, ctx))
         return self._respond(op, ctx, record=record)
 
     def _delete(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         collection = self._records(op, request, ctx)
-        record = self._find(op, request, collection)
+        record = self._find(op, ctx, collection)
         collection.delete(record[op.resource.id_field])
         return self._respond(op, ctx, record=record)
 
     def _update(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         resource = op.resource
         collection = self._records(op, request, ctx)
-        record = dict(self._find(op, request, collection))
+        record = dict(self._find(op, ctx, collection))
         ctx.values["record"] = record
         changes = self._stored_fields(resource, request.body or {})
         lifecycle = resource.lifecycle
@@ -287,7 +286,7 @@ class Engine:
         if lifecycle is None:
             raise errors.InternalError(f"{op.operation_id}: the resource has no lifecycle")
         collection = self._records(op, request, ctx)
-        record = dict(self._find(op, request, collection))
+        record = dict(self._find(op, ctx, collection))
         ctx.values["record"] = record
         source = record[lifecycle.field]
         magic = self._apply_magic(op, ctx)
@@ -372,12 +371,3 @@ class Engine:
             partition = dict(zip(self.spec.resources[name].partition, values, strict=True))
             found += [(name, partition, dict(record)) for record in collection]
         return found
-
-
-def _request_values(request: MockRequest) -> dict[str, Any]:
-    return {
-        "path": request.path,
-        "query": request.query,
-        "header": request.headers,
-        "body": request.body,
-    }
