@@ -12,7 +12,10 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 from connexion.security import BearerSecurityHandler
+from connexion.validators import VALIDATOR_MAP, MultiPartFormDataValidator
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartParser
 
 from kycspec.loader import HTTP_METHODS, inline_refs
 from kycspec.model import ApiSpec, ErrorFormat, Operation
@@ -97,16 +100,20 @@ class EngineResolver(Resolver):
                     return forced
             path = {k: v for k, v in kwargs.items() if k in request.path_params}
             query = {k: v for k, v in kwargs.items() if k not in path}
-            result = engine.handle(
-                op,
-                MockRequest(
-                    caller=token_info["caller"],
-                    path=path,
-                    query=query,
-                    headers=request.headers,
-                    body=body,
-                ),
-            )
+            try:
+                result = engine.handle(
+                    op,
+                    MockRequest(
+                        caller=token_info["caller"],
+                        path=path,
+                        query=query,
+                        headers=request.headers,
+                        body=body,
+                    ),
+                )
+            finally:
+                for upload in files.values():
+                    await upload.close()
             return json_response(result.status, result.body)
 
         return Resolution(handle, operation.operation_id)
@@ -184,6 +191,24 @@ def to_mock_error(exc: Exception) -> errors.MockError:
     return errors.InternalError("An unexpected error occurred in the mock server.")
 
 
+class _ClosingMultiPartParser(MultiPartParser):
+    async def parse(self) -> FormData:
+        form = await super().parse()
+        await form.close()
+        return form
+
+
+class ClosingMultiPartValidator(MultiPartFormDataValidator):
+    """connexion's multipart validator, closing the uploads it parses only to validate them.
+
+    connexion leaves them open, so every document upload leaked a temporary file.
+    """
+
+    @property
+    def _form_parser_cls(self) -> type[MultiPartParser]:
+        return _ClosingMultiPartParser
+
+
 def create_api_app(
     spec: ApiSpec, engine: Engine, policy: TokenPolicy, *, base_path: str, validate_responses: bool
 ) -> connexion.AsyncApp:
@@ -199,6 +224,11 @@ def create_api_app(
         strict_validation=True,
         validate_responses=validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True),
+        validator_map={
+            "body": type(VALIDATOR_MAP["body"])(
+                {**VALIDATOR_MAP["body"], "multipart/form-data": ClosingMultiPartValidator}
+            )
+        },
     )
     register_error_handlers(app, spec.errors, allowed_methods(spec, base_path))
     return app
