@@ -11,6 +11,7 @@ from mockserver.api import create_api_app
 from mockserver.control import create_control_app
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES, ApiEdge
 from mockserver.fixtures import FixtureRecord
+from mockserver.formats import register_formats
 from mockserver.landing import LandingPage
 from mockserver.sandbox import TokenPolicy
 from mockserver.server import MockServer
@@ -75,6 +76,7 @@ def create_app(
     With `api`, that API is served at the root (its spec's own base path), so a vendor base URL
     maps one to one; without it each API lives under `/<name>` and `/` lists them.
     """
+    register_formats()
     specs = load_all(specs_dir)
     if api is not None and api not in specs:
         raise ValueError(f"unknown API {api!r}; known: {', '.join(specs)}")
