@@ -15,7 +15,7 @@ from connexion.security import BearerSecurityHandler
 from connexion.validators import VALIDATOR_MAP, MultiPartFormDataValidator
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartParser
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from kycspec.loader import HTTP_METHODS, inline_refs
 from kycspec.model import ApiSpec, ErrorFormat, Operation
@@ -185,6 +185,8 @@ def to_mock_error(exc: Exception) -> errors.MockError:
         return cls(detail, headers=headers)
     if isinstance(exc, UnicodeDecodeError):
         return errors.InvalidRequest(errors.BODY_NOT_UTF8)
+    if isinstance(exc, MultiPartException):
+        return errors.InvalidRequest(errors.BODY_NOT_MULTIPART)
     if isinstance(exc, ValueError):
         return errors.InvalidRequest(errors.BODY_NOT_JSON)
     logger.exception("unexpected error", exc_info=exc)
