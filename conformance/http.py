@@ -40,17 +40,22 @@ class TranscriptClient:
         method: str,
         path: str,
         *,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | None] | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
         absolute: bool = False,
     ) -> Exchange:
-        """Send one request; `path` is relative to the target's base URL unless `absolute`."""
+        """Send one request; `path` is relative to the target's base URL unless `absolute`.
+
+        A header given as None is not sent at all, not even httpx's default (`User-Agent`), so
+        a check can show that a server refuses a request without it.
+        """
         url = path if absolute else self.target.url(path)
         content = dumps(json) if json is not None else None
-        sent_headers = dict(headers or {})
+        omitted = [name for name, value in (headers or {}).items() if value is None]
+        sent_headers = {k: v for k, v in (headers or {}).items() if v is not None}
         if content is not None:
             sent_headers.setdefault("Content-Type", "application/json")
         request = self._client.build_request(
@@ -62,6 +67,8 @@ class TranscriptClient:
             data=data,
             files=files,
         )
+        for name in omitted:
+            request.headers.pop(name, None)
         body = request.read() if request.stream is not None else None
         started = time.perf_counter()
         try:

@@ -1,0 +1,125 @@
+"""Records seen through an API: create one, and find records inside documented envelopes.
+
+Each vendor wraps records differently (`{"data": ...}`, `{"success": true, "data": ...}`, or
+bare); the spec's `x-operation.response` template says where `$record` and `$items` sit, so the
+layers never hard-code an envelope.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.http import TranscriptClient
+from conformance.requests import body_kwargs, headers_for, path_for, valid_body
+from conformance.results import Exchange
+from kycspec.model import ApiSpec, Operation
+from kycspec.types import JSON, JSONObject
+
+
+def _find(template: JSON, marker: str) -> tuple[str, ...] | None:
+    """The key path to `marker` inside a response template."""
+    if template == marker:
+        return ()
+    if isinstance(template, Mapping):
+        for key, value in template.items():
+            found = _find(value, marker)
+            if found is not None:
+                return (key, *found)
+    return None
+
+
+def _extract(op: Operation, body: JSON, marker: str) -> JSON:
+    template = op.raw.get("x-operation", {}).get("response", "$record")
+    path = _find(template, marker)
+    node = body
+    for key in path or ():
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node if path is not None else None
+
+
+def parse_json(exchange: Exchange) -> JSON:
+    """The response body as JSON, or None when there is none or it is not JSON."""
+    try:
+        return json.loads(exchange.response_body or b"")
+    except ValueError:
+        return None
+
+
+def record_from(op: Operation, exchange: Exchange) -> JSONObject | None:
+    """The record in a create/read/update/transition response (per `$record` in the template)."""
+    record = _extract(op, parse_json(exchange), "$record")
+    return record if isinstance(record, dict) else None
+
+
+def items_from(op: Operation, exchange: Exchange) -> list[JSONObject] | None:
+    """The records of a list response (per `$items` in the template)."""
+    items = _extract(op, parse_json(exchange), "$items")
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else None
+
+
+@dataclass
+class Created:
+    """A record made for a check: its id, the path parameters that reach it, the evidence."""
+
+    op: Operation
+    record: JSONObject
+    params: dict[str, str] = field(default_factory=dict)
+    exchange: Exchange | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.record.get(self.op.resource.id_field))
+
+    def key_for(self, op: Operation) -> str:
+        """The value of `op`'s record path parameter (the id, or the lookup field's value)."""
+        if op.lookup is not None:
+            root, path = op.lookup.source
+            if root == "path" and path and path[0] in self.params:
+                return self.params[path[0]]
+            return str(self.record.get(op.lookup.field, ""))
+        return self.id
+
+    def path(self, op: Operation) -> str:
+        return path_for(op, self.key_for(op), self.params)
+
+
+def creator_of(spec: ApiSpec, resource: str) -> Operation | None:
+    """The create operation of a resource (the first one, when there are several)."""
+    ops = spec.operations_of(resource, "create")
+    return ops[0] if ops else None
+
+
+def create_record(
+    client: TranscriptClient,
+    op: Operation,
+    token: str | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Created | None, Exchange]:
+    """Create one record with a minimal valid request; `(None, exchange)` when that fails."""
+    params = {p["name"]: _path_value(p, op) for p in op.parameters if p.get("in") == "path"}
+    content_type, payload = valid_body(op, overrides)
+    sent = {**headers_for(op, client.target, token), **(headers or {})}
+    exchange = client.request(
+        op.method,
+        path_for(op, None, params),
+        headers=sent,
+        **body_kwargs(content_type, payload),
+    )
+    if exchange.status != op.success_status:
+        return None, exchange
+    record = record_from(op, exchange)
+    if not record or record.get(op.resource.id_field) is None:
+        return None, exchange
+    return Created(op, record, params, exchange), exchange
+
+
+def _path_value(param: JSONObject, op: Operation) -> str:
+    # A create's path names the parent (FinHub's customer): a fixed, obviously fake value keeps
+    # every transcript readable and lets `lookup` operations find the record again.
+    example = param.get("example") or param.get("schema", {}).get("example")
+    return str(example) if example else "conformance"

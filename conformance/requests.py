@@ -1,0 +1,201 @@
+"""Minimal valid requests for an operation, built from the spec alone.
+
+The security and lifecycle layers need *one* well-formed request per operation (a body, a path,
+the headers), not a stream of generated ones: a deterministic example builder is enough, and it
+makes every transcript readable. The builder prefers what the spec author wrote (`example`,
+`default`, the first `enum` value) and otherwise makes the smallest value the schema allows.
+
+Public API (kept small on purpose, other layers reuse it):
+
+- `valid_body(op, overrides)` -> `(content_type, payload)`;
+- `body_kwargs(content_type, payload)` -> keyword arguments for `TranscriptClient.request`;
+- `path_for(op, record_id, params)` and `record_path(op, record, params)`;
+- `headers_for(op, target, token)`.
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from conformance.target import Target
+from kycspec.model import Operation
+from kycspec.types import JSON, JSONObject
+
+JSON_MEDIA = "application/json"
+FORM_MEDIA = "application/x-www-form-urlencoded"
+MULTIPART_MEDIA = "multipart/form-data"
+FILE_CONTENT = b"%PDF-1.4\n% conformance test document\n"
+FILE_NAME = "document.pdf"
+FORMAT_VALUES = {
+    "uuid": "3f1c2b8e-6a4d-4f5e-9b7a-2c8d1e0f4a6b",
+    "date-time": "2024-01-15T10:30:00Z",
+    "date": "2024-01-15",
+    "email": "someone@example.com",
+    "ipv4": "192.0.2.10",
+    "uri": "https://example.com/",
+}
+# Fallback strings tried, in order, against a `pattern` the spec gives no example for.
+PATTERN_CANDIDATES = ("a", "A", "0", "ver_a", "doc_a", "cust_a")
+
+
+class ExampleError(ValueError):
+    """The builder cannot make a value for a schema (add an `example` to the spec)."""
+
+
+def example_value(schema: JSONObject | None) -> JSON:
+    """The simplest value that validates against the schema (refs already inlined)."""
+    schema = schema or {}
+    for key in ("example", "default"):
+        if key in schema:
+            return schema[key]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "allOf" in schema:
+        merged: JSONObject = {}
+        for part in schema["allOf"]:
+            merged.update(part)
+        return example_value({**merged, **{k: v for k, v in schema.items() if k != "allOf"}})
+    for key in ("oneOf", "anyOf"):
+        if schema.get(key):
+            return example_value(schema[key][0])
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return {
+            name: example_value(properties.get(name))
+            for name in schema.get("required", [])
+            if not properties.get(name, {}).get("readOnly")
+        }
+    if kind == "array":
+        return [example_value(schema.get("items")) for _ in range(schema.get("minItems", 0))]
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return True
+    return _example_string(schema)
+
+
+def _example_string(schema: JSONObject) -> JSON:
+    fmt = schema.get("format")
+    if fmt == "binary":
+        return FILE_CONTENT
+    if fmt in FORMAT_VALUES:
+        return FORMAT_VALUES[fmt]
+    size = max(int(schema.get("minLength", 1)), 1)
+    pattern = schema.get("pattern")
+    if pattern is None:
+        text = "conformance"[: schema.get("maxLength", 11)]
+        return text + "x" * max(0, size - len(text))
+    for candidate in PATTERN_CANDIDATES:
+        text = candidate + "a" * max(0, size - len(candidate))
+        if re.search(pattern, text):
+            return text
+    raise ExampleError(f"no example for pattern {pattern!r}; add an `example` to the spec")
+
+
+def _merge(base: JSON, overrides: Mapping[str, Any]) -> JSON:
+    if not isinstance(base, dict):
+        return dict(overrides)
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def valid_body(
+    op: Operation, overrides: Mapping[str, Any] | None = None
+) -> tuple[str | None, JSON]:
+    """A valid request body for the operation: `(content_type, payload)`, or `(None, None)`.
+
+    JSON is preferred when the operation accepts it; otherwise the first declared media type.
+    `overrides` are merged into the payload (nested objects merge too).
+    """
+    if not op.request_media_types:
+        return None, None
+    media = JSON_MEDIA if JSON_MEDIA in op.request_media_types else op.request_media_types[0]
+    payload = example_value(op.request_schema)
+    if overrides:
+        payload = _merge(payload, overrides)
+    return media, payload
+
+
+def body_kwargs(content_type: str | None, payload: JSON) -> dict[str, Any]:
+    """Keyword arguments for `TranscriptClient.request` that send the payload as its type."""
+    if content_type is None:
+        return {}
+    if content_type == MULTIPART_MEDIA:
+        data = {k: v for k, v in payload.items() if not isinstance(v, bytes)}
+        files = {
+            k: (FILE_NAME, v, "application/pdf") for k, v in payload.items() if isinstance(v, bytes)
+        }
+        return {"data": data, "files": files}
+    if content_type == FORM_MEDIA:
+        return {"data": {k: str(v) for k, v in payload.items()}}
+    return {"json": payload}
+
+
+def _param_schema(param: JSONObject) -> JSONObject:
+    schema = dict(param.get("schema", {}))
+    if "example" in param:
+        schema["example"] = param["example"]
+    return schema
+
+
+def path_for(
+    op: Operation, record_id: str | None = None, params: Mapping[str, str] | None = None
+) -> str:
+    """The operation's path with its parameters filled in.
+
+    The last path parameter (the one naming the record) takes `record_id`; the others take
+    `params`, or the spec's example for them.
+    """
+    values = dict(params or {})
+    path = op.path
+    for param in op.parameters:
+        if param.get("in") != "path":
+            continue
+        name = param["name"]
+        value: JSON = record_id
+        if name != op.path_param or record_id is None:
+            value = values.get(name, example_value(_param_schema(param)))
+        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    return path
+
+
+def record_key(op: Operation, record: Mapping[str, Any]) -> str | None:
+    """The value that names `record` in the operation's path (its id, or its lookup field)."""
+    field = op.lookup.field if op.lookup else op.resource.id_field
+    value = record.get(field)
+    return None if value is None else str(value)
+
+
+def record_path(
+    op: Operation, record: Mapping[str, Any], params: Mapping[str, str] | None = None
+) -> str:
+    """The operation's path for a stored record."""
+    return path_for(op, record_key(op, record), params)
+
+
+def headers_for(op: Operation, target: Target, token: str | None) -> dict[str, str]:
+    """Authorization plus every required header parameter.
+
+    A header that partitions records (FinHub's `X-Tenant-ID`) takes `target.tenant`, so every
+    request of a run stays in its own partition; the others take the spec's example.
+    """
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    partition = {
+        p.split(".", 1)[1].lower() for p in op.resource.partition if p.startswith("header.")
+    }
+    for param in op.parameters:
+        if param.get("in") != "header" or not param.get("required"):
+            continue
+        name = param["name"]
+        if name.lower() in partition:
+            headers[name] = target.tenant
+        else:
+            headers[name] = str(example_value(_param_schema(param)))
+    return headers
