@@ -1,0 +1,307 @@
+"""The schema layer: schemathesis-generated requests, judged by schemathesis' built-in checks.
+
+For every operation, hypothesis drives schemathesis' positive and negative generation modes
+(`settings.profile.schema_examples` cases each, seeded with `settings.seed`, no shrinking so a
+run stays inside its budget). Each response is validated once per check, so every failure maps
+to exactly one requirement of the catalogue.
+
+Positive cases reach a real record: before an operation that names a record in its path, a
+fresh record is created and its id fixed in the strategy, so reads, updates and transitions
+answer with their success bodies and those bodies get schema-checked too. Partition headers
+(FinHub's `X-Tenant-ID`) are fixed to `target.tenant` in positive cases for isolation.
+
+`use_after_free` and `ensure_resource_availability` are stateful in schemathesis: they need its
+state machine and OpenAPI links, which the specs do not declare. They are checked directly with
+the TranscriptClient instead (create → read must succeed; delete → read must be 404), see
+`conformance.layers.stateful`.
+"""
+
+import copy
+import functools
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import hypothesis
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given
+from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.core.failures import FailureGroup
+from urllib3.util import SKIP_HEADER
+
+from conformance.events import LayerStarted, Progress
+from conformance.http import TranscriptClient
+from conformance.layers.stateful import check_stateful
+from conformance.records import Created, create_record, creator_of
+from conformance.requirements import Requirement
+from conformance.results import Exchange, Result
+from conformance.settings import Emit, Settings
+from conformance.tally import Tally, results_of, tallies_for
+from conformance.target import Target
+from kycspec.model import Operation
+
+LAYER = "schema"
+RESPONSE_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+)
+MODE_CHECKS = {
+    GenerationMode.POSITIVE: "positive_data_acceptance",
+    GenerationMode.NEGATIVE: "negative_data_rejection",
+}
+# Valid data may still meet a state the spec documents (unknown id, refused transition, risk
+# matrix); a 5xx is left to not_a_server_error so one bug is not reported twice.
+POSITIVE_EXPECTED = ["2xx", "401", "403", "404", "409", "422", "5xx"]
+NO_ADMIN_TOKEN = "no --admin-token: positive cases of admin operations were not run"
+BUDGET_SPENT = "budget spent before every operation was exercised"
+INTERNAL_HEADER = "x-schemathesis-testcaseid"
+
+
+class AgentlessSession(requests.Session):
+    """A session that sends no User-Agent unless the case has one.
+
+    urllib3 adds its own User-Agent to a request without one, which would quietly turn a
+    negative case "required User-Agent missing" (FinHub) into a valid request.
+    """
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if "User-Agent" not in request.headers:
+            request.headers["User-Agent"] = SKIP_HEADER
+        return super().send(request, **kwargs)
+
+
+@dataclass
+class _Run:
+    """One schema-layer run against a target."""
+
+    target: Target
+    settings: Settings
+    tallies: dict[str, Tally]
+    session: requests.Session
+    schema: Any
+    out_of_time: bool = False
+
+    def token_for(self, op: Operation) -> str | None:
+        return self.target.admin_token if op.admin else self.target.token
+
+
+def run_schema(
+    target: Target, catalogue: list[Requirement], settings: Settings, emit: Emit
+) -> list[Result]:
+    """The schema layer (see the `Layer` contract in conformance.settings)."""
+    tallies = tallies_for(catalogue, LAYER)
+    if not tallies:
+        return []
+    operations = list(target.spec.operations.values())
+    resources = list(target.spec.resources)
+    emit(LayerStarted(target.api, LAYER, len(operations) + len(resources)))
+    run = _Run(target, settings, tallies, AgentlessSession(), _load_schema(target))
+    done = 0
+    try:
+        with TranscriptClient(target) as client:
+            for op in operations:
+                if not run.out_of_time:
+                    _exercise(run, client, op)
+                done += 1
+                emit(Progress(target.api, LAYER, done))
+            for resource in resources:
+                if settings.time_left() > 0:
+                    check_stateful(client, target, resource, tallies)
+                done += 1
+                emit(Progress(target.api, LAYER, done))
+    finally:
+        run.session.close()
+    if run.out_of_time:
+        for tally in tallies.values():
+            tally.skip(BUDGET_SPENT)
+            tally.notes.append(BUDGET_SPENT)
+    return results_of(tallies, settings.seed)
+
+
+def _load_schema(target: Target) -> Any:
+    load_all_checks()
+    schema = schemathesis.openapi.from_dict(copy.deepcopy(target.spec.document))
+    schema.config.checks.positive_data_acceptance.expected_statuses = POSITIVE_EXPECTED
+    return schema
+
+
+def _exercise(run: _Run, client: TranscriptClient, op: Operation) -> None:
+    operation = run.schema.find_operation_by_id(op.operation_id)
+    token = run.token_for(op)
+    modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+    if op.admin and token is None:
+        run.tallies["positive_data_acceptance"].notes.append(NO_ADMIN_TOKEN)
+        modes, token = [GenerationMode.NEGATIVE], run.target.token
+    for mode in modes:
+        fixed_path, fixed_headers = _fixed_values(run, client, op, token, mode)
+        strategy = operation.as_strategy(
+            generation_mode=mode, path_parameters=fixed_path or None, headers=fixed_headers or None
+        )
+        _drive(run, strategy, functools.partial(_one_case, run, op, token=token, mode=mode))
+        if run.out_of_time:
+            return
+
+
+def _fixed_values(
+    run: _Run, client: TranscriptClient, op: Operation, token: str | None, mode: GenerationMode
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Path parameters naming a fresh record, and the partition headers of positive cases."""
+    headers: dict[str, str] = {}
+    if mode is GenerationMode.POSITIVE:
+        for item in op.resource.partition:
+            root, _, name = item.partition(".")
+            if root == "header":
+                headers[name] = run.target.tenant
+    if op.role == "create" or op.path_param is None:
+        return {}, headers
+    creator = creator_of(run.target.spec, op.resource.name)
+    if creator is None:
+        return {}, headers
+    created, _ = create_record(client, creator, run.target.token)
+    client.take()
+    if created is None:
+        return {}, headers
+    return {op.path_param: created.key_for(op), **_parent_params(created, op)}, headers
+
+
+def _parent_params(created: Created, op: Operation) -> dict[str, str]:
+    return {
+        p["name"]: created.params[p["name"]]
+        for p in op.parameters
+        if p.get("in") == "path" and p["name"] != op.path_param and p["name"] in created.params
+    }
+
+
+def _drive(run: _Run, strategy: Any, body: Callable[[Any], None]) -> None:
+    """Run hypothesis over the strategy: seeded, no shrinking, no example database."""
+
+    @hypothesis.settings(
+        max_examples=max(run.settings.profile.schema_examples, 1),
+        phases=[Phase.generate],
+        database=None,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    @hypothesis.seed(run.settings.seed)
+    @given(strategy)
+    def test(case: Any) -> None:
+        if time.monotonic() >= run.settings.deadline:
+            run.out_of_time = True
+            return
+        body(case)
+
+    with warnings.catch_warnings():
+        # Generation problems (an unsatisfiable negative schema) are not the server's fault.
+        warnings.simplefilter("ignore")
+        try:
+            test()
+        except hypothesis.errors.HypothesisException:
+            return
+
+
+def _one_case(
+    run: _Run, op: Operation, case: Any, *, token: str | None, mode: GenerationMode
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    base_url = run.target.base_url.rstrip("/")
+    try:
+        response = case.call(
+            base_url=base_url, session=run.session, headers=headers, timeout=run.target.timeout
+        )
+    except requests.RequestException as exc:
+        exchange = Exchange(
+            method=str(case.method).upper(),
+            url=base_url + case.formatted_path,
+            request_headers={**(case.headers or {}), **headers},
+            request_body=None,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        run.tallies["not_a_server_error"].ran()
+        run.tallies["not_a_server_error"].fail(
+            f"{op.operation_id}: no response ({exchange.error})", [exchange]
+        )
+        return
+    exchange = exchange_of(response)
+    skipped = {MODE_CHECKS[mode]} if not _sent_as_generated(case, response) else set()
+    if mode is GenerationMode.POSITIVE and _foreign_page_token(op, case, response):
+        skipped.add(MODE_CHECKS[mode])
+    for name in (*RESPONSE_CHECKS, MODE_CHECKS[mode]):
+        tally = run.tallies.get(name)
+        if tally is None or name in skipped:
+            continue
+        tally.ran()
+        problem = _validate(case, response, name, headers)
+        if problem:
+            tally.fail(f"{op.operation_id} ({mode.value} data): {problem}", [exchange])
+
+
+def _sent_as_generated(case: Any, response: Any) -> bool:
+    """Whether every generated header went out as generated.
+
+    The HTTP stack replaces header values it cannot send (non-Latin-1 text, say, becomes the
+    client's default), so the server never saw the generated data; judging the data's
+    acceptance on that response would be judging a different request. Authorization is
+    replaced on purpose, with the run's token.
+    """
+    sent = response.request.headers
+    return all(
+        value is None or name.lower() == "authorization" or str(sent.get(name)) == str(value)
+        for name, value in (case.headers or {}).items()
+    )
+
+
+def _foreign_page_token(op: Operation, case: Any, response: Any) -> bool:
+    """A generated page token (`starting_after`, `cursor`) the server never issued.
+
+    Such a token is schema-valid but names no page; the specs document a 400 for it, so the
+    refusal says nothing about positive data acceptance.
+    """
+    page_param = op.paging.page_param if op.paging else None
+    return bool(page_param and page_param in (case.query or {}) and response.status_code == 400)
+
+
+def _validate(case: Any, response: Any, check: str, headers: dict[str, str]) -> str | None:
+    """The failure message of one schemathesis check on one response, or None."""
+    try:
+        case.validate_response(response, checks=[CHECKS.get_one(check)], headers=headers)
+    except FailureGroup as group:
+        return "; ".join(_describe(failure) for failure in group.exceptions)
+    except Exception as exc:  # a check that crashes is still evidence against the response
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _describe(failure: Any) -> str:
+    message = " ".join(str(failure.message or "").split())
+    return f"{failure.title}: {message}"[:600] if message else str(failure.title)
+
+
+def exchange_of(response: Any) -> Exchange:
+    """A schemathesis response (and the request behind it) as our Exchange."""
+    request = response.request
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode()
+    return Exchange(
+        method=str(request.method),
+        url=str(request.url),
+        request_headers={
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() != INTERNAL_HEADER and v != SKIP_HEADER
+        },
+        request_body=body,
+        status=response.status_code,
+        response_headers={k: ", ".join(v) for k, v in response.headers.items()},
+        response_body=response.content,
+        elapsed_ms=response.elapsed * 1000,
+    )

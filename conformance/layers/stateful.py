@@ -1,0 +1,85 @@
+"""Schemathesis' two stateful checks, done directly: a created record is there, a deleted one
+is gone.
+
+Schemathesis decides `ensure_resource_availability` and `use_after_free` inside its state
+machine, from OpenAPI links between operations; our specs declare the relationship in
+`x-operation` roles instead of links. Driving the sequence ourselves (create → read → delete →
+read) checks the same properties with one readable transcript per resource.
+"""
+
+from conformance.http import TranscriptClient
+from conformance.records import create_record, creator_of
+from conformance.requests import headers_for
+from conformance.tally import Tally
+from conformance.target import Target
+from kycspec.model import Operation
+
+GONE_STATUSES = (404, 410)
+NO_CREATE = "the resource has no create operation"
+NO_READ = "the resource has no read operation"
+
+
+def check_stateful(
+    client: TranscriptClient, target: Target, resource: str, tallies: dict[str, Tally]
+) -> None:
+    """Create a record, read it back, and (if the API deletes) delete it and read again."""
+    available = tallies.get("ensure_resource_availability")
+    after_free = tallies.get("use_after_free")
+    spec = target.spec
+    creator = creator_of(spec, resource)
+    readers = spec.operations_of(resource, "read")
+    deleters = spec.operations_of(resource, "delete")
+    if creator is None or not readers:
+        for tally in (available, after_free):
+            if tally is not None:
+                tally.skip(NO_CREATE if creator is None else NO_READ)
+        return
+    client.take()
+    created, exchange = create_record(client, creator, target.token)
+    if created is None:
+        if available is not None:
+            available.ran()
+            available.fail(
+                f"{creator.operation_id}: could not create a {resource} record "
+                f"(got {exchange.status or exchange.error})",
+                client.take(),
+            )
+        return
+    reader = readers[0]
+    read = client.request(reader.method, created.path(reader), headers=_headers(target, reader))
+    if available is not None:
+        available.ran()
+        if read.status != reader.success_status:
+            available.fail(
+                f"{reader.operation_id}: a {resource} just created with "
+                f"{creator.operation_id} answered {read.status or read.error}, "
+                f"not {reader.success_status}",
+                client.exchanges,
+            )
+    if after_free is None or not deleters:
+        client.take()
+        return
+    deleter = deleters[0]
+    deleted = client.request(
+        deleter.method, created.path(deleter), headers=_headers(target, deleter)
+    )
+    if deleted.status != deleter.success_status:
+        after_free.fail(
+            f"{deleter.operation_id}: deleting a {resource} answered "
+            f"{deleted.status or deleted.error}, not {deleter.success_status}",
+            client.take(),
+        )
+        return
+    again = client.request(reader.method, created.path(reader), headers=_headers(target, reader))
+    after_free.ran()
+    if again.status not in GONE_STATUSES:
+        after_free.fail(
+            f"{reader.operation_id}: a deleted {resource} answered "
+            f"{again.status or again.error}, not 404",
+            client.exchanges,
+        )
+    client.take()
+
+
+def _headers(target: Target, op: Operation) -> dict[str, str]:
+    return headers_for(op, target, target.token)
