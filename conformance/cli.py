@@ -1,0 +1,172 @@
+"""`conformance`: run the suite against a server, or list the requirement catalogue.
+
+Exit codes (docs/DESIGN "External contract"): 0 conformant, 1 not conformant (a MUST requirement
+failed or errored), 2 could not run (bad arguments, unknown API, server unreachable).
+"""
+
+import random
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from conformance.reporters import REPORTERS, Broadcast, Reporter
+from conformance.requirements import build_catalogue
+from conformance.runner import is_conformant, run
+from conformance.settings import DEFAULT_PROFILE, PROFILES, Settings
+from conformance.target import Target
+from kycspec.loader import SPECS_DIR, load_all
+from kycspec.model import ApiSpec
+
+EXIT_CONFORMANT = 0
+EXIT_NOT_CONFORMANT = 1
+EXIT_CANNOT_RUN = 2
+UNKNOWN_API = "unknown API {api!r}; known: {known}"
+SEED_NOTE = "seed {seed} (replay with --seed {seed})"
+SECRET_OPTIONS = {"--token": "<token>", "--token-b": "<token-b>", "--admin-token": "<admin-token>"}
+MAX_SEED = 2**32
+
+
+def _specs(specs_dir: Path) -> dict[str, ApiSpec]:
+    try:
+        return load_all(specs_dir)
+    except Exception as exc:  # a broken spec directory is a "could not run"
+        raise click.ClickException(f"cannot load specs from {specs_dir}: {exc}") from exc
+
+
+def _spec(specs_dir: Path, api: str) -> ApiSpec:
+    specs = _specs(specs_dir)
+    if api not in specs:
+        raise click.UsageError(UNKNOWN_API.format(api=api, known=", ".join(specs)))
+    return specs[api]
+
+
+def replay_command(params: dict[str, Any], seed: int) -> str:
+    """The command line that replays a run: the same options, its seed, tokens masked."""
+    words = ["conformance", "run"]
+    for name, value in params.items():
+        option = "--" + name.removesuffix("_path").replace("_", "-")
+        if name == "seed" or value is None:
+            continue
+        if name == "specs_dir" and Path(value) == SPECS_DIR:
+            continue
+        if name == "magic":
+            words.append("--magic" if value else "--no-magic")
+        elif option in SECRET_OPTIONS:
+            words += [option, SECRET_OPTIONS[option]]
+        elif name in ("budget", "timeout"):
+            words += [option, f"{value:g}"]
+        else:
+            words += [option, str(value)]
+    words += ["--seed", str(seed)]
+    return " ".join(w if w in SECRET_OPTIONS.values() else shlex.quote(w) for w in words)
+
+
+@click.group()
+def main() -> None:
+    """Conformance suite for the KYC APIs in specs/."""
+
+
+@main.command("run")
+@click.option("--api", required=True, help="API name (a spec file in --specs-dir).")
+@click.option("--base-url", required=True, help="The spec's server URL, host swapped.")
+@click.option("--token", required=True, help="API key of the account under test.")
+@click.option("--token-b", default=None, help="API key of a second account (isolation checks).")
+@click.option("--admin-token", default=None, help="Admin API key of the first account.")
+@click.option("--control-url", default=None, help="The kyc-contracts mock control plane URL.")
+@click.option("--magic/--no-magic", default=False, help="The server honours x-sandbox magic.")
+@click.option("--profile", type=click.Choice(list(PROFILES)), default=DEFAULT_PROFILE)
+@click.option("--seed", type=click.IntRange(0, MAX_SEED - 1), default=None)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    help="Seconds for the whole run; unreached checks are skipped.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    help="Seconds per request.",
+)
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--specs-dir", type=click.Path(file_okay=False, path_type=Path), default=SPECS_DIR)
+def run_command(
+    api: str,
+    base_url: str,
+    token: str,
+    token_b: str | None,
+    admin_token: str | None,
+    control_url: str | None,
+    magic: bool,
+    profile: str,
+    seed: int | None,
+    budget: float,
+    timeout: float,
+    junit: Path | None,
+    json_path: Path | None,
+    html: Path | None,
+    specs_dir: Path,
+) -> None:
+    """Check a server against an API's spec and lifecycle; exit 0 if it conforms."""
+    spec = _spec(specs_dir, api)
+    if seed is None:
+        seed = random.SystemRandom().randrange(MAX_SEED)
+    target = Target(spec, base_url, token, token_b, admin_token, control_url, magic, timeout)
+    replay = replay_command(click.get_current_context().params, seed)
+    console = REPORTERS.get("console")(replay=replay)
+    console.console.print(SEED_NOTE.format(seed=seed))
+    reporters: list[Reporter] = [console]
+    for name, path in (("junit", junit), ("json", json_path), ("html", html)):
+        if path is not None:
+            reporters.append(REPORTERS.get(name)(path, replay=replay))
+    emit = Broadcast(reporters)
+    try:
+        results = run(target, Settings(PROFILES[profile], seed, budget), emit)
+    finally:
+        emit.shutdown()
+    if not results:
+        sys.exit(EXIT_CANNOT_RUN)
+    sys.exit(EXIT_CONFORMANT if is_conformant(results) else EXIT_NOT_CONFORMANT)
+
+
+@main.command("requirements")
+@click.option("--api", default=None, help="Only this API (default: every API).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text")
+@click.option("--specs-dir", type=click.Path(file_okay=False, path_type=Path), default=SPECS_DIR)
+def requirements_command(api: str | None, fmt: str, specs_dir: Path) -> None:
+    """List the requirement catalogue, one line per requirement."""
+    specs = {api: _spec(specs_dir, api)} if api else _specs(specs_dir)
+    click.echo(catalogue_text(specs, fmt), nl=False)
+
+
+def catalogue_text(specs: dict[str, ApiSpec], fmt: str = "text") -> str:
+    """The catalogue of the given APIs as plain text or as a Markdown document."""
+    lines: list[str] = []
+    if fmt == "markdown":
+        lines += [
+            "# Requirements",
+            "",
+            "Generated by `conformance requirements --format markdown`; do not edit by hand.",
+            "Every check the conformance suite makes, by stable ID.",
+        ]
+    for name, spec in specs.items():
+        catalogue = build_catalogue(spec)
+        if fmt == "markdown":
+            lines += ["", f"## {spec.title} (`{name}`)", ""]
+            lines += ["| ID | Level | Layer | Requirement | Source |", "|---|---|---|---|---|"]
+            lines += [
+                f"| `{r.id}` | {r.level} | {r.layer} | {_cell(r.statement)} | {_cell(r.source)} |"
+                for r in catalogue
+            ]
+        else:
+            lines += [f"{r.id}\t{r.level}\t{r.layer}\t{r.statement}" for r in catalogue]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
