@@ -1,0 +1,120 @@
+"""A pytest entry point, so a team can gate its own test run on conformance.
+
+Installed as the `conformance` pytest plugin (`[project.entry-points.pytest11]`). Usage::
+
+    def test_our_staging_server_conforms(conformance_run):
+        outcome = conformance_run(
+            api="finhub",
+            base_url="https://staging.example/api/v2.1",
+            token=os.environ["FINHUB_TOKEN"],
+            admin_token=os.environ["FINHUB_ADMIN_TOKEN"],
+            seed=1234,
+        )
+        assert_conformant(outcome)  # from conformance.pytest_plugin
+
+Outside pytest fixtures, call `run_conformance(...)` directly.
+
+The fixture only builds runs; nothing happens unless a test calls it, so loading the plugin costs
+an import, not a run. Heavy modules are imported on first use.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conformance.results import Result, Verdict
+
+NOT_CONFORMANT = "{api} at {base_url} is not conformant (seed {seed}):"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished run: its results, and whether it reached the server at all."""
+
+    api: str
+    base_url: str
+    seed: int
+    results: tuple[Result, ...]
+    error: str | None
+
+    @property
+    def conformant(self) -> bool:
+        from conformance.runner import is_conformant  # noqa: PLC0415
+
+        return self.error is None and is_conformant(self.results)
+
+    def failures(self) -> list[Result]:
+        return [
+            r
+            for r in self.results
+            if r.requirement.level == "MUST" and r.verdict in (Verdict.FAILED, Verdict.ERROR)
+        ]
+
+
+def run_conformance(
+    *,
+    api: str,
+    base_url: str,
+    token: str,
+    token_b: str | None = None,
+    admin_token: str | None = None,
+    control_url: str | None = None,
+    magic: bool = False,
+    profile: str = "core",
+    seed: int = 0,
+    budget: float = 600.0,
+    timeout: float = 10.0,
+    tenant: str = "conformance",
+) -> Outcome:
+    """Run the suite against a server (no console output) and return its outcome."""
+    from conformance.events import Event, RunFinished  # noqa: PLC0415
+    from conformance.runner import run  # noqa: PLC0415
+    from conformance.settings import PROFILES, Settings  # noqa: PLC0415
+    from conformance.target import Target  # noqa: PLC0415
+    from kycspec.loader import load_all  # noqa: PLC0415
+
+    spec = load_all()[api]
+    target = Target(
+        spec, base_url, token, token_b, admin_token, control_url, magic, timeout, tenant
+    )
+    errors: list[str] = []
+
+    def emit(event: Event) -> None:
+        if isinstance(event, RunFinished) and event.error:
+            errors.append(event.error)
+
+    results = run(target, Settings(PROFILES[profile], seed, budget), emit)
+    return Outcome(api, base_url, seed, tuple(results), errors[0] if errors else None)
+
+
+def failure_report(outcome: Outcome) -> str:
+    """A readable account of why a run is not conformant: each failure with its curl sequence."""
+    lines = [NOT_CONFORMANT.format(api=outcome.api, base_url=outcome.base_url, seed=outcome.seed)]
+    if outcome.error:
+        lines.append(f"  could not run: {outcome.error}")
+    for result in outcome.failures():
+        r = result.requirement
+        lines.append(f"- {r.id} ({r.level}) {result.verdict.value.upper()}: {r.statement}")
+        lines += [f"    {line}" for line in result.message.splitlines()]
+        lines += [f"    $ {exchange.as_curl()}" for exchange in result.exchanges]
+    return "\n".join(lines)
+
+
+def assert_conformant(outcome: Outcome) -> None:
+    """Fail the calling test with `failure_report` unless the run is conformant."""
+    if not outcome.conformant:
+        pytest.fail(failure_report(outcome), pytrace=False)
+
+
+@pytest.fixture
+def conformance_run() -> Callable[..., Outcome]:
+    """`run_conformance`, as a fixture (see the module docstring)."""
+    return run_conformance
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line(
+        "markers", "conformance: a test that runs the conformance suite against a server"
+    )
