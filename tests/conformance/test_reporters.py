@@ -1,0 +1,49 @@
+"""Format writers: valid documents even for hostile content."""
+
+import json
+import xml.etree.ElementTree as ET
+
+from conformance.reporters.html import write_html
+from conformance.reporters.json_report import write_json
+from conformance.reporters.junit import write_junit
+from conformance.reporters.report import Report
+from conformance.requirements import build_catalogue
+from conformance.results import Exchange, Result, Verdict
+from kycspec.loader import load_all
+
+HOSTILE = "<script>alert(1)</script>\x1c\x00 & ünïcode"
+
+
+def _report() -> Report:
+    catalogue = tuple(build_catalogue(load_all()["finx"]))
+    exchange = Exchange(
+        "GET", "http://x/v1/kyc?q=" + HOSTILE, {"A": HOSTILE}, None, 500, {}, HOSTILE.encode()
+    )
+    results = (
+        Result(catalogue[0], Verdict.FAILED, HOSTILE, (exchange,), 7, 3),
+        Result(catalogue[3], Verdict.FAILED, "should", (), 7, 1),
+        *(Result(r, Verdict.PASSED, "", (), 7, 1) for r in catalogue[4:]),
+    )
+    report = Report("finx", "http://x", "core", 7, catalogue, "conformance run --seed 7")
+    report.results, report.finished = results, True
+    return report
+
+
+def test_junit_is_valid_xml_with_control_characters() -> None:
+    root = ET.fromstring(write_junit(_report()).encode())
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+    assert suite.get("skipped") == "1"  # the SHOULD failure does not fail the run
+
+
+def test_json_report_round_trips() -> None:
+    document = json.loads(write_json(_report()))
+    assert document["run"]["conformant"] is False
+    assert document["results"][0]["exchanges"][0]["curl"].startswith("curl -X GET")
+
+
+def test_html_is_escaped_and_self_contained() -> None:
+    html = write_html(_report())
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "FINX-SCHEMA-001" in html and "http://" in html
+    assert 'src="' not in html and "<link" not in html

@@ -1,0 +1,54 @@
+"""The runner: one result per requirement, whatever the layers do."""
+
+import time
+
+from conformance.events import Event, RequirementChecked, RunFinished, RunStarted
+from conformance.requirements import build_catalogue
+from conformance.results import Verdict
+from conformance.runner import BUDGET_SPENT, NOT_AVAILABLE, is_conformant, run
+from conformance.settings import PROFILES, Settings
+from tests.conformance.conftest import QUICK, Served, core_settings, quick_settings
+
+
+def _collect() -> tuple[list[Event], object]:
+    events: list[Event] = []
+    return events, events.append
+
+
+def test_runner_missing_layer_is_skipped(mock: Served) -> None:
+    events, emit = _collect()
+    target = mock.target("kontorion")
+    results = run(target, core_settings(), emit, loader=lambda name: None)  # type: ignore[arg-type]
+    lifecycle = [r for r in results if r.requirement.layer == "lifecycle"]
+    assert lifecycle and all(r.verdict is Verdict.SKIPPED for r in lifecycle)
+    assert lifecycle[0].message == NOT_AVAILABLE.format(layer="lifecycle")
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
+    checked = [e for e in events if isinstance(e, RequirementChecked)]
+    assert len(checked) == len(results) == len(build_catalogue(target.spec))
+
+
+def test_runner_crashing_layer_becomes_errors(mock: Served) -> None:
+    def crash(*args: object) -> list[object]:
+        raise RuntimeError("boom")
+
+    results = run(mock.target("finx"), quick_settings(), lambda e: None, loader=lambda n: crash)  # type: ignore[arg-type,return-value]
+    ran = [r for r in results if r.requirement.layer in QUICK.layers]
+    assert ran and all(r.verdict is Verdict.ERROR and "boom" in r.message for r in ran)
+    assert not is_conformant(results)
+
+
+def test_runner_unreachable_server_finishes_with_error(mock: Served) -> None:
+    events, emit = _collect()
+    target = mock.target("finx")
+    unreachable = type(target)(target.spec, "http://127.0.0.1:9/finx", "test_conf", timeout=2.0)
+    assert run(unreachable, core_settings(), emit) == []
+    finished = events[-1]
+    assert isinstance(finished, RunFinished) and finished.error
+
+
+def test_runner_spent_budget_skips_remaining_requirements(mock: Served) -> None:
+    settings = Settings(PROFILES["security"], 1, budget_s=0.001)
+    time.sleep(0.01)
+    results = run(mock.target("finx"), settings, lambda e: None)
+    security = [r for r in results if r.requirement.layer == "security"]
+    assert all(r.verdict is Verdict.SKIPPED and r.message == BUDGET_SPENT for r in security)
