@@ -67,6 +67,10 @@ class ApiEdge:
                 raise _BodyTooLarge
             if delay is not None and delay.isdigit():
                 await asyncio.sleep(min(int(delay), MAX_DELAY_MS) / 1000)
+            if "content-length" not in headers and "chunked" in headers.get(
+                "transfer-encoding", ""
+            ):
+                scope, receive = await self._buffered(scope, receive)
             await self.app(scope, self._limited(receive), logged_send)
         except _BodyTooLarge:
             await self._too_large(logged_send)
@@ -86,6 +90,35 @@ class ApiEdge:
             return message
 
         return limited
+
+    async def _buffered(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
+        """Read a chunked body (within the limit) and give the request its Content-Length.
+
+        connexion takes a request without Content-Length for one without a body, so a chunked
+        body was refused as missing (400), and an oversized one never reached the 413.
+        """
+        limited = self._limited(receive)
+        chunks = []
+        more = True
+        while more:
+            message = await limited()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        raw = [(k, v) for k, v in scope["headers"] if k.lower() != b"transfer-encoding"]
+        raw.append((b"content-length", str(len(body)).encode()))
+        return {**scope, "headers": raw}, replay
 
     async def _too_large(self, send: Send) -> None:
         error = errors.PayloadTooLarge(errors.BODY_TOO_LARGE.format(limit=self.max_body_bytes))
