@@ -14,10 +14,6 @@ from conformance.runner import run
 from tests.conformance.conftest import Served, core_settings
 
 ASSERTED_LAYERS = ("schema", "security")
-# Findings of the suite against the mock, reported to the spec and mock owners. FinHub initiate
-# declares no 404, but the mock answers 404 when a generated customerId cannot be routed (a
-# `/` or a control character in the path segment); the docs list 404 among FinHub's codes.
-KNOWN_FINDINGS = {"FINHUB-SCHEMA-001"}
 
 
 @pytest.mark.parametrize("api", ["finx", "kontorion", "finhub"])
@@ -28,11 +24,7 @@ def test_suite_passes_against_the_mock(mock: Served, api: str) -> None:
     for result in results:
         if result.verdict is not Verdict.PASSED:
             print(f"  {result.requirement.id} {result.verdict.value}: {result.message[:200]}")
-    asserted = [
-        r
-        for r in results
-        if r.requirement.layer in ASSERTED_LAYERS and r.requirement.id not in KNOWN_FINDINGS
-    ]
+    asserted = [r for r in results if r.requirement.layer in ASSERTED_LAYERS]
     assert [
         (r.requirement.id, r.message) for r in asserted if r.verdict is not Verdict.PASSED
     ] == []
