@@ -1,0 +1,179 @@
+"""Shared fixtures: an in-process client (responses validated against the specs) and a live server.
+
+`client` drives the app through starlette's TestClient; every response it gets back has been
+checked against the spec, so a response that breaks its schema shows up as a 500. `live_server`
+runs the same app under uvicorn on a free local port, for the real `curl` binary and for
+concurrent clients.
+"""
+
+import re
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.testclient import TestClient
+
+# connexion 3.3 imports names that jsonschema deprecates (RefResolver, RefResolutionError); the
+# warnings fire once, at import, and are not ours to fix. Everything after runs under -W error.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="jsonschema")
+    warnings.filterwarnings("ignore", message="jsonschema", category=DeprecationWarning)
+    from mockserver.app import MockApp, create_app
+
+FINX = "/finx/v1"
+KONTORION = "/kontorion/v1"
+FINHUB = "/finhub/api/v2.1"
+CONTROL = "/__mock"
+STARTUP_TIMEOUT_S = 10.0
+
+FINX_RESOURCES = ("customer-verifications", "kyc")
+FINX_CUSTOMER = "WAz8eIbvDR60rouK"
+KONTORION_CUSTOMER = "3f1c2b8e-6a4d-4f5e-9b7a-2c8d1e0f4a6b"
+
+FINX_ID = re.compile(r"^[A-Za-z0-9]{16}$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+FINHUB_ID = re.compile(r"^ver_[a-z0-9]{12}$")
+RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def bearer(token: str, **extra: str) -> dict[str, str]:
+    """An Authorization header, plus any extra headers."""
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def finhub_headers(token: str, tenant: str = "t1", **extra: str) -> dict[str, str]:
+    """The headers every FinHub call needs (initiate's compliance headers included)."""
+    return bearer(
+        token,
+        **{
+            "X-Tenant-ID": tenant,
+            "X-Forwarded-For": "192.0.2.10",
+            "User-Agent": "kyc-tests/1.0",
+            **extra,
+        },
+    )
+
+
+def finx_body(**fields: str) -> dict[str, str]:
+    """A valid FinX create body (the documented one), with fields overridden."""
+    return {
+        "customer_id": FINX_CUSTOMER,
+        "verification_status": "pending",
+        "document_type": "passport",
+        "document_number": "123456789",
+        **fields,
+    }
+
+
+def kontorion_body(**fields: str) -> dict[str, str]:
+    """A valid Kontorion create body; provider `acme` is no magic provider (stays pending)."""
+    return {
+        "check_type": "document",
+        "customer_id": KONTORION_CUSTOMER,
+        "provider": "acme",
+        "verification_type": "kyc",
+        **fields,
+    }
+
+
+def set_clock(client: Any, sandbox: str, now: str, *, frozen: bool = True) -> None:
+    response = client.put(
+        f"{CONTROL}/sandboxes/{sandbox}/clock", json={"now": now, "frozen": frozen}
+    )
+    assert response.status_code == 200, response.text
+
+
+def advance_clock(client: Any, sandbox: str, seconds: int) -> None:
+    response = client.post(
+        f"{CONTROL}/sandboxes/{sandbox}/clock/advance", json={"seconds": seconds}
+    )
+    assert response.status_code == 200, response.text
+
+
+def finhub_initiate(client: Any, token: str, customer: str, tenant: str = "t1") -> str:
+    """Initiate a FinHub verification; returns its id."""
+    response = client.post(
+        f"{FINHUB}/customer/individual/{customer}/verification/initiate",
+        headers=finhub_headers(token, tenant),
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"]["verificationId"])
+
+
+def finhub_submit(
+    client: Any, token: str, customer: str, tenant: str = "t1", number: str = "AB123456"
+) -> Any:
+    return client.post(
+        f"{FINHUB}/customer/individual/{customer}/verification",
+        headers=finhub_headers(token, tenant),
+        json={
+            "verificationType": "STANDARD",
+            "verificationData": {"documentType": "PASSPORT", "documentNumber": number},
+        },
+    )
+
+
+def finhub_upload(client: Any, token: str, vid: str, kind: str, tenant: str = "t1") -> Any:
+    return client.post(
+        f"{FINHUB}/verifications/{vid}/documents",
+        headers=finhub_headers(token, tenant),
+        data={"documentType": kind},
+        files={"file": (f"{kind.lower()}.png", b"fake-scan", "image/png")},
+    )
+
+
+@pytest.fixture(scope="session")
+def mock_app() -> MockApp:
+    """One app for the session (building one takes a few hundred milliseconds)."""
+    return create_app(validate_responses=True)
+
+
+@pytest.fixture
+def client(mock_app: MockApp) -> Iterator[TestClient]:
+    """A client of a mock in its start-up state: every sandbox reset, the request log empty."""
+    mock_app.server.reset()
+    mock_app.server.store.clear_log()
+    with TestClient(mock_app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running mock: its base URL and the app object behind it."""
+
+    url: str
+    app: Any
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server() -> Iterator[LiveServer]:
+    app = create_app(validate_responses=True)
+    port = _free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                pytest.fail("the live mock server did not start")
+            time.sleep(0.01)
+        yield LiveServer(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT_S)

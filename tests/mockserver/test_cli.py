@@ -1,0 +1,116 @@
+"""`mockserver serve`: argument errors exit non-zero with a clear message; good ones start."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from mockserver import cli
+from tests.mockserver.conftest import FINX, bearer
+
+GOOD = """records:
+  - sandbox: cli
+    api: finx
+    resource: kyc_record
+    record:
+      id: CliFixture000001
+      customer_id: Customer00000001
+      verification_status: pending
+      document_type: passport
+      document_number: '1'
+"""
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Stops `serve` at uvicorn.run, keeping what it was given."""
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: Any, **options: Any) -> None:
+        seen.update(options, app=app)
+
+    monkeypatch.setattr(cli.uvicorn, "run", fake_run)
+    return seen
+
+
+def _serve(*args: str) -> Any:
+    return CliRunner().invoke(cli.main, ["serve", *args])
+
+
+def test_cli_serve_loads_a_fixtures_file(tmp_path: Path, started: dict[str, Any]) -> None:
+    path = tmp_path / "fixtures.yaml"
+    path.write_text(GOOD)
+    result = _serve("--fixtures", str(path), "--port", "9999")
+    assert result.exit_code == 0, result.output
+    assert started["port"] == 9999
+    with TestClient(started["app"]) as client:
+        response = client.get(f"{FINX}/kyc/CliFixture000001", headers=bearer("test_cli"))
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("records: [", "cannot read"),
+        ("{}", '"records" list'),
+        ("records:\n  - sandbox: x\n", "records[0] lacks api, resource, record"),
+        (
+            "records:\n  - {sandbox: x, api: nope, resource: r, record: {}}\n",
+            "no API named 'nope'",
+        ),
+        (
+            "records:\n  - {sandbox: x, api: finx, resource: kyc_record, record: {id: 5}}\n",
+            "kyc_record record",
+        ),
+    ],
+)
+def test_cli_serve_bad_fixtures_file_exits_with_a_message(
+    tmp_path: Path, started: dict[str, Any], text: str, message: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = _serve("--fixtures", str(path))
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Error:" in result.output
+    assert started == {}
+
+
+def test_cli_serve_missing_fixtures_file_is_a_usage_error(
+    tmp_path: Path, started: dict[str, Any]
+) -> None:
+    result = _serve("--fixtures", str(tmp_path / "absent.yaml"))
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+    assert started == {}
+
+
+def test_cli_serve_unknown_api_exits_with_a_message(started: dict[str, Any]) -> None:
+    result = _serve("--api", "nope")
+    assert result.exit_code == 1
+    assert "unknown API 'nope'" in result.output
+    assert started == {}
+
+
+def test_cli_serve_one_api_at_the_root(started: dict[str, Any]) -> None:
+    result = _serve("--api", "finx")
+    assert result.exit_code == 0, result.output
+    with TestClient(started["app"]) as client:
+        assert client.get("/v1/kyc", headers=bearer("test_root")).status_code == 200
+        assert client.get("/finx/v1/kyc", headers=bearer("test_root")).status_code == 404
+
+
+def test_cli_serve_token_prefixes(started: dict[str, Any]) -> None:
+    result = _serve("--user-prefix", "sk_test_", "--admin-prefix", "sk_admin_")
+    assert result.exit_code == 0, result.output
+    with TestClient(started["app"]) as client:
+        assert client.get(f"{FINX}/kyc", headers=bearer("sk_test_a")).status_code == 200
+        assert client.get(f"{FINX}/kyc", headers=bearer("test_a")).status_code == 401
+
+
+def test_cli_serve_bad_port_is_a_usage_error(started: dict[str, Any]) -> None:
+    result = _serve("--port", "eighty")
+    assert result.exit_code == 2
+    assert started == {}
