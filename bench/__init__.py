@@ -1,0 +1,1 @@
+"""Benchmarks of the mock server against Prism and a bare Starlette ceiling (`make bench`)."""
