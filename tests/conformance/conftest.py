@@ -5,28 +5,20 @@ run under uvicorn on free local ports, once per test session. `broken` wraps the
 `BrokenApp`; a test picks the breakage with `broken.app.mode` and the fixture resets it.
 """
 
-import socket
-import threading
-import time
-import warnings
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 
 from conformance.settings import PROFILES, Profile, Settings
 from conformance.target import Target
 from kycspec.loader import load_all
+from mockserver.app import create_app
+from mockserver.testing import serve_in_thread
 from tests.conformance.broken import BrokenApp
 
-with warnings.catch_warnings():
-    # connexion imports names jsonschema deprecates; not ours to fix (see tests/mockserver).
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    from mockserver.app import create_app
-
-STARTUP_TIMEOUT_S = 10.0
 BASE_PATHS = {"finx": "/finx", "kontorion": "/kontorion", "finhub": "/finhub/api/v2.1"}
 SEED = 1
 # Small enough to keep the broken-app tests quick, big enough to hit every check.
@@ -53,40 +45,15 @@ class Served:
         return Target(load_all()[api], self.url + BASE_PATHS[api], **options)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def serve() -> Iterator[Any]:
     """Start apps under uvicorn on 127.0.0.1; every one is shut down at the end."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    with ExitStack() as stack:
 
-    def start(app: Any) -> Served:
-        port = _free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="error", access_log=False
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("a test server did not start")
-            time.sleep(0.01)
-        return Served(f"http://127.0.0.1:{port}", app)
+        def start(app: Any) -> Served:
+            return Served(stack.enter_context(serve_in_thread(app)), app)
 
-    try:
         yield start
-    finally:
-        for server, _ in servers:
-            server.should_exit = True
-        for _, thread in servers:
-            thread.join(timeout=STARTUP_TIMEOUT_S)
 
 
 @pytest.fixture(scope="session")

@@ -7,30 +7,20 @@ concurrent clients.
 """
 
 import re
-import socket
-import threading
-import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
-# connexion 3.3 imports names that jsonschema deprecates (RefResolver, RefResolutionError); the
-# warnings fire once, at import, and are not ours to fix. Everything after runs under -W error.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module="jsonschema")
-    warnings.filterwarnings("ignore", message="jsonschema", category=DeprecationWarning)
-    from mockserver.app import MockApp, create_app
+from mockserver.app import MockApp, create_app
+from mockserver.testing import serve_in_thread
 
 FINX = "/finx/v1"
 KONTORION = "/kontorion/v1"
 FINHUB = "/finhub/api/v2.1"
 CONTROL = "/__mock"
-STARTUP_TIMEOUT_S = 10.0
 
 FINX_RESOURCES = ("customer-verifications", "kyc")
 FINX_CUSTOMER = "WAz8eIbvDR60rouK"
@@ -151,29 +141,8 @@ class LiveServer:
     app: Any
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def live_server() -> Iterator[LiveServer]:
     app = create_app(validate_responses=True)
-    port = _free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    try:
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the live mock server did not start")
-            time.sleep(0.01)
-        yield LiveServer(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_TIMEOUT_S)
+    with serve_in_thread(app) as url:
+        yield LiveServer(url, app)
