@@ -19,6 +19,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from kycspec.loader import HTTP_METHODS, inline_refs
 from kycspec.model import ApiSpec, ErrorFormat, Operation
+from kycspec.types import JSONObject
 from mockserver import errors
 from mockserver.engine import Engine, MockRequest
 from mockserver.prefer import parse_prefer
@@ -140,10 +141,10 @@ def bearer_handler(policy: TokenPolicy) -> type[BearerSecurityHandler]:
 AllowedMethods = Callable[[str], list[str]]
 
 
-def allowed_methods(spec: ApiSpec, base_path: str) -> AllowedMethods:
-    """The methods the spec declares for a request path (for the `Allow` header of a 405)."""
+def allowed_methods(document: JSONObject, base_path: str) -> AllowedMethods:
+    """The methods an OpenAPI document declares for a request path (a 405's `Allow` header)."""
     routes: list[tuple[re.Pattern[str], list[str]]] = []
-    for path, item in spec.document["paths"].items():
+    for path, item in document["paths"].items():
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base_path + path))
         methods = [m.upper() for m in HTTP_METHODS if m in item]
         if "GET" in methods:
@@ -232,5 +233,5 @@ def create_api_app(
             )
         },
     )
-    register_error_handlers(app, spec.errors, allowed_methods(spec, base_path))
+    register_error_handlers(app, spec.errors, allowed_methods(spec.document, base_path))
     return app

@@ -7,17 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import connexion
+import yaml
 from connexion.lifecycle import ConnexionResponse
 from connexion.resolver import Resolution, Resolver
 
 from kycspec.expressions import compile_value, parse_time
 from kycspec.model import ErrorFormat
 from mockserver import errors
-from mockserver.api import json_response, register_error_handlers
+from mockserver.api import allowed_methods, json_response, register_error_handlers
 from mockserver.fixtures import FixtureError, parse_fixtures
 from mockserver.server import MockServer
 
 CONTROL_SPEC = Path(__file__).with_name("control_plane.yaml")
+CONTROL_BASE_PATH = "/__mock"  # the control plane spec's server URL
 PROBLEM = ErrorFormat(
     media_type="application/problem+json",
     body=compile_value(
@@ -129,12 +131,13 @@ def create_control_app(
     server: MockServer, links: list[dict[str, str]], *, validate_responses: bool
 ) -> connexion.AsyncApp:
     """The control plane as a connexion app at `/__mock`."""
+    document = yaml.safe_load(CONTROL_SPEC.read_text(encoding="utf-8"))
     app = connexion.AsyncApp(__name__)
     app.add_api(
-        CONTROL_SPEC,
+        document,
         resolver=_MethodResolver(ControlPlane(server, links)),
         strict_validation=True,
         validate_responses=validate_responses,
     )
-    register_error_handlers(app, PROBLEM)
+    register_error_handlers(app, PROBLEM, allowed_methods(document, CONTROL_BASE_PATH))
     return app

@@ -253,3 +253,11 @@ def test_errors_chunked_body_within_limit_is_accepted(live_server: LiveServer) -
     )
     assert response.status_code == 200, response.text
     assert response.json()["document_number"] == "1"
+
+
+def test_control_plane_method_not_allowed_lists_the_declared_methods(client: TestClient) -> None:
+    response = client.delete("/__mock/reset")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    response = client.post("/__mock/sandboxes/alice/clock")
+    assert set(response.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE", "HEAD"}

@@ -17,26 +17,18 @@ tail of schemathesis' own report.
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from kycspec.loader import load_all
 from kycspec.model import ApiSpec
-
-with warnings.catch_warnings():
-    # connexion 3.3 imports names jsonschema deprecates; not ours to fix (see conftest.py).
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    from mockserver.app import create_app
+from mockserver.app import create_app
+from mockserver.testing import serve_in_thread
 
 ST = Path(sys.executable).with_name("st")
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
@@ -46,7 +38,6 @@ SPECS = load_all()
 MAX_EXAMPLES = 40
 SEED = 20240115
 RUN_TIMEOUT_S = 240
-STARTUP_TIMEOUT_S = 10.0
 PARTITION_VALUE = "st"  # the tenant (FinHub's X-Tenant-ID) every request of a run uses
 
 
@@ -71,38 +62,11 @@ class RunResult:
         )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def mock_url() -> Iterator[str]:
     """Every API under /<name>, responses validated against the specs (a bad one is a 500)."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(validate_responses=True),
-        host="127.0.0.1",
-        port=port,
-        # Schemathesis sends some requests uvicorn's parser refuses itself; no need to log each.
-        log_level="error",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the mock server did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_TIMEOUT_S)
+    with serve_in_thread(create_app(validate_responses=True)) as url:
+        yield url
 
 
 def admin_operations(spec: ApiSpec) -> list[str]:
