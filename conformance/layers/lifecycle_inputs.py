@@ -1,0 +1,141 @@
+"""Inputs for the lifecycle state machine: values drawn from the spec's request schemas.
+
+`conformance.requests` builds the one minimal request a check needs; the state machine instead
+draws varied ones (every enum value, optional fields present or not), and steers them onto the
+spec's sandbox magic values when the target honours them.
+"""
+
+import re
+import string
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from hypothesis import strategies as st
+
+from conformance.requests import FILE_CONTENT, FILE_NAME, FORMAT_VALUES
+from kycspec.model import Magic, Operation
+from kycspec.types import JSONObject
+
+ALPHABET = string.ascii_letters + string.digits + "-_"
+MAX_TEXT = 24
+PICK_RANGE = 1023
+T = TypeVar("T")
+
+
+def _merged(schema: JSONObject | None) -> JSONObject:
+    schema = dict(schema or {})
+    for part in schema.pop("allOf", []):
+        schema = {**_merged(part), **schema}
+    return schema
+
+
+def strategy_for(schema: JSONObject | None) -> st.SearchStrategy[Any]:
+    """Values valid against a (refs inlined) schema: the subset our specs use."""
+    schema = _merged(schema)
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        writable = {k: v for k, v in properties.items() if not v.get("readOnly")}
+        return st.fixed_dictionaries(
+            {k: strategy_for(v) for k, v in writable.items() if k in required},
+            optional={k: strategy_for(v) for k, v in writable.items() if k not in required},
+        )
+    if kind == "array":
+        low = int(schema.get("minItems", 0))
+        return st.lists(strategy_for(schema.get("items")), min_size=low, max_size=low + 2)
+    if kind == "integer":
+        low = int(schema.get("minimum", 0))
+        return st.integers(low, int(schema.get("maximum", low + 1000)))
+    if kind == "boolean":
+        return st.booleans()
+    fmt = schema.get("format")
+    if fmt == "binary":
+        return st.just(FILE_CONTENT)
+    if fmt == "uuid":
+        return st.uuids().map(str)
+    if fmt in FORMAT_VALUES:
+        return st.just(FORMAT_VALUES[fmt])
+    if "pattern" in schema:
+        return st.from_regex(schema["pattern"], fullmatch=True)
+    low = int(schema.get("minLength", 0))
+    high = min(int(schema.get("maxLength", low + MAX_TEXT)), low + MAX_TEXT)
+    return st.text(ALPHABET, min_size=low, max_size=max(low, high))
+
+
+def pick(data: st.DataObject, items: Sequence[T], label: str) -> T:
+    """One of `items`, drawn with a fixed-shape choice.
+
+    The lists come from the server's answers (records, their values), so their length varies
+    between runs; `sampled_from` over them would make hypothesis see a different choice for
+    the same prefix and call the generation flaky.
+    """
+    return items[data.draw(st.integers(0, PICK_RANGE), label=label) % len(items)]
+
+
+def body_strategy(op: Operation) -> st.SearchStrategy[Any]:
+    return strategy_for(op.request_schema) if op.request_schema else st.just({})
+
+
+def property_schema(op: Operation, name: str) -> JSONObject:
+    """The schema of a request body property or a parameter of the operation."""
+    body = _merged(op.request_schema).get("properties", {})
+    if name in body:
+        return _merged(body[name])
+    for param in op.parameters:
+        if param["name"] == name:
+            return _merged(param.get("schema"))
+    return {}
+
+
+def fits(schema: JSONObject, value: str) -> bool:
+    if len(value) < int(schema.get("minLength", 0)):
+        return False
+    if len(value) > int(schema.get("maxLength", len(value))):
+        return False
+    return "pattern" not in schema or re.search(schema["pattern"], value) is not None
+
+
+def unique_value(schema: JSONObject) -> str:
+    """A value no other run has used, valid for the schema (customer ids and the like)."""
+    token = uuid.uuid4()
+    if schema.get("format") == "uuid":
+        return str(token)
+    candidates = [token.hex[:16], "cus_" + token.hex[:12], token.hex, str(token)]
+    return next((c for c in candidates if fits(schema, c)), candidates[0])
+
+
+def steer(magic: Magic, body: JSONObject, path: dict[str, str]) -> bool:
+    """Change the inputs so that the magic value's `when` holds; False when it cannot."""
+    for where, test in magic.raw["when"].items():
+        root, *keys = where.split(".")
+        if isinstance(test, Mapping):
+            if "prefix" in test:
+                value: Any = test["prefix"] + uuid.uuid4().hex[:12]
+            elif test.get("in"):
+                value = test["in"][0]
+            else:
+                return False
+        else:
+            value = test
+        if root == "path" and len(keys) == 1:
+            path[keys[0]] = str(value)
+        elif root == "body" and keys:
+            node = body
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+            node[keys[-1]] = value
+        else:
+            return False
+    return True
+
+
+def model_body(body: JSONObject) -> JSONObject:
+    """The body as the server's expressions see it (an upload is its file name and size)."""
+    return {
+        key: {"filename": FILE_NAME, "size": len(value)} if isinstance(value, bytes) else value
+        for key, value in body.items()
+    }
