@@ -1,0 +1,150 @@
+"""The lifecycle layer: a hypothesis state machine per resource, built from its `x-resources`.
+
+For every resource with a create operation, `run_lifecycle` runs `lifecycle_scenarios`
+scenarios of up to `lifecycle_steps` steps each (create, read, list, update, transition, delete,
+and advancing the clock when the target offers a control plane). A reference model predicts
+every answer; each lifecycle requirement gets one verdict per resource: FAILED with the first
+violating scenario's request sequence and the seed, PASSED with how often it was exercised, or
+SKIPPED with the reason it never was.
+"""
+
+from typing import Any
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, Verbosity
+from hypothesis.errors import Flaky
+from hypothesis.stateful import get_state_machine_test
+
+from conformance.events import LayerStarted, Progress
+from conformance.http import TranscriptClient
+from conformance.layers.lifecycle_machine import LifecycleMachine
+from conformance.layers.lifecycle_plan import Plan, Run, build_plan
+from conformance.requirements import Requirement
+from conformance.results import Result, Verdict
+from conformance.settings import Emit, Settings
+from conformance.tally import Tally
+from conformance.target import Target
+
+LAYER = "lifecycle"
+NO_CLOCK = "the server offers no clock control (--control-url)"
+NO_MAGIC = "the target does not honour the spec's sandbox magic values"
+NO_ADMIN = "its operations are admin-only and no admin token was given (--admin-token)"
+NO_CREATE = "the resource has no create operation"
+NOT_EXERCISED = "no scenario exercised it ({scenarios} scenarios)"
+CRASHED = "the state machine stopped: {error}"
+
+
+def _requirements(catalogue: list[Requirement], resource: str) -> list[Requirement]:
+    code = f"-{resource.upper().replace('_', '-')}-LC-"
+    return [r for r in catalogue if r.layer == LAYER and code in r.id]
+
+
+def _skip_reason(check: str, plan: Plan | None, run: Run) -> str:
+    target = run.target
+    if plan is None:
+        return NO_CREATE
+    if check == "clock_expiry" and not target.control_url:
+        return NO_CLOCK
+    if check == "sandbox_magic_values" and not target.magic:
+        return NO_MAGIC
+    spec_ops = target.spec.operations_of(plan.resource.name, "transition")
+    if not plan.transitions and any(op.admin for op in spec_ops):
+        return f"{check}: {NO_ADMIN}"
+    if run.stopped:
+        return run.stopped
+    return NOT_EXERCISED.format(scenarios=run.scenario)
+
+
+def _hypothesis_settings(settings: Settings) -> hypothesis.settings:
+    profile = settings.profile
+    return hypothesis.settings(
+        max_examples=max(1, profile.lifecycle_scenarios),
+        stateful_step_count=max(1, profile.lifecycle_steps),
+        deadline=None,
+        database=None,
+        derandomize=False,
+        # Rules never raise (a broken requirement ends its scenario quietly), so there is
+        # nothing to shrink; generating is the only phase.
+        phases=(Phase.generate,),
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+        ],
+        print_blob=False,
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+    )
+
+
+def _run_machine(plan: Plan, run: Run) -> None:
+    def factory() -> LifecycleMachine:
+        return LifecycleMachine(plan, run)
+
+    steps = max(1, run.settings.profile.lifecycle_steps)
+    test: Any = get_state_machine_test(
+        factory,  # type: ignore[arg-type]  # any callable returning a machine will do
+        settings=_hypothesis_settings(run.settings),
+        _min_steps=max(1, steps // 2),
+    )
+    hypothesis.seed(run.settings.seed)(test)
+    test()
+
+
+def _results(run: Run, plan: Plan | None) -> list[Result]:
+    results = []
+    for check, tally in run.tallies.items():
+        scenarios = len(run.scenarios.get(check, ()))
+        if tally.cases:
+            tally.notes.append(f"exercised in {scenarios} of {run.scenario} scenarios")
+        else:
+            tally.skip(_skip_reason(check, plan, run))
+        results.append(tally.result(run.settings.seed))
+    return results
+
+
+def run_lifecycle(
+    target: Target, catalogue: list[Requirement], settings: Settings, emit: Emit
+) -> list[Result]:
+    """The lifecycle layer (see `conformance.settings.Layer` for the contract)."""
+    spec = target.spec
+    resources = [r for r in spec.resources.values() if _requirements(catalogue, r.name)]
+    total = settings.profile.lifecycle_scenarios * len(resources)
+    emit(LayerStarted(spec.name, LAYER, total))
+    results: list[Result] = []
+    done = [0]
+
+    def progress() -> None:
+        done[0] += 1
+        emit(Progress(spec.name, LAYER, done[0]))
+
+    with TranscriptClient(target) as client:
+        for resource in resources:
+            tallies = {r.check: Tally(r) for r in _requirements(catalogue, resource.name)}
+            run = Run(target, settings, client, tallies, progress)
+            plan = build_plan(spec, resource, target)
+            if plan is not None:
+                try:
+                    _run_machine(plan, run)
+                except Flaky:
+                    # The server answered the same choices differently (it stopped answering,
+                    # or a timing edge): hypothesis cannot go on, the verdicts so far stand.
+                    pass
+                except Exception as exc:  # the machine itself failed: report, never raise
+                    results += _crashed(run, exc)
+                    continue
+            results += _results(run, plan)
+    return results
+
+
+def _crashed(run: Run, exc: Exception) -> list[Result]:
+    message = CRASHED.format(error=f"{type(exc).__name__}: {exc}")
+    results = []
+    for tally in run.tallies.values():
+        if tally.failures or tally.cases:
+            results.append(tally.result(run.settings.seed))
+        else:
+            results.append(
+                Result(tally.requirement, Verdict.ERROR, message, seed=run.settings.seed)
+            )
+    return results

@@ -1,0 +1,196 @@
+"""The list rule of the lifecycle state machine: filters, page sizes and walking every page.
+
+With the scenario's own customer id as a filter (or a freshly reset sandbox), the model knows
+exactly which records a list must return, so filters, `limit`, `has_more` and the page links
+can all be checked to the record.
+"""
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from hypothesis import strategies as st
+
+from conformance.layers.lifecycle_inputs import pick, property_schema
+from conformance.layers.lifecycle_model import UNKNOWN, OneOf, same
+from conformance.layers.lifecycle_plan import Violation
+from conformance.records import items_from
+from kycspec.expressions import parse_time
+from kycspec.model import Filter, Operation
+from kycspec.types import JSONObject
+
+if TYPE_CHECKING:
+    from conformance.layers.lifecycle_machine import LifecycleMachine
+
+LIMITS = (None, 1, 2, 3)
+COMPARE = {
+    "eq": lambda a, b: a == b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def _value_at(op: Operation, document: Any, marker: str) -> tuple[bool, Any]:
+    """Where the response template puts `marker` (`$has_more`), and the value there."""
+
+    def walk(template: Any, node: Any) -> tuple[bool, Any]:
+        if template == marker:
+            return True, node
+        if isinstance(template, dict):
+            for key, value in template.items():
+                inner = node.get(key) if isinstance(node, dict) else None
+                found, got = walk(value, inner)
+                if found:
+                    return True, got
+        return False, None
+
+    return walk(op.raw.get("x-operation", {}).get("response"), document)
+
+
+def _filter_values(machine: "LifecycleMachine", op: Operation, flt: Filter) -> list[Any]:
+    """The records' own values (so filters select something), else the declared enum."""
+    known = [machine.records[rid].get(flt.field) for rid in machine.live()]
+    values = [v for v in dict.fromkeys(known) if isinstance(v, str | int) and v is not UNKNOWN]
+    return values or list(property_schema(op, flt.param).get("enum", []))
+
+
+def _matches(record: JSONObject, op: Operation, params: dict[str, Any]) -> bool | None:
+    """Whether the model's record passes the list's filters (None: the model cannot tell)."""
+    for flt in op.filters:
+        if flt.param not in params:
+            continue
+        value = record.get(flt.field)
+        if value is UNKNOWN or isinstance(value, OneOf):
+            return None
+        wanted = params[flt.param]
+        if property_schema(op, flt.param).get("format") == "date-time":
+            value, wanted = parse_time(value), parse_time(wanted)
+        elif flt.op == "eq":
+            if not same(value, wanted) and str(value) != str(wanted):
+                return False
+            continue
+        if value is None or not COMPARE[flt.op](value, wanted):
+            return False
+    return True
+
+
+def _query(machine: "LifecycleMachine", op: Operation, data: st.DataObject) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    scope = machine.plan.scope_filter(op)
+    if scope is not None:
+        params[scope.param] = machine.scope_value
+    # One more filter at most: each is then checked on its own, and pages stay full.
+    others = [f for f in op.filters if f is not scope]
+    flt = data.draw(st.sampled_from([None, *others]), label="filter") if others else None
+    values = _filter_values(machine, op, flt) if flt is not None else []
+    value = pick(data, [None, *values], "filter value")
+    if flt is not None and value is not None:
+        params[flt.param] = value
+    paging = op.paging
+    if paging and paging.limit_param:
+        limit = data.draw(st.sampled_from(LIMITS), label="limit")
+        if limit is not None:
+            params[paging.limit_param] = limit
+    return params
+
+
+def walk_list(machine: "LifecycleMachine", op: Operation, data: st.DataObject) -> None:
+    """List with drawn filters and limit; walk every page; compare with the model."""
+    params = _query(machine, op, data)
+    paging = op.paging
+    limit = params.get(paging.limit_param or "") if paging else None
+    size = limit or (paging.default_limit if paging else None)
+    machine.tick()
+    seen, sizes = _walk(machine, op, params, size)
+    id_field = machine.resource.id_field
+    got = [item.get(id_field) for item in seen]
+    if paging:
+        machine.ran("limit_honoured")
+    if len(sizes) > 1:
+        machine.ran("pagination_complete")
+    if machine.deleted:
+        gone = [rid for rid in got if rid in machine.deleted]
+        if gone:
+            raise Violation("deleted_records_gone", f"the list still shows deleted {gone}")
+        machine.ran("deleted_records_gone")
+    verdicts = {rid: _matches(machine.records[rid], op, params) for rid in machine.live()}
+    expected = [rid for rid, ok in verdicts.items() if ok]
+    unexpected = [rid for rid in got if rid not in verdicts or verdicts[rid] is False]
+    missing = [rid for rid in expected if rid not in got]
+    if unexpected:
+        raise Violation("list_filters_exact", f"list {params} returned {unexpected}, not matching")
+    if missing:
+        full = len(sizes) > 1 or sizes[-1] == size
+        check = "pagination_complete" if full else "list_filters_exact"
+        raise Violation(check, f"list {params} left out {missing} ({len(sizes)} page(s))")
+    machine.ran("list_filters_exact")
+    if limit is None and size is not None and None not in verdicts.values():
+        wanted = min(size, len(expected))
+        if sizes[0] != wanted:
+            raise Violation(
+                "limit_honoured",
+                f"the first page without limit held {sizes[0]} records; expected {wanted} "
+                f"(default limit {size})",
+            )
+    _check_order(machine, seen)
+    for item in seen:
+        rid = item.get(id_field)
+        if rid in machine.records:
+            machine.observe(op, rid, item, wrote=False)
+
+
+def _check_order(machine: "LifecycleMachine", seen: list[JSONObject]) -> None:
+    created = machine.resource.created_field
+    moments = [parse_time(item[created]) for item in seen if created in item]
+    for earlier, later in itertools.pairwise(moments):
+        if later > earlier:
+            raise Violation("pagination_complete", "the list is not newest first")
+
+
+def _walk(
+    machine: "LifecycleMachine", op: Operation, params: dict[str, Any], size: int | None
+) -> tuple[list[JSONObject], list[int]]:
+    """Every page: the items in order, and each page's size."""
+    paging = op.paging
+    query = dict(params)
+    seen: list[JSONObject] = []
+    ids: set[Any] = set()
+    cursors: set[str] = set()
+    cap = len(machine.order) + 3
+    sizes: list[int] = []
+    while True:
+        exchange, document = machine.send("pagination_complete", op, op.path, params=query)
+        if exchange.status != op.success_status:
+            raise Violation("list_filters_exact", f"list {params} answered {exchange.status}")
+        items = items_from(op, exchange)
+        if items is None:
+            raise Violation("pagination_complete", "the list response holds no list of records")
+        sizes.append(len(items))
+        pages = len(sizes)
+        if size is not None and len(items) > size:
+            raise Violation(
+                "limit_honoured", f"page {pages} holds {len(items)} records; limit {size}"
+            )
+        for item in items:
+            rid = item.get(machine.resource.id_field)
+            if rid in ids:
+                raise Violation("pagination_complete", f"{rid} shows up twice (page {pages})")
+            ids.add(rid)
+            seen.append(item)
+        has_flag, more = _value_at(op, document, "$has_more")
+        _, cursor = _value_at(op, document, "$next_cursor")
+        more = bool(more) if has_flag else cursor is not None
+        if not more or paging is None or paging.style is None:
+            return seen, sizes
+        if not items:
+            raise Violation("pagination_complete", f"page {pages} is empty but has_more is true")
+        if pages >= cap:
+            raise Violation("pagination_complete", f"more than {cap} pages for {len(ids)} records")
+        if paging.style == "cursor":
+            if not isinstance(cursor, str) or cursor in cursors:
+                raise Violation("pagination_complete", f"page {pages}: next cursor {cursor!r}")
+            cursors.add(cursor)
+            query[paging.page_param or "cursor"] = cursor
+        else:
+            query[paging.page_param or "starting_after"] = items[-1].get(machine.resource.id_field)

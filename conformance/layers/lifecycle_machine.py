@@ -1,0 +1,192 @@
+"""The lifecycle state machine: hypothesis rules for every role a resource's spec declares.
+
+Each rule draws a request, asks the reference model what a conforming server must answer, sends
+it and compares. A broken requirement ends the scenario (the model no longer knows the server's
+state); the transcript since the scenario began is the evidence.
+"""
+
+import time
+from collections.abc import Callable
+
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from conformance.layers.lifecycle_inputs import (
+    body_strategy,
+    model_body,
+    pick,
+    property_schema,
+    unique_value,
+)
+from conformance.layers.lifecycle_list import walk_list
+from conformance.layers.lifecycle_model import (
+    expect_create,
+)
+from conformance.layers.lifecycle_plan import BUDGET_SPENT, Plan, Run, Violation
+from conformance.layers.lifecycle_scenario import Scenario
+from conformance.layers.lifecycle_writes import Steps
+from conformance.records import record_from
+from conformance.requests import path_for
+from kycspec.expressions import parse_time
+
+FIRST_RECORDS = 4
+WRITES_IN_A_ROW = 4
+
+
+class LifecycleMachine(RuleBasedStateMachine, Steps):
+    """One scenario: records created, read, listed, updated, moved and deleted at random."""
+
+    def __init__(self, plan: Plan, run: Run):
+        RuleBasedStateMachine.__init__(self)
+        Scenario.__init__(self, plan, run)
+        create = plan.create
+        self.scope_value = unique_value(property_schema(create, plan.scope)) if plan.scope else None
+
+    def teardown(self) -> None:
+        if self.number:
+            self.run.progress()
+
+    def step(self, action: Callable[[], None], check: str) -> None:
+        """Run a rule's body unless the scenario is over; a violation ends it."""
+        if self.halted or self.run.stopped:
+            return
+        if self.run.settings.time_left() <= 0:
+            self.run.stopped = BUDGET_SPENT
+            return
+        try:
+            if not self.number:
+                self.begin()
+                self.setup()
+            if not self.run.stopped:
+                action()
+        except Violation as violation:
+            self.record_failure(violation.check, violation.message)
+        except Flaky:
+            # The server answered differently from an earlier run with the same choices (a
+            # timing edge); hypothesis cannot replay that, so the scenario ends unjudged.
+            self.halted = True
+        except Exception as exc:  # a server answer the rule could not read
+            self.record_failure(check, f"unexpected answer ({type(exc).__name__}: {exc})")
+
+    def setup(self) -> None:
+        if not self.run.target.control_url:
+            return
+        sandbox = f"/sandboxes/{self.run.sandbox}"
+        exchange, _ = self.control("POST", f"{sandbox}/reset")
+        clock, body = self.control("GET", f"{sandbox}/clock")
+        if exchange.status != 204 or clock.status != 200 or not isinstance(body, dict):
+            self.run.stopped = f"the control plane at {self.run.target.control_url} did not answer"
+            return
+        self.anchor = (parse_time(body["now"]), _now())
+
+    # -- rules ----------------------------------------------------------------------------
+
+    @initialize(data=st.data())
+    def first_records(self, data: st.DataObject) -> None:
+        # A few records from the start, so lists have pages to walk from the first step.
+        for _ in range(data.draw(st.integers(1, FIRST_RECORDS), label="records")):
+            self.step(lambda: self._create(data), "read_after_write")
+
+    @rule(data=st.data())
+    def create(self, data: st.DataObject) -> None:
+        self.step(lambda: self._create(data), "read_after_write")
+
+    @precondition(lambda self: self.plan.read is not None and bool(self.order))
+    @rule(data=st.data())
+    def read(self, data: st.DataObject) -> None:
+        rid = pick(data, self.order, "record")
+        self.step(lambda: self._read(rid), "read_after_write")
+
+    @precondition(lambda self: bool(self.plan.lists and self.order and self.listable))
+    @rule(data=st.data())
+    def list_records(self, data: st.DataObject) -> None:
+        op = data.draw(st.sampled_from(self.plan.lists), label="operation")
+        self.step(lambda: walk_list(self, op, data), "list_filters_exact")
+
+    @precondition(lambda self: bool(self.writers) and bool(self.live(certain=True)))
+    @rule(data=st.data())
+    def write(self, data: st.DataObject) -> None:
+        """Updates or transition operations: one rule, so every scenario writes, a few times
+        in a row, so records get deep into their lifecycle."""
+        for _ in range(data.draw(st.integers(1, WRITES_IN_A_ROW), label="writes")):
+            if self.halted or not self.live(certain=True):
+                return
+            self._write(data)
+
+    def _write(self, data: st.DataObject) -> None:
+        # Half the time aim at a record the operation can move, so deep states get reached.
+        movable = self._movable()
+        aim = data.draw(st.booleans(), label="aim")
+        if movable and aim:
+            op, rids = pick(data, movable, "operation")
+            rid = pick(data, rids, "record")
+        else:
+            op = data.draw(st.sampled_from(self.writers), label="operation")
+            rid = pick(data, self.live(certain=True), "record")
+        # Time passing before a write shows whether the write moves the update time.
+        if self.has_control and data.draw(st.booleans(), label="advance clock first"):
+            self.step(lambda: self._advance(data), "timestamps_consistent")
+        if op.role == "update":
+            self.step(lambda: self._update(op, rid, data), "read_after_write")
+        else:
+            self.step(lambda: self._transition(op, rid, data), "allowed_transitions_accepted")
+
+    @precondition(lambda self: self.plan.delete is not None and bool(self.live()))
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        rid = pick(data, self.live(), "record")
+        self.step(lambda: self._delete(rid), "deleted_records_gone")
+
+    @precondition(lambda self: self.has_control and bool(self.order))
+    @rule(data=st.data())
+    def advance_clock(self, data: st.DataObject) -> None:
+        self.step(lambda: self._advance(data), "clock_expiry")
+
+    @property
+    def has_control(self) -> bool:
+        return bool(self.run.target.control_url)
+
+    @property
+    def listable(self) -> bool:
+        """Lists are exact only inside the scenario's own customer, or a reset sandbox."""
+        return bool(self.plan.scope or self.has_control)
+
+    # -- rule bodies ----------------------------------------------------------------------
+
+    def _create(self, data: st.DataObject) -> None:
+        op = self.plan.create
+        body = dict(data.draw(body_strategy(op), label="body"))
+        path = {
+            p["name"]: unique_value(p.get("schema", {}))
+            for p in op.parameters
+            if p.get("in") == "path"
+        }
+        if self.plan.scope:
+            (path if self.plan.scope in path else body)[self.plan.scope] = str(self.scope_value)
+        magic = self._steer(op, data, body, path)
+        expected, magic_values = expect_create(op, model_body(body), path, self.run.target.magic)
+        exchange, _ = self.send("read_after_write", op, path_for(op, None, path), body=body)
+        if expected is None:
+            if not 400 <= (exchange.status or 0) < 500:
+                raise Violation(
+                    "read_after_write", f"create in a non-initial state: {exchange.status}"
+                )
+            return
+        if exchange.status != op.success_status:
+            raise Violation(
+                "read_after_write",
+                f"{op.operation_id} answered {exchange.status}, expected {op.success_status}",
+            )
+        seen = record_from(op, exchange)
+        rid = (seen or {}).get(self.resource.id_field)
+        if not isinstance(rid, str):
+            raise Violation("server_fields_format", f"{op.operation_id}: the record has no id")
+        self.records[rid] = expected
+        self.order.append(rid)
+        self._check_magic(magic, magic_values, seen)
+        self.observe(op, rid, seen, wrote=True)
+
+
+def _now() -> float:
+    return time.monotonic()

@@ -1,0 +1,91 @@
+"""What the lifecycle layer plans for a resource, and what its scenarios share."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from conformance.http import TranscriptClient
+from conformance.settings import Settings
+from conformance.tally import Tally
+from conformance.target import Target
+from kycspec.model import ApiSpec, Filter, Operation, Resource
+
+MAX_TRANSPORT_ERRORS = 3
+UNREACHABLE = "the server stopped answering (timeouts or reset connections)"
+BUDGET_SPENT = "the run's time budget was spent first"
+ROLES = ("read", "update", "delete")
+
+
+class Violation(Exception):
+    """A requirement broken by the server; ends the scenario."""
+
+    def __init__(self, check: str, message: str):
+        super().__init__(message)
+        self.check = check
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the spec declares for one resource, as the state machine uses it."""
+
+    resource: Resource
+    create: Operation
+    read: Operation | None
+    lists: tuple[Operation, ...]
+    update: Operation | None
+    transitions: tuple[Operation, ...]
+    delete: Operation | None
+    scope: str | None  # a create input that a list filter selects on: one value per scenario
+
+    def scope_filter(self, op: Operation) -> Filter | None:
+        return next((f for f in op.filters if f.field == self.scope and f.op == "eq"), None)
+
+
+def build_plan(spec: ApiSpec, resource: Resource, target: Target) -> Plan | None:
+    """The plan for a resource, or None when it has no create operation."""
+    name = resource.name
+    creates = spec.operations_of(name, "create")
+    if not creates:
+        return None
+    create = creates[0]
+    lists = tuple(spec.operations_of(name, "list"))
+    inputs = {
+        *(create.request_schema or {}).get("properties", {}),
+        *(p["name"] for p in create.parameters if p.get("in") == "path"),
+    }
+    scope = next(
+        (
+            f.field
+            for op in lists
+            for f in op.filters
+            if f.op == "eq" and f.field in inputs and f.field != resource.status_field
+        ),
+        None,
+    )
+    first = {role: next(iter(spec.operations_of(name, role)), None) for role in ROLES}
+    transitions = tuple(
+        op for op in spec.operations_of(name, "transition") if target.admin_token or not op.admin
+    )
+    return Plan(
+        resource, create, first["read"], lists, first["update"], transitions, first["delete"], scope
+    )
+
+
+@dataclass
+class Run:
+    """Everything shared by the scenarios of one resource."""
+
+    target: Target
+    settings: Settings
+    client: TranscriptClient
+    tallies: dict[str, Tally]
+    progress: Callable[[], None] = lambda: None
+    scenario: int = 0
+    scenarios: dict[str, set[int]] = field(default_factory=dict)
+    stopped: str | None = None
+    transport_errors: int = 0
+
+    @property
+    def sandbox(self) -> str:
+        token = self.target.token
+        return token[5:] if token.startswith("test_") else token

@@ -1,0 +1,267 @@
+"""One lifecycle scenario's bookkeeping: requests, observations and the model's records.
+
+`Scenario` holds what the rules of the state machine share: sending a request and keeping its
+exchange, comparing what the server shows with the model, the server-time window used for the
+clock and for `updated_at`, and the verdicts (one `Tally` per requirement).
+"""
+
+import re
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from conformance.layers.lifecycle_model import (
+    UNKNOWN,
+    OneOf,
+    adopt,
+    apply_clock,
+    clock_move,
+    mismatches,
+)
+from conformance.layers.lifecycle_plan import (
+    MAX_TRANSPORT_ERRORS,
+    UNREACHABLE,
+    Plan,
+    Run,
+    Violation,
+)
+from conformance.records import parse_json
+from conformance.requests import body_kwargs, headers_for
+from conformance.results import Exchange
+from kycspec.expressions import parse_time
+from kycspec.idformat import id_pattern
+from kycspec.model import Operation
+from kycspec.types import JSONObject
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def time_problem(value: Any, fmt: str) -> str | None:
+    if fmt == "unix":
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return None
+        return f"{value!r} is not Unix seconds (an integer)"
+    if isinstance(value, str) and RFC3339.match(value):
+        return None
+    return f"{value!r} is not an RFC 3339 timestamp"
+
+
+def record_schema(op: Operation, marker: str) -> JSONObject:
+    """The response schema of the part of the body the template puts `marker` at."""
+
+    def walk(template: Any, schema: JSONObject) -> JSONObject | None:
+        if template == marker:
+            return schema
+        if isinstance(template, dict):
+            for key, value in template.items():
+                found = walk(value, schema.get("properties", {}).get(key, {}))
+                if found is not None:
+                    return found
+        return None
+
+    template = op.raw.get("x-operation", {}).get("response", "$record")
+    found = walk(template, op.success_schema or {}) or {}
+    return found.get("items", {}) if marker == "$items" else found
+
+
+class Scenario:
+    """The helpers behind the rules; the records the model expects, by id."""
+
+    def __init__(self, plan: Plan, run: Run):
+        self.plan = plan
+        self.run = run
+        self.resource = plan.resource
+        self.records: dict[str, JSONObject] = {}
+        self.order: list[str] = []
+        self.deleted: list[str] = []
+        self.created: dict[str, Any] = {}
+        self.updated: dict[str, Any] = {}
+        self.clock_due: set[str] = set()
+        self.unsettled: set[str] = set()  # written since the update time was last seen
+        self.anchor: tuple[datetime, float] | None = None
+        self.sent_low: datetime | None = None  # the server clock's lower bound at the last send
+        self.halted = False
+        self.number = 0  # counted from the first step: hypothesis discards some runs unstarted
+
+    def begin(self) -> None:
+        self.run.scenario += 1
+        self.number = self.run.scenario
+        self.run.client.take()
+
+    # -- verdicts -------------------------------------------------------------------------
+
+    def ran(self, check: str) -> None:
+        tally = self.run.tallies.get(check)
+        if tally is not None:
+            tally.ran()
+            self.run.scenarios.setdefault(check, set()).add(self.number)
+
+    def record_failure(self, check: str, message: str) -> None:
+        tally = self.run.tallies.get(check)
+        if tally is not None:
+            text = f"{message} (scenario {self.number}, seed {self.run.settings.seed})"
+            tally.fail(text, tuple(self.run.client.exchanges))
+        self.halted = True
+
+    # -- requests -------------------------------------------------------------------------
+
+    def send(
+        self,
+        check: str,
+        op: Operation,
+        path: str,
+        *,
+        admin: bool = False,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> tuple[Exchange, Any]:
+        target = self.run.target
+        token = target.admin_token if admin else target.token
+        media = op.request_media_types[0] if op.request_media_types else None
+        extra = body_kwargs(media, body) if body is not None else {}
+        bounds = self.window()
+        self.sent_low = bounds[0] if bounds else None
+        exchange = self.run.client.request(
+            op.method, path, headers=headers_for(op, target, token), params=params, **extra
+        )
+        return exchange, self._parsed(check, exchange)
+
+    def control(self, method: str, path: str, body: Any = None) -> tuple[Exchange, Any]:
+        url = f"{self.run.target.control_url or ''}".rstrip("/") + path
+        exchange = self.run.client.request(method, url, json=body, absolute=True)
+        return exchange, self._parsed("clock_expiry", exchange)
+
+    def _parsed(self, check: str, exchange: Exchange) -> Any:
+        where = f"{exchange.method} {exchange.url}"
+        if exchange.error:
+            self.run.transport_errors += 1
+            if self.run.transport_errors >= MAX_TRANSPORT_ERRORS:
+                self.run.stopped = UNREACHABLE
+            raise Violation(check, f"{where}: no response ({exchange.error})")
+        document = parse_json(exchange)
+        if exchange.response_body and document is None:
+            raise Violation(
+                check, f"{where} answered {exchange.status} with a body that is not JSON"
+            )
+        return document
+
+    # -- time -----------------------------------------------------------------------------
+
+    def window(self) -> tuple[datetime, datetime] | None:
+        """Bounds on the server's clock now (it runs at real speed from the last anchor)."""
+        if self.anchor is None:
+            return None
+        moment, at = self.anchor
+        low = moment + timedelta(seconds=time.monotonic() - at)
+        return low, low + timedelta(seconds=3)
+
+    def observe_time(self, value: Any) -> None:
+        try:
+            moment = parse_time(value)
+        except (TypeError, ValueError, OverflowError):
+            return
+        bounds = self.window()
+        if bounds is None or moment > bounds[0]:
+            self.anchor = (moment, time.monotonic())
+
+    def tick(self) -> None:
+        """Move the model's records along the clock transitions that are due by now."""
+        bounds = self.window()
+        if bounds is None or self.resource.lifecycle is None:
+            return
+        for rid in self.live():
+            record = self.records[rid]
+            move = clock_move(self.resource, record, *bounds)
+            if move is not None:
+                apply_clock(self.resource, record, *move)
+                self.clock_due.add(rid)
+
+    # -- records --------------------------------------------------------------------------
+
+    def live(self, *, certain: bool = False) -> list[str]:
+        status = self.resource.status_field
+        return [
+            rid
+            for rid in self.order
+            if rid in self.records
+            and not (certain and status and isinstance(self.records[rid].get(status), OneOf))
+        ]
+
+    def observe(
+        self, op: Operation, rid: str, seen: Any, *, wrote: bool, check: str = "read_after_write"
+    ) -> None:
+        """Compare what the server shows of a record with the model, then learn from it."""
+        resource = self.resource
+        schema = record_schema(op, "$items" if op.role == "list" else "$record")
+        if not isinstance(seen, dict):
+            raise Violation(check, f"{op.operation_id}: no record in the response")
+        self.check_formats(seen)
+        self.check_times(rid, seen, wrote)
+        expected = self.records[rid]
+        status = resource.status_field
+        if rid in self.clock_due and status is not None and status in seen:
+            self.clock_due.discard(rid)
+            problems = mismatches(expected.get(status), seen[status], status)
+            if problems:
+                raise Violation("clock_expiry", f"{rid}: {problems[0]} (the clock passed it)")
+            self.ran("clock_expiry")
+        skip = {resource.created_field, resource.updated_field}
+        absent = [k for k in schema.get("required", []) if k not in seen]
+        absent += [
+            k
+            for k in schema.get("properties", {})
+            if k not in seen and k not in skip and expected.get(k, UNKNOWN) not in (UNKNOWN, None)
+        ]
+        if absent:
+            fields = ", ".join(dict.fromkeys(absent))
+            raise Violation(check, f"{op.operation_id}: {rid} lacks the field(s) {fields}")
+        wanted = {k: v for k, v in expected.items() if k not in skip}
+        problems = mismatches(wanted, seen)
+        if problems:
+            raise Violation(check, f"{op.operation_id}: {rid}: " + "; ".join(problems[:3]))
+        self.records[rid] = adopt(expected, seen)
+        self.ran(check)
+
+    def check_formats(self, seen: JSONObject) -> None:
+        resource = self.resource
+        problems = []
+        if resource.id_field in seen:
+            value = seen[resource.id_field]
+            if not isinstance(value, str) or not id_pattern(resource.id_format).match(value):
+                problems.append(f"{resource.id_field} {value!r} is not like {resource.id_format}")
+        for name in (resource.created_field, resource.updated_field):
+            if name in seen:
+                problem = time_problem(seen[name], resource.time_format)
+                if problem:
+                    problems.append(f"{name} {problem}")
+        if problems:
+            raise Violation("server_fields_format", "; ".join(problems))
+        self.ran("server_fields_format")
+
+    def check_times(self, rid: str, seen: JSONObject, wrote: bool) -> None:
+        created = seen.get(self.resource.created_field)
+        updated = seen.get(self.resource.updated_field)
+        names = (self.resource.created_field, self.resource.updated_field)
+        check = "timestamps_consistent"
+        if created is not None:
+            first = self.created.setdefault(rid, created)
+            if created != first:
+                raise Violation(check, f"{rid}: {names[0]} changed from {first!r} to {created!r}")
+        if updated is not None:
+            moment = parse_time(updated)
+            last = self.updated.get(rid)
+            if last is not None and moment < parse_time(last):
+                raise Violation(check, f"{rid}: {names[1]} went back from {last!r} to {updated!r}")
+            if created is not None and moment < parse_time(created):
+                raise Violation(check, f"{rid}: {names[1]} {updated!r} is before {names[0]}")
+            floor = self.sent_low.replace(microsecond=0) if wrote and self.sent_low else None
+            if floor is not None and moment < floor:
+                raise Violation(
+                    check, f"{rid}: {names[1]} {updated!r} did not move on a write at {floor}"
+                )
+            self.updated[rid] = updated
+            self.unsettled.discard(rid)
+            self.observe_time(updated)
+        if created is not None:
+            self.observe_time(created)
+        self.ran(check)

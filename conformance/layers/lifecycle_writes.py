@@ -1,0 +1,226 @@
+"""The reading and writing steps of the lifecycle state machine, judged by the model.
+
+A write is an update (the status field set to any state) or a transition operation (to its
+literal target, a body field's value, or a magic value); the model says whether the lifecycle
+allows it, refuses it (and which requirement that exercises) or a guard refuses it, and what the
+record looks like after. A refused write must leave the record as it was.
+"""
+
+import math
+import time
+from typing import Any
+
+from hypothesis import strategies as st
+
+from conformance.layers.lifecycle_inputs import (
+    body_strategy,
+    model_body,
+    pick,
+    property_schema,
+    steer,
+)
+from conformance.layers.lifecycle_model import (
+    UNKNOWN,
+    Outcome,
+    expect_transition,
+    expect_update,
+    same,
+)
+from conformance.layers.lifecycle_plan import Violation
+from conformance.layers.lifecycle_scenario import Scenario
+from conformance.records import record_from
+from conformance.requests import path_for
+from kycspec.expressions import parse_time
+from kycspec.model import Magic, Operation
+from kycspec.types import JSONObject
+
+GONE = (404, 410)
+SMALL_STEPS = (2, 30, 90)
+CLOCK_MARGIN_S = 3
+
+
+class Steps(Scenario):
+    """Reads, writes, deletes and clock moves, each compared with the model."""
+
+    @property
+    def writers(self) -> list[Operation]:
+        update = [self.plan.update] if self.plan.update else []
+        return [*update, *self.plan.transitions]
+
+    def _read(self, rid: str) -> None:
+        if rid in self.deleted:
+            op = self.plan.read
+            assert op is not None
+            exchange, _ = self.send("deleted_records_gone", op, path_for(op, rid))
+            if exchange.status not in GONE:
+                raise Violation(
+                    "deleted_records_gone",
+                    f"reading deleted {rid} answered {exchange.status}, expected 404",
+                )
+            self.ran("deleted_records_gone")
+            return
+        self.read_record(rid, "read_after_write")
+
+    def read_record(self, rid: str, check: str, *, unchanged: bool = False) -> None:
+        op = self.plan.read
+        if op is None:
+            return
+        self.tick()
+        # A write whose response did not show the update time leaves the last one stale.
+        before = None if rid in self.unsettled else self.updated.get(rid)
+        exchange, _ = self.send(check, op, path_for(op, rid))
+        if exchange.status != op.success_status:
+            raise Violation(check, f"reading {rid} answered {exchange.status}")
+        seen = record_from(op, exchange)
+        moved_by_clock = rid in self.clock_due
+        self.observe(op, rid, seen, wrote=False, check=check)
+        after = (seen or {}).get(self.resource.updated_field)
+        if unchanged and before is not None and after != before and not moved_by_clock:
+            raise Violation(check, f"{rid} changed ({before!r} to {after!r}) on a refused write")
+
+    def _update(self, op: Operation, rid: str, data: st.DataObject) -> None:
+        body = dict(data.draw(body_strategy(op), label="body"))
+        lifecycle = self.resource.lifecycle
+        if lifecycle and lifecycle.field in _body_fields(op):
+            state = data.draw(st.sampled_from([None, *lifecycle.states]), label="state")
+            if state is not None:
+                body[lifecycle.field] = state
+            elif not body:
+                body[lifecycle.field] = self.records[rid][lifecycle.field]
+        self.tick()
+        outcome = expect_update(op, self.records[rid], model_body(body))
+        exchange, _ = self.send(
+            outcome.refused or "read_after_write", op, path_for(op, rid), body=body
+        )
+        self._judge(op, rid, outcome, exchange, None)
+
+    def _movable(self) -> list[tuple[Operation, list[str]]]:
+        """Each write operation with the records it can move (by the lifecycle)."""
+        lifecycle = self.resource.lifecycle
+        if lifecycle is None:
+            return []
+        found = []
+        for op in self.writers:
+            sources = lifecycle.sources_of(op.operation_id)
+            rids = [
+                r for r in self.live(certain=True) if self.records[r][lifecycle.field] in sources
+            ]
+            if rids:
+                found.append((op, rids))
+        return found
+
+    def _transition(self, op: Operation, rid: str, data: st.DataObject) -> None:
+        lifecycle = self.resource.lifecycle
+        assert lifecycle is not None
+        body = dict(data.draw(body_strategy(op), label="body"))
+        if op.target_field:
+            states = property_schema(op, op.target_field).get("enum") or list(lifecycle.states)
+            body[op.target_field] = data.draw(st.sampled_from(states), label="target")
+        path: dict[str, str] = {}
+        key = rid
+        if op.lookup is not None:
+            key = str(self.records[rid].get(op.lookup.field))
+            rid = self._newest(op.lookup.field, key)
+        magic = self._steer(op, data, body, path)
+        self.tick()
+        outcome = expect_transition(
+            op, self.records[rid], model_body(body), path, self.run.target.magic
+        )
+        check = outcome.refused or "allowed_transitions_accepted"
+        exchange, _ = self.send(check, op, path_for(op, key, path), admin=op.admin, body=body)
+        self._judge(op, rid, outcome, exchange, magic)
+
+    def _judge(
+        self, op: Operation, rid: str, outcome: Outcome, exchange: Any, magic: Magic | None
+    ) -> None:
+        status = exchange.status
+        source, target = outcome.move or ("-", "-")
+        what = f"{op.operation_id} on {rid} ({source} -> {target})"
+        if outcome.refused:
+            if not 400 <= status < 500:
+                raise Violation(outcome.refused, f"{what} answered {status}; expected a 4xx")
+            if outcome.guard is not None and status != outcome.guard.status:
+                raise Violation(
+                    "guards_enforced",
+                    f"{what} answered {status}; the guard refuses it with {outcome.guard.status}",
+                )
+            for check in outcome.checks:
+                self.ran(check)
+            self.read_record(rid, outcome.refused, unchanged=True)
+            return
+        check = outcome.checks[0] if outcome.checks else "read_after_write"
+        if status != op.success_status:
+            raise Violation(check, f"{what} answered {status}, expected {op.success_status}")
+        for name in outcome.checks:
+            self.ran(name)
+        self.records[rid] = outcome.record or {}
+        seen = record_from(op, exchange)
+        if self.resource.updated_field not in (seen or {}):
+            self.unsettled.add(rid)
+        self._check_magic(magic, outcome.magic, seen)
+        if seen is not None or op.response is not None:
+            self.observe(op, rid, seen, wrote=True)
+
+    def _delete(self, rid: str) -> None:
+        op = self.plan.delete
+        assert op is not None
+        exchange, _ = self.send("deleted_records_gone", op, path_for(op, rid))
+        if exchange.status != op.success_status:
+            raise Violation("deleted_records_gone", f"deleting {rid} answered {exchange.status}")
+        del self.records[rid]
+        self.deleted.append(rid)
+        self._read(rid)
+
+    def _advance(self, data: st.DataObject) -> None:
+        bounds = self.window()
+        moments = [
+            parse_time(self.records[rid][t.clock or ""])
+            for rid in self.live()
+            for t in (self.resource.lifecycle.clock_transitions if self.resource.lifecycle else ())
+            if isinstance(self.records[rid].get(t.clock or ""), str | int)
+        ]
+        choices: list[int] = list(SMALL_STEPS)
+        if bounds and moments:
+            ahead = [m for m in moments if m > bounds[0]]
+            if ahead:
+                seconds = (min(ahead) - bounds[0]).total_seconds()
+                choices.append(math.ceil(seconds) + CLOCK_MARGIN_S)
+        seconds = pick(data, choices, "seconds")
+        path = f"/sandboxes/{self.run.sandbox}/clock/advance"
+        exchange, body = self.control("POST", path, {"seconds": seconds})
+        if exchange.status != 200 or not isinstance(body, dict):
+            raise Violation("clock_expiry", f"advancing the clock answered {exchange.status}")
+        self.anchor = (parse_time(body["now"]), _now())
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _steer(
+        self, op: Operation, data: st.DataObject, body: JSONObject, path: dict[str, str]
+    ) -> Magic | None:
+        if not (self.run.target.magic and op.magic):
+            return None
+        magic = data.draw(st.sampled_from([None, *op.magic]), label="magic")
+        return magic if magic is not None and steer(magic, body, path) else None
+
+    def _check_magic(self, magic: Magic | None, values: JSONObject, seen: Any) -> None:
+        if magic is None or not isinstance(seen, dict):
+            return
+        for key, value in values.items():
+            if value is not UNKNOWN and key in seen and not same(value, seen[key]):
+                raise Violation(
+                    "sandbox_magic_values",
+                    f"{magic.description.strip()} {key} is {seen[key]!r}, expected {value!r}",
+                )
+        self.ran("sandbox_magic_values")
+
+    def _newest(self, field: str, value: str) -> str:
+        matching = [rid for rid in self.live() if str(self.records[rid].get(field)) == value]
+        return matching[-1]
+
+
+def _body_fields(op: Operation) -> set[str]:
+    return set((op.request_schema or {}).get("properties", {}))
+
+
+def _now() -> float:
+    return time.monotonic()
