@@ -22,7 +22,7 @@ class Profile:
 
 
 PROFILES = {
-    "core": Profile("core", ("schema", "lifecycle", "security"), 8, 10, 15),
+    "core": Profile("core", ("schema", "lifecycle", "security"), 8, 20, 15),
     "lifecycle": Profile("lifecycle", ("lifecycle",), 0, 40, 30),
     "security": Profile("security", ("security",), 0, 0, 0),
     "full": Profile("full", ("schema", "lifecycle", "security"), 50, 50, 40),

@@ -21,13 +21,23 @@ STYLES = {
     Verdict.SKIPPED: "dim",
 }
 MESSAGE_WIDTH = 80
+CI_WIDTH = 140
+
+
+def _console() -> Console:
+    """A console that keeps the table readable in CI logs too (80 columns is rich's default
+    when the output is not a terminal, which would fold every requirement ID)."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=CI_WIDTH)
+    return console
 
 
 class ConsoleReporter:
     """Live progress and the final summary on a rich console."""
 
     def __init__(self, console: Console | None = None, replay: str = ""):
-        self.console = console or Console(highlight=False)
+        self.console = console or _console()
         self.replay = replay
         self.report: Report | None = None
         self._progress: Progress | None = None
@@ -76,7 +86,8 @@ class ConsoleReporter:
             self.console.print(f"[bold red]Could not run:[/bold red] {report.error}")
             return
         table = Table(title=f"{report.api}: requirements", show_lines=False)
-        for column in ("ID", "Level", "Verdict", "Cases", "Message"):
+        table.add_column("ID", no_wrap=True)
+        for column in ("Level", "Verdict", "Cases", "Message"):
             table.add_column(column, overflow="fold")
         for result in report.results:
             message = result.message.splitlines()[0] if result.message else ""
