@@ -1,9 +1,12 @@
 """Id formats such as `ver_{lower:12}`: generate ids and match them."""
 
+import functools
+import os
+import random
 import re
-import secrets
 import string
 import uuid
+from collections.abc import Callable
 
 _PLACEHOLDER = re.compile(r"\{(alnum|lower|hex|uuid)(?::(\d+))?\}")
 _ALPHABETS = {
@@ -13,6 +16,9 @@ _ALPHABETS = {
 }
 _PATTERNS = {"alnum": "[A-Za-z0-9]", "lower": "[a-z0-9]", "hex": "[0-9a-f]"}
 _UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# Seeded from the OS once: ids are unguessable across runs, and an id costs one call instead of
+# one `os.urandom` per character. A mock's ids need not be cryptographically secret.
+_RANDOM = random.Random(os.urandom(32))
 
 
 def _check(fmt: str) -> None:
@@ -29,16 +35,32 @@ def _check(fmt: str) -> None:
 
 def generate_id(fmt: str) -> str:
     """A fresh random id in the format."""
-    _check(fmt)
+    return "".join(part() for part in _parts(fmt))
 
-    def fill(match: re.Match[str]) -> str:
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _draw(alphabet: str, size: int) -> str:
+    return "".join(_RANDOM.choices(alphabet, k=size))
+
+
+@functools.lru_cache(maxsize=256)
+def _parts(fmt: str) -> tuple[Callable[[], str], ...]:
+    _check(fmt)
+    parts: list[Callable[[], str]] = []
+    last = 0
+    for match in _PLACEHOLDER.finditer(fmt):
+        parts.append(functools.partial(str, fmt[last : match.start()]))
         kind, size = match.groups()
         if kind == "uuid":
-            return str(uuid.uuid4())
-        alphabet = _ALPHABETS[kind]
-        return "".join(secrets.choice(alphabet) for _ in range(int(size)))
-
-    return _PLACEHOLDER.sub(fill, fmt)
+            parts.append(_uuid)
+        else:
+            parts.append(functools.partial(_draw, _ALPHABETS[kind], int(size)))
+        last = match.end()
+    parts.append(functools.partial(str, fmt[last:]))
+    return tuple(parts)
 
 
 def id_pattern(fmt: str) -> re.Pattern[str]:

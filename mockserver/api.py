@@ -7,13 +7,14 @@ from typing import Any
 
 import connexion
 import orjson
+from connexion.context import _scope
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 from connexion.security import BearerSecurityHandler
 from connexion.validators import VALIDATOR_MAP, MultiPartFormDataValidator
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -87,19 +88,23 @@ class EngineResolver(Resolver):
         examples = success_examples(spec, op)
 
         async def handle(**kwargs: Any) -> ConnexionResponse:
-            request = connexion.request
+            # Straight from the ASGI scope: each `connexion.request` attribute access builds a
+            # new request object.
+            scope = _scope.get()
+            headers = Headers(scope=scope)
+            path_params = scope.get("path_params", {})
             token_info = kwargs.pop("token_info")
             kwargs.pop("user", None)
             body = kwargs.pop("body", None)
             files = {name: kwargs.pop(name) for name in list(kwargs) if _is_upload(kwargs[name])}
             if files:
                 body = {**(body or {}), **files}
-            prefer = request.headers.get("prefer")
+            prefer = headers.get("prefer")
             if prefer:
                 forced = preferred_response(spec, op, parse_prefer(prefer), examples)
                 if forced is not None:
                     return forced
-            path = {k: v for k, v in kwargs.items() if k in request.path_params}
+            path = {k: v for k, v in kwargs.items() if k in path_params}
             query = {k: v for k, v in kwargs.items() if k not in path}
             try:
                 result = engine.handle(
@@ -108,7 +113,7 @@ class EngineResolver(Resolver):
                         caller=token_info["caller"],
                         path=path,
                         query=query,
-                        headers=request.headers,
+                        headers=headers,
                         body=body,
                     ),
                 )
@@ -134,6 +139,11 @@ def bearer_handler(policy: TokenPolicy) -> type[BearerSecurityHandler]:
     class SandboxBearerHandler(BearerSecurityHandler):
         def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
             return token_info
+
+        @staticmethod
+        def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
+            # `token_info` takes the token only; connexion would read its signature per request.
+            return False
 
     return SandboxBearerHandler
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from mockserver import errors
 from mockserver.api import allowed_methods, json_response, register_error_handlers
 from mockserver.fixtures import FixtureError, parse_fixtures
 from mockserver.server import MockServer
+from mockserver.store import LoggedRequest
 
 CONTROL_SPEC = Path(__file__).with_name("control_plane.yaml")
 CONTROL_BASE_PATH = "/__mock"  # the control plane spec's server URL
@@ -95,11 +96,16 @@ class ControlPlane:
 
     def list_requests(self, limit: int, sandbox: str | None = None) -> Any:
         entries = self.server.store.requests(sandbox, limit)
-        return {"data": [asdict(entry) for entry in entries]}
+        return {"data": [_logged(entry) for entry in entries]}
 
     def clear_requests(self) -> ConnexionResponse:
         self.server.store.clear_log()
         return json_response(204, None)
+
+
+def _logged(entry: LoggedRequest) -> dict[str, Any]:
+    at = datetime.fromtimestamp(entry.at, UTC).isoformat(timespec="milliseconds")
+    return {**asdict(entry), "at": at}
 
 
 def _records(body: Any) -> list[Any]:

@@ -6,8 +6,6 @@ refused without being read into memory.
 
 import asyncio
 import time
-from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +18,9 @@ from mockserver.store import LoggedRequest, Store
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_DELAY_MS = 30_000
+# The only request headers the edge reads (ASGI gives names in lower case, but be lenient).
+_READ = frozenset((b"content-length", b"prefer", b"authorization", b"transfer-encoding"))
+_SANDBOX_CACHE_SIZE = 1024
 
 
 class _BodyTooLarge(Exception):
@@ -43,13 +44,25 @@ class ApiEdge:
         self.store = store
         self.policy = policy
         self.max_body_bytes = max_body_bytes
+        self._sandboxes: dict[bytes, str | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        length = prefer = authorization = encoding = None
+        for key, value in scope["headers"]:
+            name = key.lower()
+            if name in _READ:
+                if name == b"content-length":
+                    length = value
+                elif name == b"prefer":
+                    prefer = value
+                elif name == b"authorization":
+                    authorization = value
+                else:
+                    encoding = value
         status = {"code": 500}
 
         async def logged_send(message: Message) -> None:
@@ -58,24 +71,22 @@ class ApiEdge:
             await send(message)
 
         try:
-            declared = int(headers.get("content-length") or 0)
+            declared = int(length or 0)
         except ValueError:
             declared = 0
-        delay = parse_prefer(headers.get("prefer", "")).get("delay")
+        delay = parse_prefer(prefer.decode("latin-1")).get("delay") if prefer else None
         try:
             if declared > self.max_body_bytes:
                 raise _BodyTooLarge
             if delay is not None and delay.isdigit():
                 await asyncio.sleep(min(int(delay), MAX_DELAY_MS) / 1000)
-            if "content-length" not in headers and "chunked" in headers.get(
-                "transfer-encoding", ""
-            ):
+            if length is None and encoding is not None and b"chunked" in encoding:
                 scope, receive = await self._buffered(scope, receive)
             await self.app(scope, self._limited(receive), logged_send)
         except _BodyTooLarge:
             await self._too_large(logged_send)
         finally:
-            self._log(scope, headers, status["code"], started)
+            self._log(scope, authorization, status["code"], started)
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
@@ -136,14 +147,11 @@ class ApiEdge:
         )
         await send({"type": "http.response.body", "body": body})
 
-    def _log(self, scope: Scope, headers: dict[str, Any], status: int, started: float) -> None:
-        auth = headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        caller = self.policy.resolve(token.strip()) if scheme.lower() == "bearer" else None
+    def _log(self, scope: Scope, authorization: bytes | None, status: int, started: float) -> None:
         self.store.log(
             LoggedRequest(
-                at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-                sandbox=caller.sandbox if caller else None,
+                at=time.time(),
+                sandbox=self._sandbox(authorization),
                 api=self.spec.name,
                 method=scope["method"],
                 path=scope["path"],
@@ -152,3 +160,15 @@ class ApiEdge:
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
         )
+
+    def _sandbox(self, authorization: bytes | None) -> str | None:
+        if not authorization:
+            return None
+        if authorization in self._sandboxes:
+            return self._sandboxes[authorization]
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        caller = self.policy.resolve(token.strip()) if scheme.lower() == "bearer" else None
+        if len(self._sandboxes) >= _SANDBOX_CACHE_SIZE:
+            self._sandboxes.clear()
+        self._sandboxes[authorization] = sandbox = caller.sandbox if caller else None
+        return sandbox

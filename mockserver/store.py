@@ -159,9 +159,9 @@ class SandboxState:
 
 @dataclass(frozen=True)
 class LoggedRequest:
-    """One entry of the request log."""
+    """One entry of the request log; `at` is Unix time, formatted only when the log is read."""
 
-    at: str
+    at: float
     sandbox: str | None
     api: str
     method: str
