@@ -1,4 +1,7 @@
-"""The security layer: passes against the mock, and each check fails against its breakage."""
+"""The security layer: passes against the mock, and its failures carry evidence.
+
+That each check fails against its breakage is shown by the mutation score test.
+"""
 
 import pytest
 
@@ -20,25 +23,6 @@ def test_security_layer_passes_against_the_mock(mock: Served, api: str) -> None:
     assert {v for v, _ in verdicts.values()} == {Verdict.PASSED}, [
         (k, v, m) for k, (v, m) in verdicts.items() if v is not Verdict.PASSED
     ]
-
-
-@pytest.mark.parametrize(
-    ("mode", "api", "requirements"),
-    [
-        ("no_auth", "finx", ["FINX-SEC-001", "FINX-SEC-002"]),
-        ("leak", "finx", ["FINX-SEC-003"]),
-        ("no_admin", "kontorion", ["KONTORION-SEC-004"]),
-        ("ignore_headers", "finhub", ["FINHUB-SEC-005", "FINHUB-SEC-006"]),
-    ],
-)
-def test_security_check_fails_against_broken_app(
-    broken: Served, mode: str, api: str, requirements: list[str]
-) -> None:
-    broken.app.mode = mode
-    verdicts = _verdicts(broken, api)
-    for requirement in requirements:
-        verdict, message = verdicts[requirement]
-        assert verdict is Verdict.FAILED, (requirement, message)
 
 
 def test_security_isolation_skipped_without_token_b(mock: Served) -> None:

@@ -1,0 +1,255 @@
+"""Deliberately broken variants of the mock: each breaks one rule a vendor could break.
+
+A variant wraps the real mock in a small ASGI middleware (rewriting requests or responses) or
+patches one engine function, and names the checks that must catch it. `VARIANTS` feeds the
+mutation score test, which runs the whole suite against each one.
+"""
+
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver import engine as mock_engine
+from mockserver import store as mock_store
+from tests.conformance.broken import BrokenApp
+
+ASGI = Callable[..., Any]
+
+
+def _each_dict(node: Any, change: Callable[[dict[str, Any]], None]) -> Any:
+    if isinstance(node, dict):
+        change(node)
+        for value in node.values():
+            _each_dict(value, change)
+    elif isinstance(node, list):
+        for item in node:
+            _each_dict(item, change)
+    return node
+
+
+class RewriteResponses:
+    """Rewrites every JSON response body of the APIs (not the control plane)."""
+
+    def __init__(self, app: ASGI, change: Callable[[dict[str, Any]], None]):
+        self.app = app
+        self.change = change
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/__mock"):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            with contextlib.suppress(ValueError):
+                body = json.dumps(_each_dict(json.loads(body), self.change)).encode()
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewrite)
+
+
+class DropQuery:
+    """Drops one query parameter before the mock sees it (a server ignoring it)."""
+
+    def __init__(self, app: ASGI, name: str):
+        self.app = app
+        self.name = name.encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            kept = [
+                part
+                for part in scope.get("query_string", b"").split(b"&")
+                if part and part.split(b"=")[0] != self.name
+            ]
+            scope = {**scope, "query_string": b"&".join(kept)}
+        await self.app(scope, receive, send)
+
+
+def _drop(name: str) -> Callable[[dict[str, Any]], None]:
+    return lambda node: node.pop(name, None) if "id" in node else None
+
+
+def _stringify(name: str) -> Callable[[dict[str, Any]], None]:
+    def change(node: dict[str, Any]) -> None:
+        if isinstance(node.get(name), int):
+            node[name] = str(node[name])
+
+    return change
+
+
+def _copy(source: str, into: str) -> Callable[[dict[str, Any]], None]:
+    def change(node: dict[str, Any]) -> None:
+        if source in node and into in node:
+            node[into] = node[source]
+
+    return change
+
+
+def _always_more(node: dict[str, Any]) -> None:
+    if "has_more" in node:
+        node["has_more"] = True
+
+
+def _no_delete(self: Any, record_id: str) -> Any:
+    return self.get(record_id)  # answers as if deleted, keeps the record
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One broken mock: what is broken, for which API, and the checks that must fail."""
+
+    name: str
+    api: str
+    caught_by: frozenset[str]
+    wrap: Callable[[ASGI], ASGI] = lambda app: app
+    patch: tuple[Any, str, Any] | None = None
+
+
+def _mode(mode: str) -> Callable[[ASGI], ASGI]:
+    """A `BrokenApp` breakage (see tests/conformance/broken.py) as a wrapper."""
+
+    def wrap(app: ASGI) -> ASGI:
+        broken = BrokenApp(app)
+        broken.mode = mode
+        return broken
+
+    return wrap
+
+
+def _schema_or_security(name: str, api: str, mode: str, *checks: str) -> Variant:
+    return Variant(name, api, frozenset(checks), _mode(mode))
+
+
+VARIANTS = [
+    _schema_or_security("GETs answer 418", "finx", "teapot", "status_code_conformance"),
+    _schema_or_security(
+        "wrong content type", "finx", "wrong_content_type", "content_type_conformance"
+    ),
+    _schema_or_security(
+        "bodies break the schema", "kontorion", "bad_body", "response_schema_conformance"
+    ),
+    _schema_or_security(
+        "invalid requests accepted", "finx", "accept_invalid", "negative_data_rejection"
+    ),
+    _schema_or_security(
+        "valid creates refused", "kontorion", "refuse_valid", "positive_data_acceptance"
+    ),
+    _schema_or_security("500 on a limit", "finx", "server_error", "not_a_server_error"),
+    _schema_or_security("delete deletes nothing", "finx", "skip_delete", "use_after_free"),
+    _schema_or_security(
+        "created record unreadable",
+        "kontorion",
+        "lose_records",
+        "ensure_resource_availability",
+    ),
+    _schema_or_security(
+        "missing token accepted",
+        "finx",
+        "no_auth",
+        "missing_token_refused",
+        "invalid_token_refused",
+    ),
+    _schema_or_security("records leak across tokens", "finx", "leak", "accounts_isolated"),
+    _schema_or_security("everyone is admin", "kontorion", "no_admin", "admin_only_enforced"),
+    _schema_or_security(
+        "required headers ignored",
+        "finhub",
+        "ignore_headers",
+        "required_headers_enforced",
+        "partitions_isolated",
+    ),
+    Variant(
+        "illegal transitions allowed",
+        "finx",
+        frozenset({"forbidden_transitions_refused", "terminal_states_final"}),
+        patch=(mock_engine, "check_transition", lambda *args, **kwargs: None),
+    ),
+    Variant(
+        "limit ignored", "finx", frozenset({"limit_honoured"}), lambda a: DropQuery(a, "limit")
+    ),
+    Variant(
+        "required field dropped",
+        "finx",
+        frozenset({"read_after_write"}),
+        lambda a: RewriteResponses(a, _drop("document_type")),
+    ),
+    Variant(
+        "timestamp of the wrong type",
+        "finx",
+        frozenset({"server_fields_format"}),
+        lambda a: RewriteResponses(a, _stringify("created_at")),
+    ),
+    Variant(
+        "deleted record still readable",
+        "finx",
+        frozenset({"deleted_records_gone"}),
+        patch=(mock_store.Collection, "delete", _no_delete),
+    ),
+    Variant(
+        "has_more always true",
+        "finx",
+        frozenset({"pagination_complete"}),
+        lambda a: RewriteResponses(a, _always_more),
+    ),
+    Variant(
+        "cursor ignored (page repeated)",
+        "kontorion",
+        frozenset({"pagination_complete"}),
+        lambda a: DropQuery(a, "cursor"),
+    ),
+    Variant(
+        "status filter ignored",
+        "finx",
+        frozenset({"list_filters_exact"}),
+        lambda a: DropQuery(a, "verification_status"),
+    ),
+    Variant(
+        "updated_at never moves",
+        "finx",
+        frozenset({"timestamps_consistent"}),
+        lambda a: RewriteResponses(a, _copy("created_at", "updated_at")),
+    ),
+    Variant(
+        "created_at follows updated_at",
+        "kontorion",
+        frozenset({"timestamps_consistent"}),
+        lambda a: RewriteResponses(a, _copy("updated_at", "created_at")),
+    ),
+    Variant(
+        "expiry never happens",
+        "kontorion",
+        frozenset({"clock_expiry"}),
+        patch=(mock_engine, "run_clock", lambda *args: None),
+    ),
+    Variant(
+        "guard ignored",
+        "finhub",
+        frozenset({"guards_enforced"}),
+        patch=(
+            mock_engine,
+            "check_transition",
+            lambda resource, source, target, op, ctx: _unguarded(resource, source, target, op),
+        ),
+    ),
+]
+
+
+def _unguarded(resource: Any, source: str, target: str, operation: str) -> Any:
+    transition = resource.lifecycle.find(source, target, operation)
+    if transition is None:
+        raise mock_engine.errors.InvalidTransition(f"{source} -> {target} refused")
+    return transition
