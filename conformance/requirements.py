@@ -175,7 +175,7 @@ LIFECYCLE = (
         "MUST",
         "read_after_write",
         "A record reads back with the fields it was created or updated with.",
-        "docs: create then retrieve",
+        "create then retrieve",
         _has_role("read"),
     ),
     _Template(
@@ -222,7 +222,7 @@ LIFECYCLE = (
         "MUST",
         "list_filters_exact",
         "A filtered list returns exactly the matching records.",
-        "docs: list query parameters",
+        "list query parameters",
         _has_filters,
     ),
     _Template(
@@ -230,7 +230,7 @@ LIFECYCLE = (
         "MUST",
         "pagination_complete",
         "Walking the pages returns every record once: no gaps, no repeats.",
-        "docs: paginated list",
+        "paginated list",
         _has_paging,
     ),
     _Template(
@@ -239,7 +239,7 @@ LIFECYCLE = (
         "limit_honoured",
         "A page never holds more records than `limit`, and the default page size is the "
         "spec's default.",
-        "docs: limit parameter",
+        "limit parameter",
         _has_paging,
     ),
     _Template(
@@ -247,7 +247,7 @@ LIFECYCLE = (
         "MUST",
         "deleted_records_gone",
         "A deleted record is gone from reads and lists.",
-        "docs: delete",
+        "delete",
         _has_role("delete"),
     ),
     _Template(
@@ -325,8 +325,56 @@ SECURITY = (
 )
 
 
+# The operations whose documented sections a lifecycle requirement comes from, by role.
+SOURCE_ROLES = {
+    "read_after_write": ("create", "read", "update"),
+    "server_fields_format": ("create",),
+    "timestamps_consistent": ("create", "update", "transition"),
+    "allowed_transitions_accepted": ("update", "transition"),
+    "forbidden_transitions_refused": ("update", "transition"),
+    "terminal_states_final": ("update", "transition"),
+    "list_filters_exact": ("list",),
+    "pagination_complete": ("list",),
+    "limit_honoured": ("list",),
+    "deleted_records_gone": ("delete",),
+    "clock_expiry": (),
+    "guards_enforced": ("transition",),
+    "sandbox_magic_values": ("create", "transition"),
+}
+LIFECYCLE_CHECKS = {
+    "allowed_transitions_accepted",
+    "forbidden_transitions_refused",
+    "terminal_states_final",
+    "clock_expiry",
+    "guards_enforced",
+}
+
+
 def _source(spec: ApiSpec, base: str) -> str:
     return f"{spec.title}: {base}"
+
+
+def _resource_source(spec: ApiSpec, resource: Resource, template: _Template) -> str:
+    """The docs sections (operation summaries) and recorded decisions a requirement rests on."""
+    ops = [
+        op
+        for op in spec.operations_of(resource.name)
+        if op.role in SOURCE_ROLES.get(template.check, ())
+        and (template.check != "guards_enforced" or any(t.guards for t in op.transitions()))
+    ]
+    sections = list(dict.fromkeys(op.raw.get("summary", op.operation_id) for op in ops))
+    decisions = [op.raw.get("x-decision") for op in ops]
+    if SOURCE_ROLES.get(template.check) == ("list",):  # paging and filter parameters decide
+        decisions += [p.get("x-decision") for op in ops for p in op.parameters]
+    if template.check in LIFECYCLE_CHECKS:
+        decisions.append(resource.raw.get("lifecycle", {}).get("x-decision"))
+    marked = sorted({d for d in decisions if d}, key=lambda d: int(d[1:]))
+    text = f"{spec.title}: {template.source}"
+    if sections:
+        text += "; docs: " + ", ".join(sections)
+    if marked:
+        text += "; decisions " + ", ".join(marked)
+    return text
 
 
 def build_catalogue(spec: ApiSpec) -> list[Requirement]:
@@ -355,7 +403,7 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
                         f"{api}-{code}-LC-{t.number:03d}",
                         t.level,
                         t.statement,
-                        _source(spec, t.source),
+                        _resource_source(spec, resource, t),
                         "lifecycle",
                         t.check,
                     )
