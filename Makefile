@@ -28,7 +28,7 @@ format: $(STAMP)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy mockserver conformance
+	$(BIN)/mypy kycspec mockserver conformance
 
 check: lint typecheck test
 

@@ -23,7 +23,10 @@ class Registry(Generic[T]):
         """`@REGISTRY.decorator()` registers a function under its `__name__`."""
 
         def register(item: T) -> T:
-            return self.register(name or item.__name__, item)
+            key = name or getattr(item, "__name__", None)
+            if not key:
+                raise ValueError(f"a {self.kind} needs a name")
+            return self.register(key, item)
 
         return register
 

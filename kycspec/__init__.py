@@ -4,8 +4,9 @@ Both the mock server and the conformance suite read the specs through this packa
 agree on what every extension means.
 """
 
+from kycspec.lifecycle import Lifecycle, Transition
 from kycspec.loader import SPECS_DIR, load_all, load_spec
-from kycspec.model import ApiSpec, Lifecycle, Operation, Resource, Transition
+from kycspec.model import ApiSpec, Operation, Resource
 
 __all__ = [
     "SPECS_DIR",

@@ -1,7 +1,8 @@
 """The `lifecycle` of a resource: states, transitions, guards, and what entering a state sets."""
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kycspec.expressions import Condition, Context, Value, compile_condition, compile_value
@@ -44,8 +45,9 @@ class Lifecycle:
     default: str | None
     terminal: tuple[str, ...]
     transitions: tuple[Transition, ...]
-    on_enter: Mapping[str, Value] = field(default_factory=dict)
-    raw_on_enter: Mapping[str, Any] = field(default_factory=dict)
+    # `dataclasses.field` in full: the `field` attribute above shadows the name in this body
+    on_enter: Mapping[str, Value] = dataclasses.field(default_factory=dict)
+    raw_on_enter: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def find(self, source: str, target: str, operation: str) -> Transition | None:
         """The declared transition for this move by this operation, if any."""

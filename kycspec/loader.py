@@ -107,9 +107,15 @@ def _success(responses: Mapping[str, Any]) -> tuple[int, JSONObject | None]:
     codes = sorted(code for code in responses if str(code).startswith("2"))
     if len(codes) != 1:
         raise SpecError(f"expected exactly one 2xx response, found {codes}")
-    content = responses[codes[0]].get("content", {})
-    schema = next(iter(content.values()), {}).get("schema") if content else None
-    return int(codes[0]), schema
+    return int(codes[0]), _first_schema(responses[codes[0]].get("content", {}))
+
+
+def _first_schema(content: Mapping[str, JSONObject]) -> JSONObject | None:
+    """The schema of the first media type (the one connexion and the docs lead with)."""
+    for media in content.values():
+        schema: JSONObject | None = media.get("schema")
+        return schema
+    return None
 
 
 def _operation(
@@ -164,7 +170,7 @@ def _operation(
         paging=_paging(params),
         parameters=tuple(params),
         request_media_types=tuple(content),
-        request_schema=next(iter(content.values()), {}).get("schema") if content else None,
+        request_schema=_first_schema(content),
         magic=tuple(m for m in magic if op_id in m.operations),
         raw=raw,
     )
