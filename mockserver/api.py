@@ -13,10 +13,9 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 from connexion.security import BearerSecurityHandler
-from connexion.validators import VALIDATOR_MAP, MultiPartFormDataValidator
-from starlette.datastructures import FormData, Headers
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import MultiPartException
 
 from kycspec.loader import HTTP_METHODS, inline_refs
 from kycspec.model import ApiSpec, ErrorFormat, Operation
@@ -25,6 +24,7 @@ from mockserver import errors
 from mockserver.engine import Engine, MockRequest
 from mockserver.prefer import parse_prefer
 from mockserver.sandbox import Caller, TokenPolicy
+from mockserver.validation import validator_map
 
 logger = logging.getLogger("mockserver")
 Handler = Callable[..., Awaitable[ConnexionResponse]]
@@ -204,24 +204,6 @@ def to_mock_error(exc: Exception) -> errors.MockError:
     return errors.InternalError("An unexpected error occurred in the mock server.")
 
 
-class _ClosingMultiPartParser(MultiPartParser):
-    async def parse(self) -> FormData:
-        form = await super().parse()
-        await form.close()
-        return form
-
-
-class ClosingMultiPartValidator(MultiPartFormDataValidator):
-    """connexion's multipart validator, closing the uploads it parses only to validate them.
-
-    connexion leaves them open, so every document upload leaked a temporary file.
-    """
-
-    @property
-    def _form_parser_cls(self) -> type[MultiPartParser]:
-        return _ClosingMultiPartParser
-
-
 def create_api_app(
     spec: ApiSpec, engine: Engine, policy: TokenPolicy, *, base_path: str, validate_responses: bool
 ) -> connexion.AsyncApp:
@@ -237,11 +219,7 @@ def create_api_app(
         strict_validation=True,
         validate_responses=validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True),
-        validator_map={
-            "body": type(VALIDATOR_MAP["body"])(
-                {**VALIDATOR_MAP["body"], "multipart/form-data": ClosingMultiPartValidator}
-            )
-        },
+        validator_map=validator_map(),
     )
     register_error_handlers(app, spec.errors, allowed_methods(spec.document, base_path))
     return app
