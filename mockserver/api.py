@@ -24,6 +24,7 @@ from mockserver import errors
 from mockserver.engine import Engine, MockRequest
 from mockserver.prefer import parse_prefer
 from mockserver.sandbox import Caller, TokenPolicy
+from mockserver.stack import CachedAsyncApp, middlewares
 from mockserver.validation import validator_map
 
 logger = logging.getLogger("mockserver")
@@ -208,9 +209,10 @@ def create_api_app(
     spec: ApiSpec, engine: Engine, policy: TokenPolicy, *, base_path: str, validate_responses: bool
 ) -> connexion.AsyncApp:
     """A connexion app serving one spec at `base_path`."""
-    app = connexion.AsyncApp(
+    app = CachedAsyncApp(
         __name__,
         security_map={"bearer": bearer_handler(policy)},
+        middlewares=middlewares(validate_responses=validate_responses),
     )
     app.add_api(
         spec.document,

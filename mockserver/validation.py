@@ -51,12 +51,14 @@ class CompiledSchema:
 
 def _compile_fast(schema: Any) -> Callable[[Any], bool] | None:
     checker = Draft4Validator.FORMAT_CHECKER
-    formats = {name: functools.partial(_conforms, name) for name in checker.checkers}
+    formats: dict[str, Callable[..., bool]] = {
+        name: functools.partial(_conforms, name) for name in checker.checkers
+    }
     try:
         validator = jsonschema_rs.Draft4Validator(schema, formats=formats, validate_formats=True)
     except Exception:  # a schema it cannot take (e.g. a circular dict): jsonschema only
         return None
-    return validator.is_valid  # type: ignore[no-any-return]
+    return validator.is_valid
 
 
 def _conforms(name: str, value: Any) -> bool:

@@ -1,0 +1,126 @@
+"""connexion's app and middleware stack, with the work that is the same on every request done once.
+
+Still connexion's own classes, subclassed where they rebuild something per request:
+
+- `AsyncOperation.fn` builds the decorator chain (and inspects the handler's signature, and
+  builds a URI parser) on every request; `CachedAsyncOperation` builds it once per operation.
+- The parameter decorator reads the body even of a request that has none (every GET).
+- `SwaggerUIMiddleware` routes every request to see whether it is for `/ui` or the spec; it now
+  hands anything outside those paths straight on.
+- The middleware list leaves out `LifespanMiddleware` (the dispatcher in front answers lifespan
+  itself; connexion apps never see it) and response validation when it is off.
+"""
+
+import functools
+from typing import Any
+
+import connexion
+from connexion.apps.asynchronous import AsyncApi, AsyncOperation
+from connexion.context import receive, scope
+from connexion.decorators import StarletteDecorator
+from connexion.decorators.parameter import AsyncParameterDecorator
+from connexion.middleware.context import ContextMiddleware
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.security import SecurityMiddleware
+from connexion.middleware.server_error import ServerErrorMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.operations import AbstractOperation
+from starlette.types import Receive, Scope, Send
+
+_BODY_HEADERS = (b"content-length", b"transfer-encoding", b"content-type")
+
+
+class _ParameterDecorator(AsyncParameterDecorator):  # type: ignore[misc]
+    def _maybe_get_body(self, request: Any, **kwargs: Any) -> Any:
+        # Without any of these headers the body is empty, which connexion reads as None.
+        if not any(name.lower() in _BODY_HEADERS for name, _ in request.scope["headers"]):
+            return None
+        return super()._maybe_get_body(request, **kwargs)
+
+
+class CachedStarletteDecorator(StarletteDecorator):  # type: ignore[misc]
+    """connexion's decorator chain, built once for the operation instead of per request."""
+
+    @property
+    def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
+        return _ParameterDecorator
+
+    def __call__(self, function: Any) -> Any:
+        decorated = self.decorate(function)
+        uri_parsers: list[Any] = []
+
+        @functools.wraps(function)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not uri_parsers:  # the operation is known from the first request on
+                uri_parsers.append(self.uri_parser)
+            request = self.framework.get_request(
+                uri_parser=uri_parsers[0], scope=scope, receive=receive
+            )
+            return await decorated(request)
+
+        return wrapper
+
+
+class CachedAsyncOperation(AsyncOperation):  # type: ignore[misc]
+    """An operation whose handler chain is decorated once."""
+
+    @functools.cached_property
+    def fn(self) -> Any:
+        decorator = CachedStarletteDecorator(
+            pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
+        )
+        return decorator(self._fn)
+
+
+class CachedAsyncApi(AsyncApi):  # type: ignore[misc]
+    def make_operation(self, operation: AbstractOperation) -> AsyncOperation:
+        return CachedAsyncOperation.from_operation(
+            operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
+        )
+
+
+class PrefixSwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
+    """The docs middleware, consulted only for paths under its own routes."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.prefixes: tuple[str, ...] = ()
+
+    def add_api(self, specification: Any, base_path: str | None = None, **kwargs: Any) -> None:
+        super().add_api(specification, base_path=base_path, **kwargs)
+        mount = self.router.routes[-1]
+        self.prefixes += tuple(mount.path + route.path for route in mount.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def middlewares(*, validate_responses: bool) -> list[Any]:
+    """connexion's default middleware list, less what this mock never uses."""
+    stack: list[Any] = [
+        ServerErrorMiddleware,
+        ExceptionMiddleware,
+        PrefixSwaggerUIMiddleware,
+        RoutingMiddleware,
+        SecurityMiddleware,
+        RequestValidationMiddleware,
+        ResponseValidationMiddleware,
+        ContextMiddleware,
+    ]
+    if not validate_responses:
+        stack.remove(ResponseValidationMiddleware)
+    return stack
+
+
+class CachedAsyncApp(connexion.AsyncApp):  # type: ignore[misc]
+    """`connexion.AsyncApp` whose operations decorate their handler once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._middleware_app.api_cls = CachedAsyncApi
