@@ -128,23 +128,31 @@ def _compile_expression(text: str) -> Value:
     return lambda ctx: ctx.lookup(root, keys)
 
 
-Test = Callable[[JSON], bool]
+Test = Callable[[JSON, Context], bool]
 Condition = Callable[[Context], bool]
+TEST_KINDS = ("equals", "in", "prefix", "pattern")
 
 
 def compile_test(spec: JSON) -> Test:
-    """One test of a condition: equals, `in`, `prefix` or `pattern`."""
-    if isinstance(spec, dict) and len(spec) == 1:
-        ((kind, arg),) = spec.items()
-        if kind == "in":
-            allowed = list(arg)
-            return lambda value: value in allowed
-        if kind == "prefix":
-            return lambda value: isinstance(value, str) and value.startswith(arg)
-        if kind == "pattern":
-            regex = re.compile(arg)
-            return lambda value: isinstance(value, str) and regex.search(value) is not None
-    return lambda value: value == spec
+    """One test of a condition: a plain value (equals), or `{equals|in|prefix|pattern: arg}`.
+
+    The argument of `in` may be an expression (`{in: $record.requiredDocuments}`), so a rule can
+    compare a request with the record it acts on.
+    """
+    if not (isinstance(spec, dict) and len(spec) == 1):
+        return lambda value, ctx: value == spec
+    ((kind, arg),) = spec.items()
+    if kind not in TEST_KINDS:
+        raise ValueError(f"unknown test {kind!r}; known: {', '.join(TEST_KINDS)}")
+    if kind == "equals":
+        return lambda value, ctx: value == arg
+    if kind == "in":
+        allowed = compile_value(arg)
+        return lambda value, ctx: value in (allowed(ctx) or ())
+    if kind == "prefix":
+        return lambda value, ctx: isinstance(value, str) and value.startswith(arg)
+    regex = re.compile(arg)
+    return lambda value, ctx: isinstance(value, str) and regex.search(value) is not None
 
 
 def split_path(path: str) -> tuple[str, tuple[str, ...]]:
@@ -158,4 +166,4 @@ def split_path(path: str) -> tuple[str, tuple[str, ...]]:
 def compile_condition(spec: Mapping[str, JSON]) -> Condition:
     """A condition: every `path: test` entry must hold."""
     checks = [(split_path(path), compile_test(test)) for path, test in spec.items()]
-    return lambda ctx: all(test(ctx.lookup(root, keys)) for (root, keys), test in checks)
+    return lambda ctx: all(test(ctx.lookup(root, keys), ctx) for (root, keys), test in checks)

@@ -16,7 +16,7 @@ class Guard:
     when: Condition
     require: Condition
     status: int
-    code: str
+    code: str | None  # None: the spec's x-errors code for guard_failed
     message: str
     raw: Mapping[str, Any]
 
@@ -116,7 +116,7 @@ def build_lifecycle(raw: Mapping[str, Any]) -> Lifecycle:
                 when=compile_condition(g.get("when", {})),
                 require=compile_condition(g["require"]),
                 status=int(g.get("status", 422)),
-                code=str(g.get("code", "guard_failed")),
+                code=g.get("code"),
                 message=g.get("message", g.get("description", "refused")),
                 raw=g,
             )

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import yaml
 from openapi_spec_validator import validate
 
+from kycspec import consistency
 from kycspec.expressions import compile_condition, compile_value, split_path
 from kycspec.idformat import id_pattern
 from kycspec.lifecycle import build_lifecycle
@@ -93,10 +94,12 @@ def _paging(parameters: list[JSONObject]) -> Paging | None:
         return None
     limit = marked.get("limit")
     schema = limit.get("schema", {}) if limit else {}
+    if limit and "default" not in schema:
+        raise SpecError(f"the x-page: limit parameter {limit['name']!r} needs a default")
     style = next((s for s in ("starting_after", "cursor") if s in marked), None)
     return Paging(
         limit_param=limit["name"] if limit else None,
-        default_limit=int(schema.get("default", 10)),
+        default_limit=int(schema.get("default", 0)),
         max_limit=schema.get("maximum"),
         style=style,
         page_param=marked[style]["name"] if style else None,
@@ -217,7 +220,7 @@ def build_spec(name: str, document: JSONObject) -> ApiSpec:
                 operations[op.operation_id] = op
     errors = document.get("x-errors", {})
     server = (document.get("servers") or [{"url": "/"}])[0]["url"]
-    return ApiSpec(
+    spec = ApiSpec(
         name=name,
         title=document["info"]["title"],
         document=document,
@@ -235,6 +238,10 @@ def build_spec(name: str, document: JSONObject) -> ApiSpec:
         fixtures=_fixtures(document, sandbox.get("fixtures", [])),
         magic=magic,
     )
+    found = consistency.problems(spec)
+    if found:
+        raise SpecError(f"{name}: " + "; ".join(found))
+    return spec
 
 
 def read_document(path: Path) -> JSONObject:
@@ -250,5 +257,8 @@ def load_spec(path: Path) -> ApiSpec:
 
 
 def load_all(directory: Path = SPECS_DIR) -> dict[str, ApiSpec]:
-    """Every spec in the directory, by API name."""
-    return {path.stem: load_spec(path) for path in sorted(directory.glob("*.yaml"))}
+    """Every spec in the directory, by API name; a directory without specs is an error."""
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise SpecError(f"no *.yaml specs in {directory}")
+    return {path.stem: load_spec(path) for path in paths}

@@ -107,7 +107,7 @@ class GuardRefused(MockError):
 
     kind = "guard_failed"
 
-    def __init__(self, detail: str, *, status: int, code: str):
+    def __init__(self, detail: str, *, status: int, code: str | None):
         super().__init__(detail, code=code)
         self._status = status
 

@@ -220,10 +220,23 @@ def test_compile_condition_unknown_root_raises() -> None:
         compile_condition({"request.a": 1})
 
 
-def test_compile_condition_dict_that_is_not_a_test_is_compared() -> None:
-    condition = compile_condition({"record.result": {"outcome": "clear"}})
+def test_compile_condition_equals_compares_an_object() -> None:
+    condition = compile_condition({"record.result": {"equals": {"outcome": "clear"}}})
     assert condition(_ctx(record={"result": {"outcome": "clear"}}))
     assert not condition(_ctx(record={"result": {"outcome": "rejected"}}))
+
+
+def test_compile_condition_unknown_test_is_refused_at_load() -> None:
+    with pytest.raises(ValueError, match="unknown test 'prefx'"):
+        compile_condition({"path.customerId": {"prefx": "cust_high"}})
+
+
+def test_compile_condition_in_takes_an_expression() -> None:
+    condition = compile_condition({"body.documentType": {"in": "$record.requiredDocuments"}})
+    required = {"requiredDocuments": ["GOVERNMENT_ID"]}
+    assert condition(_ctx(record=required, body={"documentType": "GOVERNMENT_ID"}))
+    assert not condition(_ctx(record=required, body={"documentType": "SOURCE_OF_FUNDS"}))
+    assert not condition(_ctx(record={}, body={"documentType": "GOVERNMENT_ID"}))
 
 
 def test_split_path_splits_root_and_keys() -> None:

@@ -361,6 +361,23 @@ def test_finhub_lifecycle_upload_after_submit_is_409(client: TestClient) -> None
     )
 
 
+def test_finhub_lifecycle_upload_of_a_document_not_required_is_refused(client: TestClient) -> None:
+    guard = next(
+        g
+        for t in SPECS["finhub"].resources["verification"].lifecycle.transitions
+        for g in t.guards
+        if t.operation == "uploadVerificationDocument"
+    )
+    vid = finhub_initiate(client, "test_fdoc", "cust_low_doc")  # needs no SOURCE_OF_FUNDS
+    response = finhub_upload(client, "test_fdoc", vid, "SOURCE_OF_FUNDS")
+    assert response.status_code == guard.status == 422
+    assert response.json()["error"] == {"code": guard.code, "message": guard.message}
+    status = client.get(f"{FINHUB}/verifications/{vid}", headers=finhub_headers("test_fdoc"))
+    assert status.json()["data"]["status"] == "INITIATED"
+    assert status.json()["data"]["documentsSubmitted"] == 0
+    assert finhub_upload(client, "test_fdoc", vid, "PROOF_OF_ADDRESS").status_code == 200
+
+
 def test_finhub_lifecycle_submit_without_verification_is_404(client: TestClient) -> None:
     response = finhub_submit(client, "test_fnone", "cust_nobody")
     assert response.status_code == 404

@@ -1,0 +1,56 @@
+"""Cross-references between the extensions, checked once at load time.
+
+A typo in an operation id or an error kind would otherwise load fine and leave a transition, a
+magic value or an error code silently dead.
+"""
+
+from kycspec.model import ERROR_KINDS, ApiSpec
+
+FILTER_OPS = ("eq", "gt", "gte", "lt", "lte")
+
+
+def problems(spec: ApiSpec) -> list[str]:
+    """Everything in the spec's extensions that names something that does not exist."""
+    found: list[str] = []
+    for resource in spec.resources.values():
+        lifecycle = resource.lifecycle
+        if lifecycle is None:
+            continue
+        for transition in lifecycle.transitions:
+            op = spec.operations.get(transition.operation or "")
+            if transition.operation and (op is None or op.resource is not resource):
+                found.append(
+                    f"{resource.name}: transition to {transition.target!r} names "
+                    f"{transition.operation!r}, not an operation of this resource"
+                )
+    for magic in spec.magic:
+        found += [
+            f"magic {magic.description[:40]!r} names unknown operation {name!r}"
+            for name in magic.operations
+            if name not in spec.operations
+        ]
+    found += [
+        f"x-errors names unknown error kind {kind!r}"
+        for kind in spec.errors.codes
+        if kind not in ERROR_KINDS
+    ]
+    for op in spec.operations.values():
+        found += _operation_problems(spec, op.operation_id)
+    return found
+
+
+def _operation_problems(spec: ApiSpec, operation_id: str) -> list[str]:
+    op = spec.operations[operation_id]
+    found = [
+        f"{operation_id}: x-filter op {f.op!r} is not one of {', '.join(FILTER_OPS)}"
+        for f in op.filters
+        if f.op not in FILTER_OPS
+    ]
+    if op.paging is not None and op.paging.limit_param is None:
+        found.append(f"{operation_id}: pages need a parameter marked x-page: limit")
+    lifecycle = op.resource.lifecycle
+    if op.target and not op.target_field and lifecycle and op.target not in lifecycle.states:
+        found.append(f"{operation_id}: target {op.target!r} is not a state")
+    if op.role == "transition" and not op.transitions():
+        found.append(f"{operation_id}: a transition operation no lifecycle transition names")
+    return found

@@ -1,0 +1,82 @@
+"""Typos in the extensions are refused at load time instead of leaving a rule silently dead."""
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kycspec.loader import SPECS_DIR, SpecError, build_spec, load_all, read_document
+
+FINX = read_document(SPECS_DIR / "finx.yaml")
+FINHUB = read_document(SPECS_DIR / "finhub.yaml")
+
+
+def _broken(document: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    copied = copy.deepcopy(document)
+    change(copied)
+    return copied
+
+
+def _rename_transition_operation(doc: dict[str, Any]) -> None:
+    doc["x-resources"]["kyc_record"]["lifecycle"]["transitions"][0]["via"]["operation"] = (
+        "updateKyc"
+    )
+
+
+def _misspell_magic_operation(doc: dict[str, Any]) -> None:
+    doc["x-sandbox"]["magic"][0]["operations"] = ["createKyc"]
+
+
+def _unknown_error_kind(doc: dict[str, Any]) -> None:
+    doc["x-errors"]["codes"]["not_fund"] = "resource_missing"
+
+
+def _limit_without_default(doc: dict[str, Any]) -> None:
+    del doc["components"]["parameters"]["Limit"]["schema"]["default"]
+
+
+def _unknown_filter_op(doc: dict[str, Any]) -> None:
+    doc["components"]["parameters"]["CustomerIdFilter"]["x-filter"]["op"] = "like"
+
+
+def _unknown_test(doc: dict[str, Any]) -> None:
+    doc["x-sandbox"]["magic"][0]["when"] = {"body.document_number": {"prefx": "000"}}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_rename_transition_operation, "'updateKyc', not an operation of this resource"),
+        (_misspell_magic_operation, "unknown operation 'createKyc'"),
+        (_unknown_error_kind, "unknown error kind 'not_fund'"),
+        (_limit_without_default, "needs a default"),
+        (_unknown_filter_op, "x-filter op 'like'"),
+        (_unknown_test, "unknown test 'prefx'"),
+    ],
+)
+def test_build_spec_refuses_a_dangling_reference(
+    change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    with pytest.raises((SpecError, ValueError), match=message):
+        build_spec("finx", _broken(FINX, change))
+
+
+def test_build_spec_refuses_a_transition_target_that_is_no_state() -> None:
+    def change(doc: dict[str, Any]) -> None:
+        path = doc["paths"]["/verifications/{verificationId}/approve"]["post"]
+        path["x-operation"]["target"] = "APPROVD"
+
+    with pytest.raises(SpecError, match="target 'APPROVD' is not a state"):
+        build_spec("finhub", _broken(FINHUB, change))
+
+
+def test_build_spec_accepts_the_real_specs() -> None:
+    assert build_spec("finx", copy.deepcopy(FINX)).operations
+    assert build_spec("finhub", copy.deepcopy(FINHUB)).operations
+
+
+def test_load_all_refuses_a_directory_without_specs(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"no \*\.yaml specs"):
+        load_all(tmp_path)
