@@ -16,7 +16,7 @@ from conformance.reporters import REPORTERS, Broadcast, Reporter
 from conformance.requirements import build_catalogue
 from conformance.runner import is_conformant, run
 from conformance.settings import DEFAULT_PROFILE, PROFILES, Settings
-from conformance.target import Target
+from conformance.target import PLACEHOLDERS, Target
 from kycspec.loader import SPECS_DIR, load_all
 from kycspec.model import ApiSpec
 
@@ -25,7 +25,7 @@ EXIT_NOT_CONFORMANT = 1
 EXIT_CANNOT_RUN = 2
 UNKNOWN_API = "unknown API {api!r}; known: {known}"
 SEED_NOTE = "seed {seed} (replay with --seed {seed})"
-SECRET_OPTIONS = {"--token": "<token>", "--token-b": "<token-b>", "--admin-token": "<admin-token>"}
+SECRET_OPTIONS = {"--" + name.replace("_", "-"): shown for name, shown in PLACEHOLDERS.items()}
 MAX_SEED = 2**32
 
 

@@ -31,10 +31,6 @@ class TranscriptClient:
     def close(self) -> None:
         self._client.close()
 
-    def auth_headers(self, token: str | None = None) -> dict[str, str]:
-        token = self.target.token if token is None else token
-        return {"Authorization": f"Bearer {token}"} if token else {}
-
     def request(
         self,
         method: str,
@@ -70,6 +66,7 @@ class TranscriptClient:
         for name in omitted:
             request.headers.pop(name, None)
         body = request.read() if request.stream is not None else None
+        credential = self.target.placeholder(request.headers)
         started = time.perf_counter()
         try:
             response = self._client.send(request)
@@ -78,6 +75,7 @@ class TranscriptClient:
                 url=str(request.url),
                 request_headers=dict(request.headers),
                 request_body=body,
+                credential=credential,
                 status=response.status_code,
                 response_headers=dict(response.headers),
                 response_body=response.content,
@@ -89,6 +87,7 @@ class TranscriptClient:
                 url=str(request.url),
                 request_headers=dict(request.headers),
                 request_body=body,
+                credential=credential,
                 error=f"{type(exc).__name__}: {exc}",
                 elapsed_ms=(time.perf_counter() - started) * 1000,
             )

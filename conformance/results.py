@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.requirements import Requirement
+from conformance.target import OTHER_CREDENTIAL
 
 
 class Verdict(enum.StrEnum):
@@ -18,7 +19,11 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Exchange:
-    """One request and its response (or the transport error instead of one)."""
+    """One request and its response (or the transport error instead of one).
+
+    Rendered (`as_curl`, `to_json`), the Authorization header shows `credential`, the name of
+    the key that was sent (`<token>`, `<token-b>`, ...), never the key itself.
+    """
 
     method: str
     url: str
@@ -29,17 +34,24 @@ class Exchange:
     response_body: bytes | None = None
     error: str | None = None
     elapsed_ms: float = 0.0
+    credential: str = OTHER_CREDENTIAL
 
     def as_curl(self) -> str:
         parts = ["curl", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.request_headers.items():
             if name.lower() in ("content-length", "host", "accept-encoding", "connection"):
                 continue
-            parts += ["-H", shlex.quote(f"{name}: {value}")]
+            parts += ["-H", shlex.quote(f"{name}: {self._shown(name, value)}")]
         if self.request_body:
             text = self.request_body.decode("utf-8", errors="replace")
             parts += ["--data-binary", shlex.quote(text)]
         return " ".join(parts)
+
+    def _shown(self, name: str, value: str) -> str:
+        if name.lower() != "authorization":
+            return value
+        scheme, _, secret = value.partition(" ")
+        return f"{scheme} {self.credential}" if secret else self.credential
 
     def response_text(self, limit: int = 2000) -> str:
         if self.error:

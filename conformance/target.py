@@ -1,8 +1,19 @@
 """What the suite checks: one API implementation at a base URL, and how to talk to it."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kycspec.model import ApiSpec
+
+# How reports name each credential of a target (in curl lines and the replay command): by its
+# role, never by its value, so a report can be shared without leaking the vendor's keys.
+PLACEHOLDERS = {"token": "<token>", "token_b": "<token-b>", "admin_token": "<admin-token>"}
+OTHER_CREDENTIAL = "<other-token>"
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    """The Authorization header that presents `token` (no header for no token)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 @dataclass(frozen=True)
@@ -34,3 +45,12 @@ class Target:
     def url(self, path: str) -> str:
         """The URL of a spec path (relative to the spec's server URL, as OpenAPI says)."""
         return self.base_url.rstrip("/") + path
+
+    def placeholder(self, headers: Mapping[str, str]) -> str:
+        """The name reports show for the credential in `headers`, in place of its value."""
+        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        token = value.partition(" ")[2] or value
+        for name, placeholder in PLACEHOLDERS.items():
+            if token and token == getattr(self, name):
+                return placeholder
+        return OTHER_CREDENTIAL

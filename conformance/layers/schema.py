@@ -41,7 +41,7 @@ from conformance.requirements import Requirement
 from conformance.results import Exchange, Result
 from conformance.settings import Emit, Settings
 from conformance.tally import Tally, results_of, tallies_for
-from conformance.target import Target
+from conformance.target import Target, bearer
 from kycspec.model import Operation
 
 LAYER = "schema"
@@ -211,7 +211,7 @@ def _drive(run: _Run, strategy: Any, body: Callable[[Any], None]) -> None:
 def _one_case(
     run: _Run, op: Operation, case: Any, *, token: str | None, mode: GenerationMode
 ) -> None:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = bearer(token)
     base_url = run.target.base_url.rstrip("/")
     try:
         response = case.call(
@@ -224,13 +224,14 @@ def _one_case(
             request_headers={**(case.headers or {}), **headers},
             request_body=None,
             error=f"{type(exc).__name__}: {exc}",
+            credential=run.target.placeholder(headers),
         )
         run.tallies["not_a_server_error"].ran()
         run.tallies["not_a_server_error"].fail(
             f"{op.operation_id}: no response ({exchange.error})", [exchange]
         )
         return
-    exchange = exchange_of(response)
+    exchange = exchange_of(response, run.target)
     skipped = {MODE_CHECKS[mode]} if not _sent_as_generated(case, response) else set()
     if mode is GenerationMode.POSITIVE and _foreign_page_token(op, case, response):
         skipped.add(MODE_CHECKS[mode])
@@ -285,21 +286,23 @@ def _describe(failure: Any) -> str:
     return f"{failure.title}: {message}"[:600] if message else str(failure.title)
 
 
-def exchange_of(response: Any) -> Exchange:
+def exchange_of(response: Any, target: Target) -> Exchange:
     """A schemathesis response (and the request behind it) as our Exchange."""
     request = response.request
     body = request.body
     if isinstance(body, str):
         body = body.encode()
+    headers = {
+        k: v
+        for k, v in request.headers.items()
+        if k.lower() != INTERNAL_HEADER and v != SKIP_HEADER
+    }
     return Exchange(
         method=str(request.method),
         url=str(request.url),
-        request_headers={
-            k: v
-            for k, v in request.headers.items()
-            if k.lower() != INTERNAL_HEADER and v != SKIP_HEADER
-        },
+        request_headers=headers,
         request_body=body,
+        credential=target.placeholder(headers),
         status=response.status_code,
         response_headers={k: ", ".join(v) for k, v in response.headers.items()},
         response_body=response.content,

@@ -1,5 +1,6 @@
 """The CLI's external contract: exit codes 0/1/2 and well-formed report files."""
 
+import html
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from conformance.cli import EXIT_CANNOT_RUN, EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, main
+from conformance.target import PLACEHOLDERS
 from tests.conformance.conftest import BASE_PATHS, Served
 
 
@@ -64,6 +66,24 @@ def test_cli_broken_server_exits_1_and_writes_reports(broken: Served, tmp_path: 
     assert {r["id"] for r in report["results"]} == {r["id"] for r in report["catalogue"]}
     html = files["html"].read_text()
     assert "FINX-SEC-001" in html and "FINX-SEC-002" in html and "<script" not in html
+
+
+def test_cli_reports_never_show_the_tokens(broken: Served, tmp_path: Path) -> None:
+    broken.app.mode = "no_auth"
+    tokens = {
+        "--token": "test_s3cr3tA",
+        "--token-b": "test_s3cr3tB",
+        "--admin-token": "admin_s3cr3t",
+    }
+    files = {option: tmp_path / f"report.{option}" for option in ("--junit", "--json", "--html")}
+    args = ["run", "--api", "finx", "--base-url", broken.url + BASE_PATHS["finx"]]
+    args += [word for pair in (*tokens.items(), *files.items()) for word in map(str, pair)]
+    result = CliRunner().invoke(main, [*args, "--profile", "security", "--seed", "5"])
+    assert result.exit_code == EXIT_NOT_CONFORMANT, result.output
+    for written in (result.output, *(path.read_text() for path in files.values())):
+        text = html.unescape(written.replace("\n", ""))  # the console wraps long curl lines
+        assert f"Bearer {PLACEHOLDERS['token']}" in text
+        assert not [token for token in tokens.values() if token in text]
 
 
 def test_cli_unreachable_server_exits_2() -> None:

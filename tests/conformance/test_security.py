@@ -8,6 +8,7 @@ import pytest
 from conformance.layers.security import NO_TOKEN_B, run_security
 from conformance.requirements import build_catalogue
 from conformance.results import Verdict
+from conformance.target import PLACEHOLDERS
 from tests.conformance.conftest import Served, quick_settings
 
 
@@ -38,4 +39,5 @@ def test_security_failure_shows_the_request_sequence(broken: Served) -> None:
     leak = next(r for r in results if r.requirement.check == "accounts_isolated")
     assert leak.verdict is Verdict.FAILED
     curls = [e.as_curl() for e in leak.exchanges]
-    assert any("Bearer test_other" in c for c in curls)
+    assert any(f"Bearer {PLACEHOLDERS['token_b']}" in c for c in curls)
+    assert not any("test_other" in c for c in curls)
