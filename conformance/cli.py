@@ -9,6 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -27,13 +28,30 @@ UNKNOWN_API = "unknown API {api!r}; known: {known}"
 SEED_NOTE = "seed {seed} (replay with --seed {seed})"
 SECRET_OPTIONS = {"--" + name.replace("_", "-"): shown for name, shown in PLACEHOLDERS.items()}
 MAX_SEED = 2**32
+SPECS_BROKEN = "cannot load specs from {specs_dir}: {error}"
+NOT_A_URL = "{value!r} is not an absolute http(s) URL (for example https://host/base/path)"
+
+
+class CannotRun(click.ClickException):
+    """The run could not start (a broken spec directory): exit 2, like a usage error."""
+
+    exit_code = EXIT_CANNOT_RUN
+
+
+def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(NOT_A_URL.format(value=value), ctx, param)
+    return value
 
 
 def _specs(specs_dir: Path) -> dict[str, ApiSpec]:
     try:
         return load_all(specs_dir)
     except Exception as exc:  # a broken spec directory is a "could not run"
-        raise click.ClickException(f"cannot load specs from {specs_dir}: {exc}") from exc
+        raise CannotRun(SPECS_BROKEN.format(specs_dir=specs_dir, error=exc)) from exc
 
 
 def _spec(specs_dir: Path, api: str) -> ApiSpec:
@@ -71,11 +89,15 @@ def main() -> None:
 
 @main.command("run")
 @click.option("--api", required=True, help="API name (a spec file in --specs-dir).")
-@click.option("--base-url", required=True, help="The spec's server URL, host swapped.")
+@click.option(
+    "--base-url", required=True, callback=_url, help="The spec's server URL, host swapped."
+)
 @click.option("--token", required=True, help="API key of the account under test.")
 @click.option("--token-b", default=None, help="API key of a second account (isolation checks).")
 @click.option("--admin-token", default=None, help="Admin API key of the first account.")
-@click.option("--control-url", default=None, help="The kyc-contracts mock control plane URL.")
+@click.option(
+    "--control-url", default=None, callback=_url, help="The kyc-contracts mock control plane URL."
+)
 @click.option("--magic/--no-magic", default=False, help="The server honours x-sandbox magic.")
 @click.option("--profile", type=click.Choice(list(PROFILES)), default=DEFAULT_PROFILE)
 @click.option("--seed", type=click.IntRange(0, MAX_SEED - 1), default=None)

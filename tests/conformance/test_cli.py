@@ -7,7 +7,15 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from conformance.cli import EXIT_CANNOT_RUN, EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, main
+from conformance.cli import (
+    EXIT_CANNOT_RUN,
+    EXIT_CONFORMANT,
+    EXIT_NOT_CONFORMANT,
+    NOT_A_URL,
+    SPECS_BROKEN,
+    main,
+)
+from conformance.runner import UNREACHABLE
 from conformance.target import PLACEHOLDERS
 from tests.conformance.conftest import BASE_PATHS, Served
 
@@ -102,7 +110,7 @@ def test_cli_unreachable_server_exits_2() -> None:
         ],
     )
     assert result.exit_code == EXIT_CANNOT_RUN, result.output
-    assert "cannot reach" in result.output
+    assert UNREACHABLE.split("{")[0] in result.output
 
 
 def test_cli_unknown_api_exits_2() -> None:
@@ -111,6 +119,23 @@ def test_cli_unknown_api_exits_2() -> None:
     )
     assert result.exit_code == EXIT_CANNOT_RUN
     assert "unknown API 'nope'" in result.output
+
+
+def test_cli_broken_spec_directory_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("openapi: [unclosed\n")
+    args = ["--api", "broken", "--base-url", "http://127.0.0.1:9", "--token", "t"]
+    result = CliRunner().invoke(main, ["run", *args, "--specs-dir", str(tmp_path)])
+    assert result.exit_code == EXIT_CANNOT_RUN, result.output
+    assert SPECS_BROKEN.split("{")[0] in result.output
+
+
+def test_cli_malformed_base_url_is_a_usage_error() -> None:
+    result = CliRunner().invoke(
+        main, ["run", "--api", "finx", "--base-url", "not-a-url", "--token", "t"]
+    )
+    assert result.exit_code == EXIT_CANNOT_RUN, result.output
+    assert NOT_A_URL.format(value="not-a-url") in result.output
+    assert UNREACHABLE.split("{")[0] not in result.output
 
 
 def test_cli_requirements_lists_one_line_each() -> None:
