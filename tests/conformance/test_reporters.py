@@ -3,12 +3,14 @@
 import json
 import xml.etree.ElementTree as ET
 
+from conformance.events import RunFinished
 from conformance.reporters.html import write_html
 from conformance.reporters.json_report import write_json
 from conformance.reporters.junit import write_junit
 from conformance.reporters.report import Report
 from conformance.requirements import build_catalogue
 from conformance.results import Exchange, Result, Verdict
+from conformance.runner import UNREACHABLE
 from kycspec.loader import load_all
 
 HOSTILE = "<script>alert(1)</script>\x1c\x00 & ünïcode"
@@ -34,6 +36,34 @@ def test_junit_is_valid_xml_with_control_characters() -> None:
     suite = root.find("testsuite")
     assert suite is not None and suite.get("failures") == "1"
     assert suite.get("skipped") == "1"  # the SHOULD failure does not fail the run
+
+
+def _counts(suite: ET.Element) -> dict[str, int]:
+    cases = list(suite.iter("testcase"))
+    return {
+        "tests": len(cases),
+        **{
+            f"{kind}s" if kind != "skipped" else kind: sum(c.find(kind) is not None for c in cases)
+            for kind in ("failure", "error", "skipped")
+        },
+    }
+
+
+def test_junit_counts_match_the_testcases_when_the_server_is_unreachable() -> None:
+    report = Report("finx", "http://x", "core", 7, (), "conformance run --seed 7")
+    report.finish(RunFinished("finx", (), 0.1, UNREACHABLE.format(url="http://x", error="down")))
+    suite = ET.fromstring(write_junit(report).encode()).find("testsuite")
+    assert suite is not None
+    counts = _counts(suite)
+    assert counts == {"tests": 1, "failures": 0, "errors": 1, "skipped": 0}
+    assert {name: int(suite.get(name, "-1")) for name in counts} == counts
+
+
+def test_junit_counts_match_the_testcases() -> None:
+    suite = ET.fromstring(write_junit(_report()).encode()).find("testsuite")
+    assert suite is not None
+    counts = _counts(suite)
+    assert {name: int(suite.get(name, "-1")) for name in counts} == counts
 
 
 def test_json_report_round_trips() -> None:
