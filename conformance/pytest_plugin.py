@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from conformance.results import Result, Verdict
+from conformance.results import Result, is_blocking
 
 NOT_CONFORMANT = "{api} at {base_url} is not conformant (seed {seed}):"
 
@@ -46,11 +46,7 @@ class Outcome:
         return self.error is None and is_conformant(self.results)
 
     def failures(self) -> list[Result]:
-        return [
-            r
-            for r in self.results
-            if r.requirement.level == "MUST" and r.verdict in (Verdict.FAILED, Verdict.ERROR)
-        ]
+        return [r for r in self.results if is_blocking(r)]
 
 
 def run_conformance(

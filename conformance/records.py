@@ -16,6 +16,9 @@ from conformance.results import Exchange
 from kycspec.model import ApiSpec, Operation
 from kycspec.types import JSON, JSONObject
 
+# A record that was deleted answers one of these (RFC 9110: 404 Not Found, 410 Gone).
+GONE_STATUSES = (404, 410)
+
 
 def _find(template: JSON, marker: str) -> tuple[str, ...] | None:
     """The key path to `marker` inside a response template."""

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from conformance.target import Target
+from conformance.target import Target, bearer
+from kycspec.expressions import split_path
 from kycspec.model import Operation
 from kycspec.types import JSON, JSONObject
 
@@ -186,9 +187,11 @@ def headers_for(op: Operation, target: Target, token: str | None) -> dict[str, s
     A header that partitions records (FinHub's `X-Tenant-ID`) takes `target.tenant`, so every
     request of a run stays in its own partition; the others take the spec's example.
     """
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = bearer(token)
     partition = {
-        p.split(".", 1)[1].lower() for p in op.resource.partition if p.startswith("header.")
+        keys[0].lower()
+        for root, keys in map(split_path, op.resource.partition)
+        if root == "header" and keys
     }
     for param in op.parameters:
         if param.get("in") != "header" or not param.get("required"):

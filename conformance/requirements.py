@@ -350,6 +350,11 @@ LIFECYCLE_CHECKS = {
 }
 
 
+def resource_code(resource: str) -> str:
+    """The resource part of a lifecycle requirement ID (`kyc_record` -> `KYC-RECORD`)."""
+    return resource.upper().replace("_", "-")
+
+
 def _source(spec: ApiSpec, base: str) -> str:
     return f"{spec.title}: {base}"
 
@@ -395,7 +400,7 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
                     )
                 )
     for resource in spec.resources.values():
-        code = resource.name.upper().replace("_", "-")
+        code = resource_code(resource.name)
         for t in LIFECYCLE:
             if t.applies(spec, resource):
                 found.append(
@@ -409,14 +414,3 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
                     )
                 )
     return found
-
-
-def requirement_for(
-    catalogue: list[Requirement], check: str, resource: str | None = None
-) -> Requirement:
-    """The catalogue entry a check reports on (for a resource, in the lifecycle layer)."""
-    code = f"-{resource.upper().replace('_', '-')}-" if resource else None
-    for requirement in catalogue:
-        if requirement.check == check and (code is None or code in requirement.id):
-            return requirement
-    raise KeyError(f"no requirement for check {check!r} (resource {resource!r})")

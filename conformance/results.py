@@ -93,5 +93,10 @@ class Result:
         }
 
 
+def is_blocking(result: Result) -> bool:
+    """A MUST requirement that failed or errored: the implementation does not conform."""
+    return result.requirement.level == "MUST" and result.verdict in (Verdict.FAILED, Verdict.ERROR)
+
+
 def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()

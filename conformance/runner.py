@@ -13,7 +13,7 @@ from collections.abc import Callable
 from conformance.events import RequirementChecked, RunFinished, RunStarted
 from conformance.http import TranscriptClient
 from conformance.requirements import LAYERS, Requirement, build_catalogue
-from conformance.results import Result, Verdict
+from conformance.results import Result, Verdict, is_blocking
 from conformance.settings import Emit, Layer, Settings
 from conformance.target import Target
 
@@ -132,7 +132,4 @@ def _all(
 
 def is_conformant(results: list[Result] | tuple[Result, ...]) -> bool:
     """No MUST requirement failed or errored (SHOULD failures are reported, not fatal)."""
-    return not any(
-        r.requirement.level == "MUST" and r.verdict in (Verdict.FAILED, Verdict.ERROR)
-        for r in results
-    )
+    return not any(is_blocking(r) for r in results)

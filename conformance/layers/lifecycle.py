@@ -19,7 +19,7 @@ from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
 from conformance.layers.lifecycle_machine import LifecycleMachine
 from conformance.layers.lifecycle_plan import Plan, Run, build_plan
-from conformance.requirements import Requirement
+from conformance.requirements import Requirement, resource_code
 from conformance.results import Result, Verdict
 from conformance.settings import Emit, Settings
 from conformance.tally import Tally
@@ -35,7 +35,7 @@ CRASHED = "the state machine stopped: {error}"
 
 
 def _requirements(catalogue: list[Requirement], resource: str) -> list[Requirement]:
-    code = f"-{resource.upper().replace('_', '-')}-LC-"
+    code = f"-{resource_code(resource)}-LC-"
     return [r for r in catalogue if r.layer == LAYER and code in r.id]
 
 

@@ -28,13 +28,12 @@ from conformance.layers.lifecycle_model import (
 )
 from conformance.layers.lifecycle_plan import Violation
 from conformance.layers.lifecycle_scenario import Scenario
-from conformance.records import record_from
+from conformance.records import GONE_STATUSES, record_from
 from conformance.requests import path_for
 from kycspec.expressions import parse_time
 from kycspec.model import Magic, Operation
 from kycspec.types import JSONObject
 
-GONE = (404, 410)
 SMALL_STEPS = (2, 30, 90)
 CLOCK_MARGIN_S = 3
 
@@ -52,7 +51,7 @@ class Steps(Scenario):
             op = self.plan.read
             assert op is not None
             exchange, _ = self.send("deleted_records_gone", op, path_for(op, rid))
-            if exchange.status not in GONE:
+            if exchange.status not in GONE_STATUSES:
                 raise Violation(
                     "deleted_records_gone",
                     f"reading deleted {rid} answered {exchange.status}, expected 404",

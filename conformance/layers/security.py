@@ -16,7 +16,7 @@ from conformance.requirements import Requirement
 from conformance.results import Exchange, Result
 from conformance.settings import Emit, Settings
 from conformance.tally import Tally, results_of, tallies_for
-from conformance.target import Target
+from conformance.target import Target, bearer
 from kycspec.model import Operation
 
 LAYER = "security"
@@ -91,7 +91,7 @@ def _check_operation(
         tally = tallies.get(check)
         if tally is None:
             continue
-        sent = {**base, **({"Authorization": f"Bearer {token}"} if token else {})}
+        sent = {**base, **bearer(token)}
         exchange = _send(client, op, created, sent)
         tally.ran()
         if exchange.status != 401:

@@ -8,13 +8,12 @@ read) checks the same properties with one readable transcript per resource.
 """
 
 from conformance.http import TranscriptClient
-from conformance.records import create_record, creator_of
+from conformance.records import GONE_STATUSES, create_record, creator_of
 from conformance.requests import headers_for
 from conformance.tally import Tally
 from conformance.target import Target
 from kycspec.model import Operation
 
-GONE_STATUSES = (404, 410)
 NO_CREATE = "the resource has no create operation"
 NO_READ = "the resource has no read operation"
 

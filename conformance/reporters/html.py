@@ -7,7 +7,7 @@ Everything that comes from the server or the spec is escaped. Failure details us
 from html import escape
 
 from conformance.reporters.report import Report
-from conformance.results import Result, Verdict
+from conformance.results import Result
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d1d1f;
@@ -58,7 +58,7 @@ def write_html(report: Report) -> str:
     verdict = "CONFORMANT" if report.conformant else "NOT CONFORMANT"
     badge = "ok" if report.conformant else "bad"
     summary = ", ".join(f"{count} {name}" for name, count in counts.items())
-    problems = [r for r in report.results if r.verdict in (Verdict.FAILED, Verdict.ERROR)]
+    problems = report.problems()
     body = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -7,7 +7,7 @@ from typing import Any
 
 from conformance.events import Event, RunFinished, RunStarted
 from conformance.requirements import Requirement
-from conformance.results import Result, Verdict
+from conformance.results import Result, Verdict, is_blocking
 
 
 @dataclass
@@ -40,10 +40,7 @@ class Report:
     def conformant(self) -> bool:
         if self.error is not None or not self.finished:
             return False
-        return not any(
-            r.requirement.level == "MUST" and r.verdict in (Verdict.FAILED, Verdict.ERROR)
-            for r in self.results
-        )
+        return not any(is_blocking(r) for r in self.results)
 
     def counts(self) -> dict[str, int]:
         counted = Counter(r.verdict.value for r in self.results)

@@ -31,6 +31,14 @@ def test_requests_path_and_headers() -> None:
     assert headers == {"Authorization": "Bearer tok", "X-Tenant-ID": "t1"}
 
 
+def test_requests_headers_without_token_carry_no_authorization() -> None:
+    spec = load_all()["finhub"]
+    op = spec.operations["getVerificationStatus"]
+    assert headers_for(op, Target(spec, "http://x", "tok", tenant="t1"), None) == {
+        "X-Tenant-ID": "t1"
+    }
+
+
 def test_requests_overrides_merge_nested() -> None:
     op = load_all()["finhub"].operations["submitIndividualVerification"]
     _, payload = valid_body(op, {"verificationData": {"documentNumber": "REJECT0000"}})
