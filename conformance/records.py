@@ -21,7 +21,6 @@ GONE_STATUSES = (404, 410)
 
 
 def _find(template: JSON, marker: str) -> tuple[str, ...] | None:
-    """The key path to `marker` inside a response template."""
     if template == marker:
         return ()
     if isinstance(template, Mapping):
@@ -32,15 +31,26 @@ def _find(template: JSON, marker: str) -> tuple[str, ...] | None:
     return None
 
 
-def _extract(op: Operation, body: JSON, marker: str) -> JSON:
-    template = op.raw.get("x-operation", {}).get("response", "$record")
-    path = _find(template, marker)
+def envelope_path(op: Operation, marker: str = "$record") -> tuple[str, ...] | None:
+    """The key path to `marker` (`$record`, `$items`, `$has_more`) in the response envelope.
+
+    The envelope is the operation's `x-operation.response` template (a bare `$record` when it
+    declares none); None when the template has no such marker.
+    """
+    return _find(op.raw.get("x-operation", {}).get("response", "$record"), marker)
+
+
+def value_in(op: Operation, body: JSON, marker: str) -> tuple[bool, JSON]:
+    """Whether the envelope holds `marker`, and the body's value there (None when absent)."""
+    path = envelope_path(op, marker)
+    if path is None:
+        return False, None
     node = body
-    for key in path or ():
+    for key in path:
         if not isinstance(node, Mapping):
-            return None
+            return True, None
         node = node.get(key)
-    return node if path is not None else None
+    return True, node
 
 
 def parse_json(exchange: Exchange) -> JSON:
@@ -53,13 +63,13 @@ def parse_json(exchange: Exchange) -> JSON:
 
 def record_from(op: Operation, exchange: Exchange) -> JSONObject | None:
     """The record in a create/read/update/transition response (per `$record` in the template)."""
-    record = _extract(op, parse_json(exchange), "$record")
+    _, record = value_in(op, parse_json(exchange), "$record")
     return record if isinstance(record, dict) else None
 
 
 def items_from(op: Operation, exchange: Exchange) -> list[JSONObject] | None:
     """The records of a list response (per `$items` in the template)."""
-    items = _extract(op, parse_json(exchange), "$items")
+    _, items = value_in(op, parse_json(exchange), "$items")
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else None
 
 

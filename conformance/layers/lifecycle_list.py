@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conformance.layers.lifecycle_inputs import pick, property_schema
 from conformance.layers.lifecycle_model import UNKNOWN, OneOf, same
 from conformance.layers.lifecycle_plan import Violation
-from conformance.records import items_from
+from conformance.records import items_from, value_in
 from kycspec.expressions import parse_time
 from kycspec.model import Filter, Operation
 from kycspec.types import JSONObject
@@ -29,23 +29,6 @@ COMPARE = {
     "lt": lambda a, b: a < b,
     "lte": lambda a, b: a <= b,
 }
-
-
-def _value_at(op: Operation, document: Any, marker: str) -> tuple[bool, Any]:
-    """Where the response template puts `marker` (`$has_more`), and the value there."""
-
-    def walk(template: Any, node: Any) -> tuple[bool, Any]:
-        if template == marker:
-            return True, node
-        if isinstance(template, dict):
-            for key, value in template.items():
-                inner = node.get(key) if isinstance(node, dict) else None
-                found, got = walk(value, inner)
-                if found:
-                    return True, got
-        return False, None
-
-    return walk(op.raw.get("x-operation", {}).get("response"), document)
 
 
 def _filter_values(machine: "LifecycleMachine", op: Operation, flt: Filter) -> list[Any]:
@@ -178,8 +161,8 @@ def _walk(
                 raise Violation("pagination_complete", f"{rid} shows up twice (page {pages})")
             ids.add(rid)
             seen.append(item)
-        has_flag, more = _value_at(op, document, "$has_more")
-        _, cursor = _value_at(op, document, "$next_cursor")
+        has_flag, more = value_in(op, document, "$has_more")
+        _, cursor = value_in(op, document, "$next_cursor")
         more = bool(more) if has_flag else cursor is not None
         if not more or paging is None or paging.style is None:
             return seen, sizes

@@ -25,7 +25,7 @@ from conformance.layers.lifecycle_plan import (
     Run,
     Violation,
 )
-from conformance.records import parse_json
+from conformance.records import envelope_path, parse_json
 from conformance.requests import body_kwargs, headers_for
 from conformance.results import Exchange
 from kycspec.expressions import parse_time
@@ -47,21 +47,14 @@ def time_problem(value: Any, fmt: str) -> str | None:
 
 
 def record_schema(op: Operation, marker: str) -> JSONObject:
-    """The response schema of the part of the body the template puts `marker` at."""
-
-    def walk(template: Any, schema: JSONObject) -> JSONObject | None:
-        if template == marker:
-            return schema
-        if isinstance(template, dict):
-            for key, value in template.items():
-                found = walk(value, schema.get("properties", {}).get(key, {}))
-                if found is not None:
-                    return found
-        return None
-
-    template = op.raw.get("x-operation", {}).get("response", "$record")
-    found = walk(template, op.success_schema or {}) or {}
-    return found.get("items", {}) if marker == "$items" else found
+    """The response schema of the part of the body the envelope puts `marker` at."""
+    path = envelope_path(op, marker)
+    if path is None:
+        return {}
+    schema = op.success_schema or {}
+    for key in path:
+        schema = schema.get("properties", {}).get(key, {})
+    return schema.get("items", {}) if marker == "$items" else schema
 
 
 class Scenario:
