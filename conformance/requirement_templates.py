@@ -12,7 +12,11 @@ from kycspec.model import ApiSpec, Resource
 
 @dataclass(frozen=True)
 class Template:
-    """One numbered requirement, before it is made concrete for an API (and a resource)."""
+    """One numbered requirement, before it is made concrete for an API (and a resource).
+
+    A lifecycle statement may name the resource's own timestamp fields as `{created}` and
+    `{updated}`.
+    """
 
     number: int
     level: str
@@ -161,7 +165,7 @@ LIFECYCLE = (
         3,
         "MUST",
         "timestamps_consistent",
-        "created_at never changes; updated_at never goes back and moves on change.",
+        "{created} never changes; {updated} never goes back and moves on change.",
         "x-resources timestamps",
     ),
     Template(

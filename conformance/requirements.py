@@ -105,7 +105,9 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
                     Requirement(
                         f"{api}-{code}-LC-{t.number:03d}",
                         t.level,
-                        t.statement,
+                        t.statement.format(
+                            created=resource.created_field, updated=resource.updated_field
+                        ),
                         _resource_source(spec, resource, t),
                         "lifecycle",
                         t.check,

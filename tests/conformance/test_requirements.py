@@ -18,3 +18,17 @@ def test_requirements_lifecycle_ids_carry_the_resource_code() -> None:
             if r.id.startswith(f"{name.upper()}-{resource_code(resource)}-LC-")
         }
         assert lifecycle == expected
+
+
+def test_requirements_timestamps_statement_names_the_resource_fields() -> None:
+    spec = load_all()["finhub"]
+    resource = spec.resources["verification"]
+    assert (resource.created_field, resource.updated_field) != ("created_at", "updated_at")
+    code = f"-{resource_code(resource.name)}-"
+    statement = next(
+        r.statement
+        for r in build_catalogue(spec)
+        if r.check == "timestamps_consistent" and code in r.id
+    )
+    assert statement.startswith(f"{resource.created_field} never changes; ")
+    assert f"; {resource.updated_field} never goes back" in statement
