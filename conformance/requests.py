@@ -36,8 +36,14 @@ FORMAT_VALUES = {
     "ipv4": "192.0.2.10",
     "uri": "https://example.com/",
 }
-# Fallback strings tried, in order, against a `pattern` the spec gives no example for.
-PATTERN_CANDIDATES = ("a", "A", "0", "ver_a", "doc_a", "cust_a")
+# The patterns the builder can satisfy without an example: a literal prefix, then at most one
+# character class with a quantifier (`^ref_[a-z0-9]+$`, `^[A-Za-z0-9]{16}$`).
+SIMPLE_PATTERN = re.compile(
+    r"\^?(?P<prefix>[\w-]*)"
+    r"(?:\[(?P<chars>[^\]\\]+)\](?P<count>\{(?P<low>\d+)(?P<open>,\d*)?\}|[+*?])?)?\$?"
+)
+CLASS_CHOICES = "a0A_-"
+NO_PATTERN_EXAMPLE = "no example for pattern {pattern!r}; add an `example` to the spec"
 
 
 class ExampleError(ValueError):
@@ -88,11 +94,27 @@ def _example_string(schema: JSONObject) -> JSON:
     if pattern is None:
         text = "conformance"[: schema.get("maxLength", 11)]
         return text + "x" * max(0, size - len(text))
-    for candidate in PATTERN_CANDIDATES:
-        text = candidate + "a" * max(0, size - len(candidate))
-        if re.search(pattern, text):
-            return text
-    raise ExampleError(f"no example for pattern {pattern!r}; add an `example` to the spec")
+    matching = pattern_example(pattern, size)
+    if matching is None:
+        raise ExampleError(NO_PATTERN_EXAMPLE.format(pattern=pattern))
+    return matching
+
+
+def pattern_example(pattern: str, size: int = 1) -> str | None:
+    """The shortest string of at least `size` characters a simple pattern matches, or None."""
+    parsed = SIMPLE_PATTERN.fullmatch(pattern)
+    if parsed is None:
+        return None
+    text = parsed["prefix"]
+    if parsed["chars"] is not None:
+        char = next((c for c in CLASS_CHOICES if re.fullmatch(f"[{parsed['chars']}]", c)), None)
+        if char is None:
+            return None
+        count = parsed["count"] or "+"
+        repeats = count in ("+", "*") or bool(parsed["open"])
+        low = int(parsed["low"]) if parsed["low"] else int(count == "+")
+        text += char * (max(low, size - len(text)) if repeats else low)
+    return text if re.search(pattern, text) and len(text) >= size else None
 
 
 def _merge(base: JSON, overrides: Mapping[str, Any]) -> JSON:

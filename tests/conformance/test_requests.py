@@ -1,9 +1,18 @@
 """The example builder makes requests the spec accepts."""
 
+import re
+
 import jsonschema
 import pytest
 
-from conformance.requests import headers_for, path_for, valid_body
+from conformance.requests import (
+    NO_PATTERN_EXAMPLE,
+    ExampleError,
+    example_value,
+    headers_for,
+    path_for,
+    valid_body,
+)
 from conformance.target import Target
 from kycspec.loader import load_all
 
@@ -46,3 +55,26 @@ def test_requests_overrides_merge_nested() -> None:
         "documentType": "PASSPORT",
         "documentNumber": "REJECT0000",
     }
+
+
+@pytest.mark.parametrize(
+    ("pattern", "min_length"),
+    [("^zz_[a-z0-9]+$", 1), ("^[A-Za-z0-9]{16}$", 1), ("^ab-[0-9]{2,}$", 12), ("^k[A-Z]?$", 1)],
+)
+def test_requests_pattern_without_example_gets_a_matching_value(
+    pattern: str, min_length: int
+) -> None:
+    value = example_value({"type": "string", "pattern": pattern, "minLength": min_length})
+    assert isinstance(value, str) and re.search(pattern, value) and len(value) >= min_length
+    assert example_value({"type": "string", "pattern": pattern, "minLength": min_length}) == value
+
+
+def test_requests_pattern_prefers_the_example() -> None:
+    schema = {"type": "string", "pattern": "^zz_[a-z]+$", "example": "zz_given"}
+    assert example_value(schema) == "zz_given"
+
+
+def test_requests_unsupported_pattern_asks_for_an_example() -> None:
+    pattern = "^(one|two)$"
+    with pytest.raises(ExampleError, match=re.escape(NO_PATTERN_EXAMPLE.format(pattern=pattern))):
+        example_value({"type": "string", "pattern": pattern})
