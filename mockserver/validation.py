@@ -54,6 +54,10 @@ def _compile_fast(schema: Any) -> Callable[[Any], bool] | None:
     formats: dict[str, Callable[..., bool]] = {
         name: functools.partial(_conforms, name) for name in checker.checkers
     }
+    if isinstance(schema, dict) and "components" in schema:
+        # connexion attaches the spec's components (with $refs inlined, so the body schema
+        # itself sits inside them again); the schema needs none of it.
+        schema = {key: value for key, value in schema.items() if key != "components"}
     try:
         validator = jsonschema_rs.Draft4Validator(schema, formats=formats, validate_formats=True)
     except Exception:  # a schema it cannot take (e.g. a circular dict): jsonschema only
