@@ -180,7 +180,7 @@ LIFECYCLE = (
         5,
         "MUST",
         "forbidden_transitions_refused",
-        "A transition the lifecycle does not declare is refused with a 4xx and the record "
+        "A transition the lifecycle does not declare is refused with 409 and the record "
         "is unchanged.",
         "x-resources lifecycle",
         _has_lifecycle,

@@ -134,6 +134,17 @@ def _schema_or_security(name: str, api: str, mode: str, *checks: str) -> Variant
     return Variant(name, api, frozenset(checks), _mode(mode))
 
 
+_check_transition = mock_engine.check_transition
+
+
+def _refused_as_400(*args: Any) -> Any:
+    """The right refusal with the wrong status: a 400 where the spec says 409."""
+    try:
+        return _check_transition(*args)
+    except mock_engine.errors.InvalidTransition as exc:
+        raise mock_engine.errors.InvalidRequest(str(exc)) from exc
+
+
 VARIANTS = [
     _schema_or_security("GETs answer 418", "finx", "teapot", "status_code_conformance"),
     _schema_or_security(
@@ -177,6 +188,12 @@ VARIANTS = [
         "finx",
         frozenset({"forbidden_transitions_refused", "terminal_states_final"}),
         patch=(mock_engine, "check_transition", lambda *args, **kwargs: None),
+    ),
+    Variant(
+        "undeclared transitions refused with 400",
+        "finx",
+        frozenset({"forbidden_transitions_refused", "terminal_states_final"}),
+        patch=(mock_engine, "check_transition", _refused_as_400),
     ),
     Variant(
         "limit ignored", "finx", frozenset({"limit_honoured"}), lambda a: DropQuery(a, "limit")
