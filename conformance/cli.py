@@ -1,6 +1,6 @@
 """`conformance`: run the suite against a server, or list the requirement catalogue.
 
-Exit codes (docs/DESIGN "External contract"): 0 conformant, 1 not conformant (a MUST requirement
+Exit codes (README.md, "The conformance suite"): 0 conformant, 1 not conformant (a MUST requirement
 failed or errored), 2 could not run (bad arguments, unknown API, server unreachable).
 """
 

@@ -18,6 +18,7 @@ from kycspec.types import JSON, JSONObject
 
 # A record that was deleted answers one of these (RFC 9110: 404 Not Found, 410 Gone).
 GONE_STATUSES = (404, 410)
+GONE_TEXT = " or ".join(map(str, GONE_STATUSES))
 
 
 def _find(template: JSON, marker: str) -> tuple[str, ...] | None:

@@ -28,7 +28,7 @@ from conformance.layers.lifecycle_model import (
 )
 from conformance.layers.lifecycle_plan import Violation
 from conformance.layers.lifecycle_scenario import Scenario
-from conformance.records import GONE_STATUSES, record_from
+from conformance.records import GONE_STATUSES, GONE_TEXT, record_from
 from conformance.requests import path_for
 from kycspec.expressions import parse_time
 from kycspec.model import Magic, Operation
@@ -39,6 +39,7 @@ from kycspec.types import JSONObject
 UNDECLARED_STATUS = 409
 UNDECLARED_REFUSAL = "{what} answered {status}; an undeclared transition is refused with {expected}"
 GUARD_REFUSAL = "{what} answered {status}; the guard refuses it with {expected}"
+NOT_GONE = "reading deleted {rid} answered {status}, expected {gone}"
 SMALL_STEPS = (2, 30, 90)
 CLOCK_MARGIN_S = 3
 
@@ -57,10 +58,8 @@ class Steps(Scenario):
             assert op is not None
             exchange, _ = self.send("deleted_records_gone", op, path_for(op, rid))
             if exchange.status not in GONE_STATUSES:
-                raise Violation(
-                    "deleted_records_gone",
-                    f"reading deleted {rid} answered {exchange.status}, expected 404",
-                )
+                message = NOT_GONE.format(rid=rid, status=exchange.status, gone=GONE_TEXT)
+                raise Violation("deleted_records_gone", message)
             self.ran("deleted_records_gone")
             return
         self.read_record(rid, "read_after_write")

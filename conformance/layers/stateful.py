@@ -8,7 +8,7 @@ read) checks the same properties with one readable transcript per resource.
 """
 
 from conformance.http import TranscriptClient
-from conformance.records import GONE_STATUSES, create_record, creator_of
+from conformance.records import GONE_STATUSES, GONE_TEXT, create_record, creator_of
 from conformance.requests import headers_for
 from conformance.tally import Tally
 from conformance.target import Target
@@ -16,6 +16,7 @@ from kycspec.model import Operation
 
 NO_CREATE = "the resource has no create operation"
 NO_READ = "the resource has no read operation"
+STILL_THERE = "{op}: a deleted {resource} answered {answer}, not {gone}"
 
 
 def check_stateful(
@@ -72,11 +73,11 @@ def check_stateful(
     again = client.request(reader.method, created.path(reader), headers=_headers(target, reader))
     after_free.ran()
     if again.status not in GONE_STATUSES:
-        after_free.fail(
-            f"{reader.operation_id}: a deleted {resource} answered "
-            f"{again.status or again.error}, not 404",
-            client.exchanges,
+        answer = again.status or again.error
+        message = STILL_THERE.format(
+            op=reader.operation_id, resource=resource, answer=answer, gone=GONE_TEXT
         )
+        after_free.fail(message, client.exchanges)
     client.take()
 
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from conformance.layers.lifecycle import run_lifecycle
+from conformance.layers.lifecycle_writes import NOT_GONE
+from conformance.records import GONE_TEXT
 from conformance.requirements import build_catalogue
 from conformance.results import Result, Verdict
 from conformance.settings import Profile, Settings
@@ -16,6 +18,8 @@ from conformance.target import Target
 from kycspec import load_all
 from mockserver.app import create_app
 from mockserver.testing import serve_in_thread
+from tests.conformance.broken import SKIP_DELETE
+from tests.conformance.conftest import Served
 
 SPECS = load_all()
 PASS_PROFILE = Profile("lifecycle-test", ("lifecycle",), 0, 25, 20)
@@ -84,3 +88,16 @@ def test_lifecycle_layer_fails_cleanly_on_non_json_and_unreachable_servers() -> 
         assert Verdict.FAILED in verdicts
         assert Verdict.ERROR not in verdicts
         assert Verdict.PASSED not in verdicts
+
+
+def test_lifecycle_layer_deleted_record_still_readable_names_every_gone_status(
+    broken: Served,
+) -> None:
+    broken.app.mode = SKIP_DELETE
+    target = broken.target("finx")
+    settings = Settings(QUICK_PROFILE, seed=SEED, budget_s=60)
+    results = run_lifecycle(target, build_catalogue(target.spec), settings, lambda e: None)
+    failed = [r for r in results if r.requirement.check == "deleted_records_gone"]
+    assert failed and all(r.verdict is Verdict.FAILED for r in failed)
+    expected = NOT_GONE.split("{status}")[1].format(gone=GONE_TEXT)
+    assert all(expected in r.message for r in failed), [r.message for r in failed]

@@ -4,8 +4,11 @@ That each check fails against its breakage is shown by the mutation score test.
 """
 
 from conformance.layers.schema import run_schema
+from conformance.layers.stateful import STILL_THERE
+from conformance.records import GONE_TEXT
 from conformance.requirements import build_catalogue
 from conformance.results import Verdict
+from tests.conformance.broken import SKIP_DELETE
 from tests.conformance.conftest import Served, quick_settings
 
 
@@ -32,3 +35,12 @@ def test_schema_failure_carries_replayable_evidence(broken: Served) -> None:
     curl = failed.exchanges[0].as_curl()
     assert curl.startswith("curl -X GET") and "limit=" in curl
     assert failed.exchanges[0].status == 500
+
+
+def test_schema_use_after_free_names_every_gone_status(broken: Served) -> None:
+    broken.app.mode = SKIP_DELETE
+    target = broken.target("finx")
+    results = run_schema(target, build_catalogue(target.spec), quick_settings(), lambda e: None)
+    failed = next(r for r in results if r.requirement.check == "use_after_free")
+    assert failed.verdict is Verdict.FAILED
+    assert STILL_THERE.split("{answer}")[1].format(gone=GONE_TEXT) in failed.message
