@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -66,28 +67,26 @@ class TranscriptClient:
         for name in omitted:
             request.headers.pop(name, None)
         body = request.read() if request.stream is not None else None
-        credential = self.target.placeholder(request.headers)
+        sent = Exchange(
+            method=method,
+            url=str(request.url),
+            request_headers=dict(request.headers),
+            request_body=body,
+            credential=self.target.placeholder(request.headers),
+        )
         started = time.perf_counter()
         try:
             response = self._client.send(request)
-            exchange = Exchange(
-                method=method,
-                url=str(request.url),
-                request_headers=dict(request.headers),
-                request_body=body,
-                credential=credential,
+            exchange = replace(
+                sent,
                 status=response.status_code,
                 response_headers=dict(response.headers),
                 response_body=response.content,
                 elapsed_ms=(time.perf_counter() - started) * 1000,
             )
         except httpx.HTTPError as exc:
-            exchange = Exchange(
-                method=method,
-                url=str(request.url),
-                request_headers=dict(request.headers),
-                request_body=body,
-                credential=credential,
+            exchange = replace(
+                sent,
                 error=f"{type(exc).__name__}: {exc}",
                 elapsed_ms=(time.perf_counter() - started) * 1000,
             )

@@ -85,32 +85,33 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
     api = spec.name.upper()
     found: list[Requirement] = []
     for layer, area, templates in (("schema", "SCHEMA", SCHEMA), ("security", "SEC", SECURITY)):
-        for t in templates:
-            if t.applies(spec, None):
-                found.append(
-                    Requirement(
-                        f"{api}-{area}-{t.number:03d}",
-                        t.level,
-                        t.statement,
-                        _source(spec, t.source),
-                        layer,
-                        t.check,
-                    )
-                )
+        found += [
+            _made(t, f"{api}-{area}", t.statement, _source(spec, t.source), layer)
+            for t in templates
+            if t.applies(spec, None)
+        ]
     for resource in spec.resources.values():
-        code = resource_code(resource.name)
-        for t in LIFECYCLE:
-            if t.applies(spec, resource):
-                found.append(
-                    Requirement(
-                        f"{api}-{code}-LC-{t.number:03d}",
-                        t.level,
-                        t.statement.format(
-                            created=resource.created_field, updated=resource.updated_field
-                        ),
-                        _resource_source(spec, resource, t),
-                        "lifecycle",
-                        t.check,
-                    )
-                )
+        fields = {"created": resource.created_field, "updated": resource.updated_field}
+        found += [
+            _made(
+                t,
+                f"{api}-{resource_code(resource.name)}-LC",
+                t.statement.format(**fields),
+                _resource_source(spec, resource, t),
+                "lifecycle",
+            )
+            for t in LIFECYCLE
+            if t.applies(spec, resource)
+        ]
     return found
+
+
+def _made(template: Template, prefix: str, statement: str, source: str, layer: str) -> Requirement:
+    return Requirement(
+        f"{prefix}-{template.number:03d}",
+        template.level,
+        statement,
+        source,
+        layer,
+        template.check,
+    )
