@@ -356,7 +356,13 @@ class Engine:
         problems = sorted(self._validators[resource.name].iter_errors(record), key=str)
         if problems:
             raise FixtureError(f"{resource_name} record: {problems[0].message}")
-        values = tuple(str(partition.get(path, "")) for path in resource.partition)
+        if set(partition) != set(resource.partition) or not all(partition.values()):
+            raise FixtureError(
+                errors.FIXTURE_PARTITION.format(
+                    resource=resource_name, expected=", ".join(resource.partition) or "none"
+                )
+            )
+        values = tuple(str(partition[path]) for path in resource.partition)
         collection = self.collection_for(sandbox, resource, values)
         collection.insert(record)
         schedule_clock(resource, collection, record)

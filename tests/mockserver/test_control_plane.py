@@ -3,10 +3,12 @@
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from starlette.testclient import TestClient
 
 from kycspec.loader import load_all, resolve_pointer
+from mockserver import errors
 from mockserver.app import create_app
 from mockserver.fixtures import read_fixtures
 from tests.mockserver.conftest import (
@@ -276,3 +278,25 @@ def test_control_fixture_ids_are_generated_when_left_out(client: TestClient) -> 
     }
     stored = client.post(f"{CONTROL}/fixtures", json=document).json()["records"][0]["record"]
     assert FINX_ID.match(stored["id"])
+
+
+@pytest.mark.parametrize(
+    "partition", [None, {}, {"header.X-Tenant": "t1"}, {"header.X-Tenant-ID": ""}]
+)
+def test_control_plane_fixture_without_its_partition_is_refused(
+    client: TestClient, partition: dict[str, str] | None
+) -> None:
+    entry = {
+        "sandbox": "parted",
+        "api": "finhub",
+        "resource": "verification",
+        "record": {"customerId": "cust_fixture"},
+    }
+    if partition is not None:
+        entry["partition"] = partition
+    response = client.post("/__mock/fixtures", json={"records": [entry]})
+    assert response.status_code == 400
+    expected = errors.FIXTURE_PARTITION.format(
+        resource="verification", expected="header.X-Tenant-ID"
+    )
+    assert response.json()["detail"] == expected
