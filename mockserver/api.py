@@ -1,5 +1,6 @@
 """One vendor API as a connexion AsyncApp: routes, validation and security from its spec."""
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -8,7 +9,7 @@ from typing import Any
 import connexion
 import orjson
 from connexion.context import _scope
-from connexion.exceptions import ProblemException
+from connexion.exceptions import OAuthResponseProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
@@ -23,7 +24,7 @@ from kycspec.types import JSONObject
 from mockserver import errors
 from mockserver.engine import Engine, MockRequest
 from mockserver.prefer import parse_prefer
-from mockserver.sandbox import Caller, TokenPolicy
+from mockserver.sandbox import TokenPolicy
 from mockserver.stack import CachedAsyncApp, middlewares
 from mockserver.validation import validator_map
 
@@ -61,8 +62,7 @@ def preferred_response(
             raise errors.InvalidRequest(
                 errors.PREFER_UNKNOWN_CODE.format(code=code, declared=", ".join(sorted(declared)))
             )
-        error_class = errors.STATUS_ERRORS.get(int(code), errors.InvalidRequest)
-        forced = error_class(errors.PREFER_FORCED.format(code=code))
+        forced = errors.error_for(int(code), errors.PREFER_FORCED.format(code=code))
         return json_response(int(code), forced.body(spec.errors), spec.errors.media_type)
     name = prefer.get("example")
     if name is not None:
@@ -133,7 +133,7 @@ def _is_upload(value: Any) -> bool:
 def bearer_handler(policy: TokenPolicy) -> type[BearerSecurityHandler]:
     """A connexion bearer handler that checks tokens against the sandbox policy."""
 
-    def token_info(token: str) -> dict[str, Caller] | None:
+    def token_info(token: str) -> dict[str, Any] | None:
         caller = policy.resolve(token)
         return None if caller is None else {"sub": caller.sandbox, "caller": caller}
 
@@ -169,12 +169,15 @@ def allowed_methods(document: JSONObject, base_path: str) -> AllowedMethods:
 
 
 def register_error_handlers(
-    app: connexion.AsyncApp, formats: ErrorFormat, allowed: AllowedMethods | None = None
+    app: connexion.AsyncApp,
+    formats: ErrorFormat,
+    allowed: AllowedMethods | None = None,
+    policy: TokenPolicy | None = None,
 ) -> None:
     """Render every error, the engine's and connexion's alike, in the given envelope."""
 
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        error = to_mock_error(exc)
+        error = to_mock_error(exc, policy)
         response = json_response(error.status_code, error.body(formats), formats.media_type)
         response.headers.update(error.headers)
         if error.status_code == 405 and allowed is not None:
@@ -185,21 +188,30 @@ def register_error_handlers(
         app.add_error_handler(exc_class, handle)
 
 
-def to_mock_error(exc: Exception) -> errors.MockError:
+def to_mock_error(exc: Exception, policy: TokenPolicy | None = None) -> errors.MockError:
+    """The mock's error for anything raised while handling a request."""
     if isinstance(exc, errors.MockError):
         return exc
     if isinstance(exc, HTTPException):
-        cls = errors.STATUS_ERRORS.get(exc.status_code, errors.InvalidRequest)
         detail = str(exc.detail).split("\n", 1)[0]
         headers = dict(exc.headers or {})
         if exc.status_code == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")
-        return cls(detail, headers=headers)
+            if policy is not None:
+                # connexion raises OAuthResponseProblem for a token its check refused, and a
+                # plain OAuthProblem when no bearer token was sent at all
+                message = (
+                    errors.TOKEN_INVALID
+                    if isinstance(exc, OAuthResponseProblem)
+                    else errors.TOKEN_MISSING
+                )
+                detail = message.format(user_prefix=policy.user_prefix)
+        return errors.error_for(exc.status_code, detail, headers)
     if isinstance(exc, UnicodeDecodeError):
         return errors.InvalidRequest(errors.BODY_NOT_UTF8)
     if isinstance(exc, MultiPartException):
         return errors.InvalidRequest(errors.BODY_NOT_MULTIPART)
-    if isinstance(exc, ValueError):
+    if isinstance(exc, json.JSONDecodeError):
         return errors.InvalidRequest(errors.BODY_NOT_JSON)
     logger.exception("unexpected error", exc_info=exc)
     return errors.InternalError("An unexpected error occurred in the mock server.")
@@ -223,5 +235,5 @@ def create_api_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True),
         validator_map=validator_map(),
     )
-    register_error_handlers(app, spec.errors, allowed_methods(spec.document, base_path))
+    register_error_handlers(app, spec.errors, allowed_methods(spec.document, base_path), policy)
     return app

@@ -80,7 +80,7 @@ def serve(
             policy=TokenPolicy(user_prefix=user_prefix, admin_prefix=admin_prefix),
             validate_responses=validate_responses,
             max_body_bytes=max_body_bytes,
-            public_url=f"http://{host}:{port}",
+            public_url=f"http://{_reachable(host)}:{port}",
         )
     except (FixtureError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -103,6 +103,11 @@ def serve(
     )
 
 
+def _reachable(host: str) -> str:
+    """The host to put in links: a wildcard bind address is reached through loopback."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
 def _banner(
     specs: Mapping[str, ApiSpec],
     api: str | None,
@@ -112,7 +117,7 @@ def _banner(
     admin_prefix: str,
     elapsed: float,
 ) -> None:
-    root = f"http://{host}:{port}"
+    root = f"http://{_reachable(host)}:{port}"
     table = Table(title=f"kyc-contracts mock, ready in {elapsed:.2f}s", title_justify="left")
     table.add_column("API")
     table.add_column("Base URL")

@@ -63,9 +63,10 @@ def decode_cursor(cursor: str) -> int:
 class Engine:
     """Handles the operations of one API against the store."""
 
-    def __init__(self, spec: ApiSpec, store: Store):
+    def __init__(self, spec: ApiSpec, store: Store, admin_prefix: str = "admin_"):
         self.spec = spec
         self.store = store
+        self._admin_only = errors.ADMIN_ONLY.format(admin_prefix=admin_prefix)
         self._indexed = {name: self._indexed_fields(name) for name in spec.resources}
         self._partitions = {
             name: [split_path(path) for path in resource.partition]
@@ -98,7 +99,7 @@ class Engine:
 
     def handle(self, op: Operation, request: MockRequest) -> MockResponse:
         if op.admin and not request.caller.admin:
-            raise errors.Forbidden(errors.ADMIN_ONLY)
+            raise errors.Forbidden(self._admin_only)
         sandbox = self.store.sandbox(request.caller.sandbox)
         ctx = Context(
             now=sandbox.clock.now(),
@@ -246,7 +247,9 @@ class Engine:
 
     def _predicate(self, op: Operation, param: str, name: str, kind: str, value: Any) -> Predicate:
         """A filter, with time values brought to the stored format (whole seconds)."""
-        schema = next((p.get("schema", {}) for p in op.parameters if p["name"] == param), {})
+        schema: JSONObject = next(
+            (p.get("schema", {}) for p in op.parameters if p["name"] == param), {}
+        )
         if schema.get("format") == "date-time":
             moment = parse_time(value)
             seconds = moment.timestamp()
@@ -370,7 +373,7 @@ class Engine:
 
     def export(self, sandbox: str) -> list[tuple[str, Mapping[str, str], JSONObject]]:
         """Every record of this API in the sandbox: (resource, partition, record), oldest first."""
-        found = []
+        found: list[tuple[str, Mapping[str, str], JSONObject]] = []
         for (api, name, values), collection in self.store.sandbox(sandbox).collections.items():
             if api != self.spec.name:
                 continue

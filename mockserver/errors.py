@@ -25,9 +25,9 @@ RECORD_NOT_FOUND = "No {resource} with id {id!r}."
 LOOKUP_NOT_FOUND = "No {resource} with {field} {value!r}."
 TRANSITION_REFUSED = "A {resource} cannot go from {source!r} to {target!r}."
 INITIAL_STATE_REFUSED = "A {resource} cannot be created in state {state!r}; allowed: {allowed}."
-TOKEN_MISSING = "No bearer token: send 'Authorization: Bearer <token>'."
-TOKEN_INVALID = "The bearer token is not valid. Sandbox tokens look like 'test_<name>'."
-ADMIN_ONLY = "This operation needs an admin token ('admin_<name>')."
+TOKEN_MISSING = "No bearer token: send 'Authorization: Bearer {user_prefix}<name>'."
+TOKEN_INVALID = "The bearer token is not valid; sandbox tokens look like '{user_prefix}<name>'."
+ADMIN_ONLY = "This operation needs an admin token ('{admin_prefix}<name>')."
 BODY_TOO_LARGE = "The request body is larger than {limit} bytes."
 BODY_NOT_UTF8 = "The request body is not valid UTF-8."
 BODY_NOT_JSON = "The request body is not valid JSON."
@@ -130,6 +130,32 @@ class UnsupportedMediaType(MockError):
 class InternalError(MockError):
     status = 500
     kind = "internal_error"
+
+
+class StatusError(MockError):
+    """An error whose status has no class of its own (`Prefer: code=422`, say)."""
+
+    def __init__(self, detail: str, *, status: int, headers: dict[str, str] | None = None):
+        super().__init__(detail, headers=headers)
+        self._status = status
+
+    @property
+    def status_code(self) -> int:
+        return self._status
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        if self._status >= 500:
+            return "internal_error"
+        return "guard_failed" if self._status == 422 else "invalid_request"
+
+
+def error_for(status: int, detail: str, headers: dict[str, str] | None = None) -> MockError:
+    """The error to answer with for an HTTP status."""
+    known = STATUS_ERRORS.get(status)
+    if known is not None:
+        return known(detail, headers=headers)
+    return StatusError(detail, status=status, headers=headers)
 
 
 STATUS_ERRORS: dict[int, type[MockError]] = {

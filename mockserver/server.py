@@ -27,7 +27,10 @@ class MockServer:
     engines: dict[str, Engine] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.engines = {name: Engine(spec, self.store) for name, spec in self.specs.items()}
+        self.engines = {
+            name: Engine(spec, self.store, self.policy.admin_prefix)
+            for name, spec in self.specs.items()
+        }
         self.baseline = [*self.docs_fixtures(), *self.baseline]
         self.load(self.baseline)
 

@@ -33,7 +33,7 @@ from starlette.types import Receive, Scope, Send
 _BODY_HEADERS = (b"content-length", b"transfer-encoding", b"content-type")
 
 
-class _ParameterDecorator(AsyncParameterDecorator):  # type: ignore[misc]
+class _ParameterDecorator(AsyncParameterDecorator):
     def _maybe_get_body(self, request: Any, **kwargs: Any) -> Any:
         # Without any of these headers the body is empty, which connexion reads as None.
         if not any(name.lower() in _BODY_HEADERS for name, _ in request.scope["headers"]):
@@ -41,7 +41,7 @@ class _ParameterDecorator(AsyncParameterDecorator):  # type: ignore[misc]
         return super()._maybe_get_body(request, **kwargs)
 
 
-class CachedStarletteDecorator(StarletteDecorator):  # type: ignore[misc]
+class CachedStarletteDecorator(StarletteDecorator):
     """connexion's decorator chain, built once for the operation instead of per request."""
 
     @property
@@ -64,7 +64,7 @@ class CachedStarletteDecorator(StarletteDecorator):  # type: ignore[misc]
         return wrapper
 
 
-class CachedAsyncOperation(AsyncOperation):  # type: ignore[misc]
+class CachedAsyncOperation(AsyncOperation):
     """An operation whose handler chain is decorated once."""
 
     @functools.cached_property
@@ -75,14 +75,14 @@ class CachedAsyncOperation(AsyncOperation):  # type: ignore[misc]
         return decorator(self._fn)
 
 
-class CachedAsyncApi(AsyncApi):  # type: ignore[misc]
+class CachedAsyncApi(AsyncApi):
     def make_operation(self, operation: AbstractOperation) -> AsyncOperation:
         return CachedAsyncOperation.from_operation(
             operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
         )
 
 
-class PrefixSwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
+class PrefixSwaggerUIMiddleware(SwaggerUIMiddleware):
     """The docs middleware, consulted only for paths under its own routes."""
 
     def __init__(self, app: Any) -> None:
@@ -118,7 +118,7 @@ def middlewares(*, validate_responses: bool) -> list[Any]:
     return stack
 
 
-class CachedAsyncApp(connexion.AsyncApp):  # type: ignore[misc]
+class CachedAsyncApp(connexion.AsyncApp):
     """`connexion.AsyncApp` whose operations decorate their handler once."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -83,7 +83,7 @@ def compiled(schema: Any, validator_cls: Any) -> CompiledSchema:
     return found
 
 
-class CachedJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+class CachedJSONBodyValidator(JSONRequestBodyValidator):
     """connexion's JSON body validator with a compiled schema."""
 
     @property
@@ -91,7 +91,7 @@ class CachedJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         return compiled(self._schema, Draft4RequestValidator)
 
 
-class CachedFormValidator(FormDataValidator):  # type: ignore[misc]
+class CachedFormValidator(FormDataValidator):
     """connexion's form (urlencoded) validator with a compiled schema."""
 
     @property
@@ -106,7 +106,7 @@ class _ClosingMultiPartParser(MultiPartParser):
         return form
 
 
-class ClosingMultiPartValidator(MultiPartFormDataValidator):  # type: ignore[misc]
+class ClosingMultiPartValidator(MultiPartFormDataValidator):
     """connexion's multipart validator, closing the uploads it parses only to validate them,
     with a compiled schema.
 
@@ -122,7 +122,7 @@ class ClosingMultiPartValidator(MultiPartFormDataValidator):  # type: ignore[mis
         return compiled(self._schema, Draft4RequestValidator)
 
 
-class CachedParameterValidator(ParameterValidator):  # type: ignore[misc]
+class CachedParameterValidator(ParameterValidator):
     """connexion's parameter validator, without the per-request deepcopy and compile."""
 
     @staticmethod

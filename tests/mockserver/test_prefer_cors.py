@@ -36,6 +36,19 @@ def test_prefer_code_forces_a_declared_error_in_vendor_envelope(
     assert code == SPECS[api].errors.code("not_found")
 
 
+def test_prefer_code_without_an_error_class_keeps_its_status(client: TestClient) -> None:
+    response = client.post(
+        f"{FINHUB}/verifications/ver_abc123def456/approve",
+        headers={**finhub_headers("admin_p422"), "Prefer": "code=422"},
+        json={"approvedBy": "tenant-admin", "approvalLevel": "TENANT_VERIFIED"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": SPECS["finhub"].errors.code("guard_failed"),
+        "message": errors.PREFER_FORCED.format(code=422),
+    }
+
+
 def test_prefer_code_of_the_success_status_is_ordinary(client: TestClient) -> None:
     response = client.get(
         f"{FINX}/kyc/xgQQXg3hrtjh7AvZ", headers=bearer("{token}", Prefer="code=200")

@@ -98,8 +98,9 @@ def test_sandbox_invalid_token_is_401_in_vendor_envelope(
     response = client.get(path, headers=bearer(token, **extra))
     assert response.status_code == 401
     assert response.headers["content-type"] == SPECS[api].errors.media_type
-    code, _ = _error(api, response.json())
+    code, message = _error(api, response.json())
     assert code == SPECS[api].errors.code("unauthorized")
+    assert message == errors.TOKEN_INVALID.format(user_prefix="test_")
 
 
 @pytest.mark.parametrize("api", list(PROBES))
@@ -107,14 +108,16 @@ def test_sandbox_missing_token_is_401_in_vendor_envelope(client: TestClient, api
     path, extra = PROBES[api]
     response = client.get(path, headers=extra)
     assert response.status_code == 401
-    code, _ = _error(api, response.json())
+    code, message = _error(api, response.json())
     assert code == SPECS[api].errors.code("unauthorized")
+    assert message == errors.TOKEN_MISSING.format(user_prefix="test_")
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_sandbox_basic_auth_is_401(client: TestClient) -> None:
     response = client.get(f"{FINX}/kyc", headers={"Authorization": "Basic dGVzdF9hOg=="})
     assert response.status_code == 401
+    assert response.json()["error"]["message"] == errors.TOKEN_MISSING.format(user_prefix="test_")
 
 
 def test_sandbox_kontorion_status_override_needs_admin(client: TestClient) -> None:
@@ -125,7 +128,7 @@ def test_sandbox_kontorion_status_override_needs_admin(client: TestClient) -> No
     refused = client.patch(url, headers=bearer("test_kadm"), json={"status": "verified"})
     assert refused.status_code == 403
     assert refused.json()["code"] == "forbidden"
-    assert refused.json()["detail"] == errors.ADMIN_ONLY
+    assert refused.json()["detail"] == errors.ADMIN_ONLY.format(admin_prefix="admin_")
     read = client.get(
         f"{KONTORION}/customer-verifications/{created['id']}", headers=bearer("test_kadm")
     )
@@ -151,7 +154,7 @@ def test_sandbox_finhub_decisions_need_admin(
     assert refused.status_code == 403
     assert refused.json() == {
         "success": False,
-        "error": {"code": "FORBIDDEN", "message": errors.ADMIN_ONLY},
+        "error": {"code": "FORBIDDEN", "message": errors.ADMIN_ONLY.format(admin_prefix="admin_")},
     }
     status = client.get(f"{FINHUB}/verifications/{vid}", headers=finhub_headers("test_fadm"))
     assert status.json()["data"]["status"] == "PENDING_REVIEW"
