@@ -5,6 +5,8 @@ Still connexion's own classes, subclassed where they rebuild something per reque
 - `AsyncOperation.fn` builds the decorator chain (and inspects the handler's signature, and
   builds a URI parser) on every request; `CachedAsyncOperation` builds it once per operation.
 - The parameter decorator reads the body even of a request that has none (every GET).
+- The parameter decorator parses a urlencoded body again after the form validator has parsed
+  it; the handler's request takes the validator's parse from the scope instead.
 - `SwaggerUIMiddleware` routes every request to see whether it is for `/ui` or the spec; it now
   hands anything outside those paths straight on.
 - The middleware list leaves out `LifespanMiddleware` (the dispatcher in front answers lifespan
@@ -19,6 +21,8 @@ from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
 from connexion.decorators.parameter import AsyncParameterDecorator
+from connexion.frameworks.starlette import Starlette as StarletteFramework
+from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
@@ -29,6 +33,8 @@ from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from starlette.types import Receive, Scope, Send
+
+from mockserver.validation import PARSED_FORM
 
 _BODY_HEADERS = (b"content-length", b"transfer-encoding", b"content-type")
 
@@ -41,8 +47,30 @@ class _ParameterDecorator(AsyncParameterDecorator):
         return super()._maybe_get_body(request, **kwargs)
 
 
+class _ParsedFormRequest(ConnexionRequest):
+    """connexion's request, taking a urlencoded body from the form validator's parse."""
+
+    async def _split_form_files(self) -> None:
+        parsed = self.scope.get(PARSED_FORM)
+        if parsed is None or self.mimetype != "application/x-www-form-urlencoded":
+            await super()._split_form_files()
+            return
+        self._files: dict[str, list[Any]] = {}  # a urlencoded body carries no uploads
+        self._form = parsed
+
+
+class _Framework(StarletteFramework):
+    @staticmethod
+    def get_request(
+        *, scope: Scope, receive: Receive, uri_parser: Any, **kwargs: Any
+    ) -> ConnexionRequest:
+        return _ParsedFormRequest(scope, receive, uri_parser=uri_parser)
+
+
 class CachedStarletteDecorator(StarletteDecorator):
     """connexion's decorator chain, built once for the operation instead of per request."""
+
+    framework = _Framework
 
     @property
     def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
