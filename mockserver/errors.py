@@ -7,7 +7,7 @@ MockError                      status  kind
 ├── NotFound                   404     not_found
 ├── MethodNotAllowed           405     method_not_allowed
 ├── InvalidTransition          409     invalid_transition
-├── GuardRefused               (the guard's status and code)
+├── GuardRefused               422     guard_failed (or the guard's own status and code)
 ├── PayloadTooLarge            413     payload_too_large
 ├── UnsupportedMediaType       415     unsupported_media_type
 └── InternalError              500     internal_error
@@ -47,16 +47,18 @@ class MockError(Exception):
     kind: ClassVar[str] = "internal_error"
 
     def __init__(
-        self, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        status: int | None = None,
     ):
         super().__init__(detail)
         self.detail = detail
         self.code = code
         self.headers = headers or {}
-
-    @property
-    def status_code(self) -> int:
-        return self.status
+        self.status_code = status or self.status  # a guard or `Prefer: code=` may name its own
 
     def body(self, errors: ErrorFormat) -> JSONObject:
         """The vendor's error envelope for this error."""
@@ -106,15 +108,8 @@ class InvalidTransition(MockError):
 class GuardRefused(MockError):
     """A lifecycle guard refused the transition, with the guard's own status and code."""
 
+    status = 422
     kind = "guard_failed"
-
-    def __init__(self, detail: str, *, status: int, code: str | None):
-        super().__init__(detail, code=code)
-        self._status = status
-
-    @property
-    def status_code(self) -> int:
-        return self._status
 
 
 class PayloadTooLarge(MockError):
@@ -132,30 +127,17 @@ class InternalError(MockError):
     kind = "internal_error"
 
 
-class StatusError(MockError):
-    """An error whose status has no class of its own (`Prefer: code=422`, say)."""
-
-    def __init__(self, detail: str, *, status: int, headers: dict[str, str] | None = None):
-        super().__init__(detail, headers=headers)
-        self._status = status
-
-    @property
-    def status_code(self) -> int:
-        return self._status
-
-    @property
-    def kind(self) -> str:  # type: ignore[override]
-        if self._status >= 500:
-            return "internal_error"
-        return "guard_failed" if self._status == 422 else "invalid_request"
-
-
 def error_for(status: int, detail: str, headers: dict[str, str] | None = None) -> MockError:
-    """The error to answer with for an HTTP status."""
+    """The error to answer with for an HTTP status; one without a class of its own (a forced
+    `Prefer: code=422`, say) takes the kind of its family."""
     known = STATUS_ERRORS.get(status)
     if known is not None:
         return known(detail, headers=headers)
-    return StatusError(detail, status=status, headers=headers)
+    if status >= 500:
+        family: type[MockError] = InternalError
+    else:
+        family = GuardRefused if status == 422 else InvalidRequest
+    return family(detail, headers=headers, status=status)
 
 
 STATUS_ERRORS: dict[int, type[MockError]] = {
