@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
 
-.PHONY: install run test test-slow lint format typecheck check clean bench
+.PHONY: install system-packages run test test-slow lint format typecheck check clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+system-packages:
+	@bash .ci/system-packages
+
 run: $(STAMP)
 	$(BIN)/mockserver serve --host 127.0.0.1 --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)
