@@ -44,7 +44,7 @@ class MockApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(receive, send, self.server.store)
             return
         await self.asgi(scope, receive, send)
 
@@ -53,12 +53,14 @@ class MockApp:
         await self.routes.get(segment, self.root)(scope, receive, send)
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(receive: Receive, send: Send, store: Store) -> None:
+    """Start-up needs nothing; shutdown saves and closes the store."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            store.close()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

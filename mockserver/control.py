@@ -15,6 +15,7 @@ from kycspec.expressions import compile_value, parse_time
 from kycspec.model import ErrorFormat
 from mockserver import errors
 from mockserver.api import allowed_methods, json_response, register_error_handlers
+from mockserver.clock import MockClock
 from mockserver.fixtures import FixtureError, parse_fixtures
 from mockserver.server import MockServer
 from mockserver.store import LoggedRequest
@@ -73,26 +74,20 @@ class ControlPlane:
         return {"records": [r.to_json() for r in self.server.replace(_records(body))]}
 
     def get_clock(self, sandbox: str) -> Any:
-        clock = self.server.store.sandbox(sandbox).clock
-        return {
-            "sandbox": sandbox,
-            "now": clock.now().isoformat(),
-            "offset_seconds": clock.offset.total_seconds(),
-            "frozen": clock.frozen_at is not None,
-        }
+        return _clock_view(sandbox, self.server.store.clock(sandbox))
 
     def set_clock(self, sandbox: str, body: Any) -> Any:
-        clock = self.server.store.sandbox(sandbox).clock
-        clock.set(parse_time(body["now"]), freeze=bool(body.get("frozen", False)))
-        return self.get_clock(sandbox)
+        moment, frozen = parse_time(body["now"]), bool(body.get("frozen", False))
+        clock = self.server.store.update_clock(sandbox, lambda c: c.set(moment, freeze=frozen))
+        return _clock_view(sandbox, clock)
 
     def reset_clock(self, sandbox: str) -> Any:
-        self.server.store.sandbox(sandbox).clock.reset()
-        return self.get_clock(sandbox)
+        return _clock_view(sandbox, self.server.store.update_clock(sandbox, MockClock.reset))
 
     def advance_clock(self, sandbox: str, body: Any) -> Any:
-        self.server.store.sandbox(sandbox).clock.advance(timedelta(seconds=body["seconds"]))
-        return self.get_clock(sandbox)
+        delta = timedelta(seconds=body["seconds"])
+        clock = self.server.store.update_clock(sandbox, lambda c: c.advance(delta))
+        return _clock_view(sandbox, clock)
 
     def list_requests(self, limit: int, sandbox: str | None = None) -> Any:
         entries = self.server.store.requests(sandbox, limit)
@@ -101,6 +96,15 @@ class ControlPlane:
     def clear_requests(self) -> ConnexionResponse:
         self.server.store.clear_log()
         return json_response(204, None)
+
+
+def _clock_view(sandbox: str, clock: MockClock) -> dict[str, Any]:
+    return {
+        "sandbox": sandbox,
+        "now": clock.now().isoformat(),
+        "offset_seconds": clock.offset.total_seconds(),
+        "frozen": clock.frozen_at is not None,
+    }
 
 
 def _logged(entry: LoggedRequest) -> dict[str, Any]:

@@ -23,7 +23,9 @@ from mockserver.fixtures import FixtureError
 from mockserver.lifecycle import check_transition, enter, run_clock, schedule_clock
 from mockserver.projection import project
 from mockserver.sandbox import Caller
-from mockserver.store import Collection, Predicate, Store
+from mockserver.store import Collection, Predicate, Store, StoreConflict
+
+MAX_ATTEMPTS = 50  # runs of one request that lost write races before it answers 503
 
 
 @dataclass
@@ -98,11 +100,21 @@ class Engine:
         return fields
 
     def handle(self, op: Operation, request: MockRequest) -> MockResponse:
+        """Answer one request. A shared store refuses a write that lost a race with another
+        process (`StoreConflict`); the request then runs again on the state that won, up to
+        `MAX_ATTEMPTS` times, and a request that still cannot write gets 503."""
         if op.admin and not request.caller.admin:
             raise errors.Forbidden(self._admin_only)
-        sandbox = self.store.sandbox(request.caller.sandbox)
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self._handle_once(op, request)
+            except StoreConflict:
+                continue
+        raise errors.error_for(503, errors.STORE_BUSY, {"Retry-After": "1"})
+
+    def _handle_once(self, op: Operation, request: MockRequest) -> MockResponse:
         ctx = Context(
-            now=sandbox.clock.now(),
+            now=self.store.clock(request.caller.sandbox).now(),
             time_format=op.resource.time_format,
             values={
                 "body": request.body,
@@ -126,12 +138,8 @@ class Engine:
     def collection_for(
         self, sandbox: str, resource: Resource, partition: tuple[str, ...]
     ) -> Collection:
-        collections = self.store.sandbox(sandbox).collections
         key = (self.spec.name, resource.name, partition)
-        found = collections.get(key)
-        if found is None:
-            found = collections[key] = Collection(resource.id_field, self._indexed[resource.name])
-        return found
+        return self.store.collection(sandbox, key, resource.id_field, self._indexed[resource.name])
 
     def _records(self, op: Operation, request: MockRequest, ctx: Context) -> Collection:
         collection = self.collection(request.caller, op.resource, ctx)
@@ -345,7 +353,7 @@ class Engine:
         if resource is None:
             known = ", ".join(self.spec.resources)
             raise FixtureError(f"{self.spec.name} has no resource {resource_name!r} ({known})")
-        ctx = Context(now=self.store.sandbox(sandbox).clock.now(), time_format=resource.time_format)
+        ctx = Context(now=self.store.clock(sandbox).now(), time_format=resource.time_format)
         record: JSONObject = {resource.id_field: generate_id(resource.id_format)}
         ctx.values["record"] = record
         record.update({key: value(ctx) for key, value in resource.defaults.items()})
@@ -374,7 +382,7 @@ class Engine:
     def export(self, sandbox: str) -> list[tuple[str, Mapping[str, str], JSONObject]]:
         """Every record of this API in the sandbox: (resource, partition, record), oldest first."""
         found: list[tuple[str, Mapping[str, str], JSONObject]] = []
-        for (api, name, values), collection in self.store.sandbox(sandbox).collections.items():
+        for (api, name, values), collection in self.store.collections(sandbox):
             if api != self.spec.name:
                 continue
             partition = dict(zip(self.spec.resources[name].partition, values, strict=True))

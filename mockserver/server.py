@@ -17,7 +17,9 @@ class MockServer:
     """Everything the APIs and the control plane share.
 
     `baseline` is the start-up state (the specs' `docs` fixtures and any `--fixtures` file); a
-    reset brings a sandbox back to it.
+    reset brings a sandbox back to it. It is loaded at start only into a store never set up
+    before: a file or Redis store that kept state from an earlier run keeps that state, and
+    of several processes sharing a store only the first loads it.
     """
 
     specs: Mapping[str, ApiSpec]
@@ -32,7 +34,8 @@ class MockServer:
             for name, spec in self.specs.items()
         }
         self.baseline = [*self.docs_fixtures(), *self.baseline]
-        self.load(self.baseline)
+        if self.store.claim_baseline():
+            self.load(self.baseline)
 
     def policy_for(self, api: str) -> TokenPolicy:
         """The token policy of one API: the common rules plus the spec's own token aliases."""

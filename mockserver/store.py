@@ -1,14 +1,18 @@
-"""In-memory state: sandboxes of collections of records, indexed so pages never scan.
+"""Where the mock keeps its state: the `Store` protocol and its in-memory backend.
 
-All access happens on the event loop thread and no method awaits, so every operation is
-atomic with respect to concurrent requests.
+A store holds sandboxes (each a clock and collections of records) and the request log. The
+in-memory backend is the default; `mockserver.filestore` saves it to a file and
+`mockserver.redisstore` keeps everything in Redis, shared by any number of mock processes.
+
+In memory, all access happens on the event loop thread and no method awaits, so every
+operation is atomic with respect to concurrent requests.
 """
 
 import heapq
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sortedcontainers import SortedList
@@ -29,15 +33,76 @@ _OPS = {
 }
 
 
-class Collection:
-    """The records of one resource in one sandbox partition.
+STORE_CONFLICT = "the record changed since it was read"
+
+
+class StoreConflict(Exception):
+    """A write refused because another process changed the record since this one read it.
+
+    Only shared stores raise it; the engine handles the request again from the start.
+    """
+
+    def __init__(self, detail: str = STORE_CONFLICT):
+        super().__init__(detail)
+
+
+class Collection(Protocol):
+    """The records of one resource in one sandbox partition, oldest to newest.
+
+    Every record has a sequence number, given at insert and kept by `replace`; pages and
+    cursors are in those numbers. A shared store's `replace` and `delete` refuse, with
+    `StoreConflict`, to overwrite a record that changed since this collection object read it.
+    """
+
+    id_field: str
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[JSONObject]: ...
+
+    def get(self, record_id: str) -> JSONObject | None: ...
+
+    def seq(self, record_id: str) -> int | None: ...
+
+    def insert(self, record: JSONObject) -> None: ...
+
+    def replace(self, record: JSONObject) -> None: ...
+
+    def delete(self, record_id: str) -> JSONObject | None: ...
+
+    def newest(self, name: str, value: Any) -> JSONObject | None: ...
+
+    def page(
+        self, predicates: list[Predicate], limit: int, before: int | None = None
+    ) -> tuple[list[JSONObject], bool]: ...
+
+    def schedule(self, when: datetime, record_id: str) -> None: ...
+
+    def due(self, now: datetime) -> list[str]: ...
+
+
+def matches(record: JSONObject, predicates: list[Predicate]) -> bool:
+    """Whether the record meets every predicate (a missing field meets only `eq None`)."""
+    return all(_OPS[op](record.get(name), value) for name, op, value in predicates)
+
+
+class MemoryCollection:
+    """A `Collection` in process memory.
 
     Records keep their insertion sequence number; pages run newest first over a sorted index
     of those numbers, or over a smaller per-value index when an equality filter has one.
+    `on_change`, when given, is called after every change (the file store's save trigger).
     """
 
-    def __init__(self, id_field: str, indexed: Iterable[str] = ()):
+    def __init__(
+        self,
+        id_field: str,
+        indexed: Iterable[str] = (),
+        on_change: Callable[[], None] | None = None,
+    ):
         self.id_field = id_field
+        self.indexed = tuple(indexed)
+        self.on_change = on_change
         self._records: dict[str, JSONObject] = {}
         self._seq: dict[str, int] = {}
         self._ids: dict[int, str] = {}
@@ -62,14 +127,9 @@ class Collection:
     def insert(self, record: JSONObject) -> None:
         record_id = record[self.id_field]
         if record_id in self._records:
-            self.delete(record_id)
-        seq = self._next
-        self._next += 1
-        self._records[record_id] = record
-        self._seq[record_id] = seq
-        self._ids[seq] = record_id
-        self._order.add(seq)
-        self._index(record, seq)
+            self._remove(record_id)
+        self._place(record, self._next)
+        self._changed()
 
     def replace(self, record: JSONObject) -> None:
         """Store a changed version of an existing record (same id, same place in the order)."""
@@ -78,15 +138,12 @@ class Collection:
         self._unindex(self._records[record_id], seq)
         self._records[record_id] = record
         self._index(record, seq)
+        self._changed()
 
     def delete(self, record_id: str) -> JSONObject | None:
-        record = self._records.pop(record_id, None)
-        if record is None:
-            return None
-        seq = self._seq.pop(record_id)
-        del self._ids[seq]
-        self._order.remove(seq)
-        self._unindex(record, seq)
+        record = self._remove(record_id)
+        if record is not None:
+            self._changed()
         return record
 
     def newest(self, name: str, value: Any) -> JSONObject | None:
@@ -102,7 +159,6 @@ class Collection:
 
         Returns the records and whether more match after them.
         """
-        checks = [(name, _OPS[op], value) for name, op, value in predicates]
         candidates = self._order
         for name, op, value in predicates:
             index = self._indexes.get(name)
@@ -116,7 +172,7 @@ class Collection:
         result: list[JSONObject] = []
         for seq in seqs:
             record = self._records[self._ids[seq]]
-            if all(check(record.get(name), value) for name, check, value in checks):
+            if matches(record, predicates):
                 if len(result) == limit:
                     return result, True
                 result.append(record)
@@ -125,13 +181,65 @@ class Collection:
     def schedule(self, when: datetime, record_id: str) -> None:
         """Remember that the record may change when the clock reaches `when`."""
         heapq.heappush(self._timers, (when, self._seq.get(record_id, -1), record_id))
+        self._changed()
 
     def due(self, now: datetime) -> list[str]:
         """Ids whose timers have passed, each once."""
         ready: list[str] = []
         while self._timers and self._timers[0][0] <= now:
             ready.append(heapq.heappop(self._timers)[2])
+        if ready:
+            self._changed()
         return list(dict.fromkeys(ready))
+
+    def dump(self) -> JSONObject:
+        """Everything needed to rebuild this collection with `restore`, as JSON values."""
+        return {
+            "id_field": self.id_field,
+            "indexed": list(self.indexed),
+            "next": self._next,
+            "records": [[seq, self._records[self._ids[seq]]] for seq in self._order],
+            "timers": [[when.isoformat(), seq, record_id] for when, seq, record_id in self._timers],
+        }
+
+    @classmethod
+    def restore(
+        cls, dumped: JSONObject, on_change: Callable[[], None] | None = None
+    ) -> "MemoryCollection":
+        """The collection `dump` described, sequence numbers and timers included."""
+        collection = cls(dumped["id_field"], dumped["indexed"], on_change)
+        for seq, record in dumped["records"]:
+            collection._place(record, seq)
+        collection._next = max(collection._next, dumped["next"])
+        collection._timers = [
+            (datetime.fromisoformat(when), seq, record_id)
+            for when, seq, record_id in dumped["timers"]
+        ]
+        heapq.heapify(collection._timers)
+        return collection
+
+    def _place(self, record: JSONObject, seq: int) -> None:
+        record_id = record[self.id_field]
+        self._next = max(self._next, seq + 1)
+        self._records[record_id] = record
+        self._seq[record_id] = seq
+        self._ids[seq] = record_id
+        self._order.add(seq)
+        self._index(record, seq)
+
+    def _remove(self, record_id: str) -> JSONObject | None:
+        record = self._records.pop(record_id, None)
+        if record is None:
+            return None
+        seq = self._seq.pop(record_id)
+        del self._ids[seq]
+        self._order.remove(seq)
+        self._unindex(record, seq)
+        return record
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def _index(self, record: JSONObject, seq: int) -> None:
         for name, index in self._indexes.items():
@@ -149,14 +257,6 @@ class Collection:
                     del index[value]
 
 
-@dataclass
-class SandboxState:
-    """One sandbox: its clock and its collections."""
-
-    clock: MockClock = field(default_factory=MockClock)
-    collections: dict[CollectionKey, Collection] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class LoggedRequest:
     """One entry of the request log; `at` is Unix time, formatted only when the log is read."""
@@ -172,33 +272,108 @@ class LoggedRequest:
 
 
 class Store(Protocol):
-    """Where the mock keeps its state. `InMemoryStore` is the one backend."""
+    """Where the mock keeps its state: sandboxes (a clock and collections each), the log.
 
-    def sandbox(self, name: str) -> SandboxState: ...
+    A sandbox exists from the first time anything asks for its clock or a collection of it.
+    Backends: `InMemoryStore` (this module), `FileStore` (`mockserver.filestore`) and
+    `RedisStore` (`mockserver.redisstore`); `mockserver.storeurl.open_store` picks one by URL.
+    """
+
+    shared: bool  # whether several processes may serve from this store at once
+
+    def clock(self, sandbox: str) -> MockClock:
+        """The sandbox's clock as it is now; change it only through `update_clock`."""
+        ...
+
+    def update_clock(self, sandbox: str, change: Callable[[MockClock], None]) -> MockClock:
+        """Apply `change` to the sandbox's clock, atomically; returns the clock after it."""
+        ...
+
+    def collection(
+        self, sandbox: str, key: CollectionKey, id_field: str, indexed: Iterable[str]
+    ) -> Collection:
+        """The collection of `key` in the sandbox (created empty on first use).
+
+        `indexed` names the fields worth an equality index; it is fixed at creation.
+        """
+        ...
+
+    def collections(self, sandbox: str) -> list[tuple[CollectionKey, Collection]]:
+        """Every collection of the sandbox that was ever written."""
+        ...
 
     def sandboxes(self) -> list[str]: ...
 
-    def reset(self, name: str | None = None) -> None: ...
+    def reset(self, name: str | None = None) -> None:
+        """Forget one sandbox (records and clock), or every sandbox."""
+        ...
+
+    def claim_baseline(self) -> bool:
+        """True exactly once for a store that has never been set up: the caller then loads
+        the start-up fixtures. A store that kept state from an earlier run answers False."""
+        ...
 
     def log(self, entry: LoggedRequest) -> None: ...
 
-    def requests(self, sandbox: str | None = None, limit: int = 100) -> list[LoggedRequest]: ...
+    def requests(self, sandbox: str | None = None, limit: int = 100) -> list[LoggedRequest]:
+        """The newest `limit` log entries (of one sandbox, or all), oldest first."""
+        ...
 
     def clear_log(self) -> None: ...
 
+    def close(self) -> None:
+        """Save what is pending and release connections (at shutdown)."""
+        ...
+
+
+@dataclass
+class SandboxState:
+    """One sandbox in memory: its clock and its collections."""
+
+    clock: MockClock = field(default_factory=MockClock)
+    collections: dict[CollectionKey, MemoryCollection] = field(default_factory=dict)
+
 
 class InMemoryStore:
-    """Every sandbox in process memory, plus a bounded request log."""
+    """Every sandbox in process memory, plus a bounded request log.
 
-    def __init__(self, log_size: int = 1000):
+    `on_change`, when given, is called after every change of a sandbox (not of the log).
+    """
+
+    shared = False
+
+    def __init__(self, log_size: int = 1000, on_change: Callable[[], None] | None = None):
         self._sandboxes: dict[str, SandboxState] = {}
         self._log: deque[LoggedRequest] = deque(maxlen=log_size)
+        self._on_change = on_change
+        self._claimed = False
 
-    def sandbox(self, name: str) -> SandboxState:
+    def _sandbox(self, name: str) -> SandboxState:
         state = self._sandboxes.get(name)
         if state is None:
             state = self._sandboxes[name] = SandboxState()
         return state
+
+    def clock(self, sandbox: str) -> MockClock:
+        return self._sandbox(sandbox).clock
+
+    def update_clock(self, sandbox: str, change: Callable[[MockClock], None]) -> MockClock:
+        clock = self._sandbox(sandbox).clock
+        change(clock)
+        self._changed()
+        return clock
+
+    def collection(
+        self, sandbox: str, key: CollectionKey, id_field: str, indexed: Iterable[str]
+    ) -> MemoryCollection:
+        collections = self._sandbox(sandbox).collections
+        found = collections.get(key)
+        if found is None:
+            found = collections[key] = MemoryCollection(id_field, indexed, self._on_change)
+        return found
+
+    def collections(self, sandbox: str) -> list[tuple[CollectionKey, Collection]]:
+        return list(self._sandbox(sandbox).collections.items())
 
     def sandboxes(self) -> list[str]:
         return sorted(self._sandboxes)
@@ -208,6 +383,11 @@ class InMemoryStore:
             self._sandboxes.clear()
         else:
             self._sandboxes.pop(name, None)
+        self._changed()
+
+    def claim_baseline(self) -> bool:
+        claimed, self._claimed = self._claimed, True
+        return not claimed
 
     def log(self, entry: LoggedRequest) -> None:
         self._log.append(entry)
@@ -218,3 +398,48 @@ class InMemoryStore:
 
     def clear_log(self) -> None:
         self._log.clear()
+
+    def close(self) -> None:
+        """Nothing to save or release."""
+
+    def dump(self) -> JSONObject:
+        """Every sandbox (clock and collections) as JSON values, for `restore`."""
+        return {
+            name: {
+                "clock": dump_clock(state.clock),
+                "collections": [
+                    {"key": [api, resource, list(partition)], **collection.dump()}
+                    for (api, resource, partition), collection in state.collections.items()
+                ],
+            }
+            for name, state in self._sandboxes.items()
+        }
+
+    def restore(self, dumped: JSONObject) -> None:
+        """Replace every sandbox with those `dump` described; the baseline counts as loaded."""
+        self._sandboxes = {}
+        for name, state in dumped.items():
+            sandbox = self._sandboxes[name] = SandboxState(restore_clock(state["clock"]))
+            for entry in state["collections"]:
+                api, resource, partition = entry["key"]
+                restored = MemoryCollection.restore(entry, self._on_change)
+                sandbox.collections[(api, resource, tuple(partition))] = restored
+        self._claimed = True
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
+
+
+def dump_clock(clock: MockClock) -> JSONObject:
+    """A clock as JSON values: the offset in seconds, the frozen moment (RFC 3339) or null."""
+    frozen = clock.frozen_at.isoformat() if clock.frozen_at is not None else None
+    return {"offset_seconds": clock.offset.total_seconds(), "frozen_at": frozen}
+
+
+def restore_clock(dumped: JSONObject) -> MockClock:
+    frozen = dumped.get("frozen_at")
+    return MockClock(
+        offset=timedelta(seconds=dumped["offset_seconds"]),
+        frozen_at=datetime.fromisoformat(frozen) if frozen else None,
+    )

@@ -214,7 +214,7 @@ VARIANTS = [
         "deleted record still readable",
         "finx",
         frozenset({"deleted_records_gone"}),
-        patch=(mock_store.Collection, "delete", _no_delete),
+        patch=(mock_store.MemoryCollection, "delete", _no_delete),
     ),
     Variant(
         "has_more always true",
