@@ -36,6 +36,10 @@ _OPS = {
 STORE_CONFLICT = "the record changed since it was read"
 
 
+class StoreError(ValueError):
+    """A store that cannot be opened or used (bad URL, unreadable file, unreachable Redis)."""
+
+
 class StoreConflict(Exception):
     """A write refused because another process changed the record since this one read it.
 

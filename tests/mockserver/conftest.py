@@ -15,7 +15,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver.app import MockApp, create_app
+from mockserver.filestore import FileStore
+from mockserver.redisstore import RedisStore
 from mockserver.testing import serve_in_thread
+from tests.redisserver import flush, running_redis
 
 FINX = "/finx/v1"
 KONTORION = "/kontorion/v1"
@@ -119,17 +122,55 @@ def finhub_upload(client: Any, token: str, vid: str, kind: str, tenant: str = "t
 
 
 @pytest.fixture(scope="session")
-def mock_app() -> MockApp:
+def memory_app() -> MockApp:
     """One app for the session (building one takes a few hundred milliseconds)."""
     return create_app(validate_responses=True)
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server for the session (skipped where it is not installed)."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def file_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockApp]:
+    """The mock on a `file://` store."""
+    store = FileStore(tmp_path_factory.mktemp("file-store") / "state.json")
+    yield create_app(validate_responses=True, store=store)
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def redis_app(redis_url: str) -> Iterator[MockApp]:
+    """The mock on a `redis://` store."""
+    flush(redis_url)
+    store = RedisStore(redis_url)
+    yield create_app(validate_responses=True, store=store)
+    store.close()
+
+
 @pytest.fixture
-def client(mock_app: MockApp) -> Iterator[TestClient]:
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Which store `client` uses: memory, unless the module lists `STORE_BACKENDS`."""
+    return str(getattr(request, "param", "memory"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module with `STORE_BACKENDS = ("memory", "file", "redis")` runs once per store."""
+    backends = getattr(metafunc.module, "STORE_BACKENDS", None)
+    if backends and "store_backend" in metafunc.fixturenames:
+        metafunc.parametrize("store_backend", backends, indirect=True)
+
+
+@pytest.fixture
+def client(request: pytest.FixtureRequest, store_backend: str) -> Iterator[TestClient]:
     """A client of a mock in its start-up state: every sandbox reset, the request log empty."""
-    mock_app.server.reset()
-    mock_app.server.store.clear_log()
-    with TestClient(mock_app, raise_server_exceptions=False) as test_client:
+    app: MockApp = request.getfixturevalue(f"{store_backend}_app")
+    app.server.reset()
+    app.server.store.clear_log()
+    with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 

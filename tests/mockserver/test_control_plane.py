@@ -24,6 +24,8 @@ from tests.mockserver.conftest import (
     kontorion_body,
 )
 
+STORE_BACKENDS = ("memory", "file", "redis")  # each test runs on every store
+
 SPECS = load_all()
 DOCS_RECORD = f"{FINX}/kyc/xgQQXg3hrtjh7AvZ"
 FIXTURE_RECORD = {

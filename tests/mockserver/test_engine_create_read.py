@@ -26,6 +26,8 @@ from tests.mockserver.conftest import (
     set_clock,
 )
 
+STORE_BACKENDS = ("memory", "file", "redis")  # each test runs on every store
+
 FINX_RESOURCE_NAMES = {"customer-verifications": "customer_verification", "kyc": "kyc_record"}
 
 

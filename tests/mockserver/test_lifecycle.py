@@ -22,6 +22,8 @@ from tests.mockserver.conftest import (
     set_clock,
 )
 
+STORE_BACKENDS = ("memory", "file", "redis")  # each test runs on every store
+
 SPECS = load_all()
 FINX_RESOURCES = {"customer-verifications": "customer_verification", "kyc": "kyc_record"}
 FINX_UPDATE = {"customer-verifications": "updateCustomerVerification", "kyc": "updateKycRecord"}

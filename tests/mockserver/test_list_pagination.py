@@ -18,6 +18,8 @@ from tests.mockserver.conftest import (
     set_clock,
 )
 
+STORE_BACKENDS = ("memory", "file", "redis")  # each test runs on every store
+
 SPECS = load_all()
 KONTORION_LIST = f"{KONTORION}/customer-verifications"
 OTHER_FINX_CUSTOMER = "Abcdefgh12345678"

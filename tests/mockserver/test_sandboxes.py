@@ -19,6 +19,8 @@ from tests.mockserver.conftest import (
     kontorion_body,
 )
 
+STORE_BACKENDS = ("memory", "file", "redis")  # each test runs on every store
+
 SPECS = load_all()
 # One authenticated GET per API, and the path prefix it lives under.
 PROBES = {
