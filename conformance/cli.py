@@ -4,15 +4,20 @@ Exit codes (README.md, "The conformance suite"): 0 conformant, 1 not conformant 
 failed or errored), 2 could not run (bad arguments, unknown API, server unreachable).
 """
 
+import contextlib
+import os
 import random
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
+from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
 
+from conformance.limits import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 from conformance.reporters import REPORTERS, Broadcast, Reporter
 from conformance.requirements import build_catalogue
 from conformance.runner import is_conformant, run
@@ -29,6 +34,7 @@ SEED_NOTE = "seed {seed} (replay with --seed {seed})"
 SECRET_OPTIONS = {"--" + name.replace("_", "-"): shown for name, shown in PLACEHOLDERS.items()}
 MAX_SEED = 2**32
 SPECS_BROKEN = "cannot load specs from {specs_dir}: {error}"
+HYPOTHESIS_HOME_DEFAULT = "$XDG_CACHE_HOME/kyc-contracts/hypothesis (~/.cache/... when unset)"
 NOT_A_URL = "{value!r} is not an absolute http(s) URL (for example https://host/base/path)"
 
 
@@ -82,7 +88,27 @@ def replay_command(params: dict[str, Any], seed: int) -> str:
     return " ".join(w if w in SECRET_OPTIONS.values() else shlex.quote(w) for w in words)
 
 
+def default_hypothesis_dir() -> Path:
+    """Where hypothesis keeps its files during a run: the user's cache, not the current
+    directory (XDG Base Directory: `$XDG_CACHE_HOME`, else `~/.cache`)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "kyc-contracts" / "hypothesis"
+
+
+@contextlib.contextmanager
+def hypothesis_home(directory: Path) -> Iterator[None]:
+    """Hypothesis' storage (its caches; the suite keeps no example database) under `directory`
+    for the block; the previous location afterwards."""
+    previous = storage_directory(intent_to_write=False).home_directory
+    set_hypothesis_home_dir(directory)
+    try:
+        yield
+    finally:
+        set_hypothesis_home_dir(previous)
+
+
 @click.group()
+@click.version_option(package_name="kyc-contracts", prog_name="conformance")
 def main() -> None:
     """Conformance suite for the KYC APIs in specs/."""
 
@@ -110,8 +136,20 @@ def main() -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    help="Seconds per request.",
+    default=DEFAULT_TIMEOUT_S,
+    help="Seconds per request, body included; an operation that times out is marked hanging.",
+)
+@click.option(
+    "--max-response-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_RESPONSE_BYTES,
+    help="Largest response body read (bytes); a larger one is cut off and fails the run.",
+)
+@click.option(
+    "--hypothesis-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Where hypothesis keeps its files (default {HYPOTHESIS_HOME_DEFAULT}).",
 )
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -129,6 +167,8 @@ def run_command(
     seed: int | None,
     budget: float,
     timeout: float,
+    max_response_bytes: int,
+    hypothesis_dir: Path | None,
     junit: Path | None,
     json_path: Path | None,
     html: Path | None,
@@ -138,7 +178,17 @@ def run_command(
     spec = _spec(specs_dir, api)
     if seed is None:
         seed = random.SystemRandom().randrange(MAX_SEED)
-    target = Target(spec, base_url, token, token_b, admin_token, control_url, magic, timeout)
+    target = Target(
+        spec,
+        base_url,
+        token,
+        token_b,
+        admin_token,
+        control_url,
+        magic,
+        timeout,
+        max_response_bytes=max_response_bytes,
+    )
     replay = replay_command(click.get_current_context().params, seed)
     console = REPORTERS.get("console")(replay=replay)
     console.console.print(SEED_NOTE.format(seed=seed))
@@ -148,7 +198,8 @@ def run_command(
             reporters.append(REPORTERS.get(name)(path, replay=replay))
     emit = Broadcast(reporters)
     try:
-        results = run(target, Settings(PROFILES[profile], seed, budget), emit)
+        with hypothesis_home(hypothesis_dir or default_hypothesis_dir()):
+            results = run(target, Settings(PROFILES[profile], seed, budget), emit)
     finally:
         emit.shutdown()
     if not results:

@@ -7,15 +7,29 @@ from typing import Any
 
 import httpx
 
+from conformance.limits import (
+    CUT_OFF,
+    ResponseTooSlow,
+    ResponseUnbounded,
+    check_declared_length,
+    read_bounded,
+)
 from conformance.results import Exchange, dumps
 from conformance.target import Target
+from conformance.watch import LIMIT
+
+# Errors after which the server may be gone (`ServerWatch.note_lost` probes it).
+LOST = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.NetworkError)
 
 
 class TranscriptClient:
     """Sends requests to a target and records each exchange; never raises on transport errors.
 
     A timeout, a reset connection or an unreachable server becomes an `Exchange` with `error`
-    set, so the check that sent it can fail with a clear message instead of a traceback.
+    set, so the check that sent it can fail with a clear message instead of a traceback. Every
+    body is read within the target's limits (`conformance.limits`), and the target's
+    `ServerWatch` learns of hanging operations and a stopped server: a request it rules out is
+    not sent, and comes back at once with the reason as its error (and `outage` set).
     """
 
     def __init__(self, target: Target, *, transport: httpx.BaseTransport | None = None):
@@ -74,27 +88,64 @@ class TranscriptClient:
             request_body=body,
             credential=self.target.placeholder(request.headers),
         )
-        started = time.perf_counter()
-        try:
-            response = self._client.send(request)
-            exchange = replace(
-                sent,
-                status=response.status_code,
-                response_headers=dict(response.headers),
-                response_body=response.content,
-                elapsed_ms=(time.perf_counter() - started) * 1000,
-            )
-        except httpx.HTTPError as exc:
-            exchange = replace(
-                sent,
-                error=f"{type(exc).__name__}: {exc}",
-                elapsed_ms=(time.perf_counter() - started) * 1000,
-            )
+        exchange = self._exchange(request, sent)
         self.exchanges.append(exchange)
         return exchange
+
+    def _exchange(self, request: httpx.Request, sent: Exchange) -> Exchange:
+        target, watch = self.target, self.target.watch
+        operation = target.operation(sent.method, sent.url)
+        refused = watch.refusal(operation)
+        if refused is not None:
+            return replace(sent, outage=refused[0], error=refused[1])
+        started = time.monotonic()
+        answered = sent
+        try:
+            response = self._client.send(request, stream=True)
+            try:
+                answered = replace(
+                    sent, status=response.status_code, response_headers=dict(response.headers)
+                )
+                check_declared_length(response.headers, target.max_response_bytes)
+                body = read_bounded(
+                    response.iter_bytes(),
+                    max_bytes=target.max_response_bytes,
+                    started=started,
+                    timeout_s=target.timeout,
+                )
+            finally:
+                response.close()
+        except ResponseUnbounded as exc:
+            error = CUT_OFF.format(kind=type(exc).__name__, status=answered.status, reason=exc)
+            cut = replace(
+                answered,
+                status=None,
+                error=error,
+                outage=LIMIT,
+                response_body=exc.prefix,
+                elapsed_ms=_ms(started),
+            )
+            watch.note_unbounded(operation, cut, hangs=isinstance(exc, ResponseTooSlow))
+            return cut
+        except httpx.HTTPError as exc:  # no answer, or its body stopped half-way
+            failed = replace(
+                answered, status=None, error=f"{type(exc).__name__}: {exc}", elapsed_ms=_ms(started)
+            )
+            return watch.after_failure(
+                operation,
+                failed,
+                hangs=isinstance(exc, httpx.TimeoutException)
+                and not isinstance(exc, httpx.ConnectTimeout),
+                lost=isinstance(exc, LOST),
+            )
+        return replace(answered, response_body=body, elapsed_ms=_ms(started))
 
     def take(self) -> tuple[Exchange, ...]:
         """The exchanges since the last call, and a fresh transcript."""
         taken = tuple(self.exchanges)
         self.exchanges.clear()
         return taken
+
+
+def _ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000

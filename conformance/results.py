@@ -35,6 +35,7 @@ class Exchange:
     error: str | None = None
     elapsed_ms: float = 0.0
     credential: str = OTHER_CREDENTIAL
+    outage: str | None = None  # `watch.HANGING`, `DOWN` or `LIMIT`: why there is no answer
 
     def as_curl(self) -> str:
         parts = ["curl", "-X", self.method, shlex.quote(self.url)]
@@ -54,9 +55,10 @@ class Exchange:
         return f"{scheme} {self.credential}" if secret else self.credential
 
     def response_text(self, limit: int = 2000) -> str:
-        if self.error:
-            return f"<no response: {self.error}>"
         body = (self.response_body or b"").decode("utf-8", errors="replace")
+        if self.error:  # an answer cut off at a limit keeps its first bytes as evidence
+            cut = f" {body[:limit]}..." if body else ""
+            return f"<no response: {self.error}>{cut}"
         return f"{self.status} {body[:limit]}"
 
     def to_json(self) -> dict[str, Any]:

@@ -4,6 +4,10 @@ It owns the guarantees reporters rely on: every requirement of the catalogue get
 Result (SKIPPED with a reason when its layer is not in the profile, is not installed, or the
 budget ran out), a layer that crashes yields ERROR results instead of a traceback, and a target
 that cannot be reached ends the run with `RunFinished(error=...)` before any check.
+
+When the server stops answering mid-run (`conformance.watch`), what was left to check is an
+ERROR, not a FAILED: a requirement of the layer that was running is kept FAILED only when its
+evidence predates the stop, and the layers after it are not run at all.
 """
 
 import importlib
@@ -16,6 +20,7 @@ from conformance.requirements import LAYERS, Requirement, build_catalogue
 from conformance.results import Result, Verdict, is_blocking
 from conformance.settings import Emit, Layer, Settings
 from conformance.target import Target
+from conformance.watch import DOWN, LIMIT
 
 # Layers by name, as "module:function"; imported when a run needs them, so a layer that is not
 # installed (yet) costs only its own requirements.
@@ -28,6 +33,12 @@ UNREACHABLE = "cannot reach {url}: {error}"
 NOT_IN_PROFILE = "not in profile {profile}"
 NOT_AVAILABLE = "{layer} layer not available"
 BUDGET_SPENT = "budget spent"
+SERVER_STOPPED = (
+    "{what}: the server stopped answering {after:.1f} s into the run "
+    "({first} got {error}; a new connection was refused too)"
+)
+NOT_CHECKED = "not checked"
+NOT_FULLY_CHECKED = "not fully checked ({cases} case(s) ran)"
 LAYER_CRASHED = "the {layer} layer stopped unexpectedly: {error}"
 NOT_REPORTED = "the {layer} layer reported no verdict for this requirement"
 
@@ -46,10 +57,11 @@ def load_layer(name: str) -> Layer | None:
 
 
 def check_reachable(target: Target) -> str | None:
-    """None when the base URL answers at all (any status), else why not."""
+    """None when the base URL answers at all (any status, even an answer cut off at a limit),
+    else why not."""
     with TranscriptClient(target) as client:
         exchange = client.request("GET", target.base_url, absolute=True)
-    if exchange.error:
+    if exchange.error and exchange.outage != LIMIT:
         return UNREACHABLE.format(url=target.base_url, error=exchange.error)
     return None
 
@@ -101,6 +113,8 @@ def _run_layer(
         return []
     if layer not in settings.profile.layers:
         return _all(own, Verdict.SKIPPED, NOT_IN_PROFILE.format(profile=settings.profile.name))
+    if target.watch.down is not None:
+        return [_stopped(Result(r, Verdict.ERROR), target) for r in own]
     if settings.time_left() <= 0:
         return _all(own, Verdict.SKIPPED, BUDGET_SPENT)
     try:
@@ -111,7 +125,10 @@ def _run_layer(
     except Exception as exc:  # a broken layer must not take the run (or the report) with it
         message = LAYER_CRASHED.format(layer=layer, error=f"{type(exc).__name__}: {exc}")
         return _all(own, Verdict.ERROR, message, settings.seed)
-    return _complete(layer, own, reported)
+    results = _complete(layer, own, reported)
+    if target.watch.down is None:
+        return results
+    return [r if _failed_before_stop(r) else _stopped(r, target) for r in results]
 
 
 def _complete(layer: str, own: list[Requirement], reported: list[Result]) -> list[Result]:
@@ -122,6 +139,30 @@ def _complete(layer: str, own: list[Requirement], reported: list[Result]) -> lis
     return [
         by_id.get(r.id) or Result(r, Verdict.SKIPPED, NOT_REPORTED.format(layer=layer)) for r in own
     ]
+
+
+def _failed_before_stop(result: Result) -> bool:
+    """A failure (or layer error) whose evidence the server gave before it stopped answering."""
+    if result.verdict is Verdict.ERROR:
+        return True
+    return result.verdict is Verdict.FAILED and not any(
+        exchange.outage == DOWN for exchange in result.exchanges
+    )
+
+
+def _stopped(result: Result, target: Target) -> Result:
+    """ERROR: the requirement could not be (fully) checked, with the request that showed why."""
+    watch = target.watch
+    down, down_at = watch.down, watch.down_at or watch.started
+    what = NOT_FULLY_CHECKED.format(cases=result.cases) if result.cases else NOT_CHECKED
+    message = SERVER_STOPPED.format(
+        what=what,
+        after=down_at - watch.started,
+        first=f"{down.method} {down.url}" if down else "a request",
+        error=down.error if down else "no answer",
+    )
+    evidence = (down,) if down else ()
+    return Result(result.requirement, Verdict.ERROR, message, evidence, result.seed, result.cases)
 
 
 def _all(

@@ -1,8 +1,10 @@
 """What the suite checks: one API implementation at a base URL, and how to talk to it."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from conformance.limits import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
+from conformance.watch import ServerWatch, operation_key
 from kycspec.model import ApiSpec
 
 # How reports name each credential of a target (in curl lines and the replay command): by its
@@ -26,6 +28,9 @@ class Target:
       target is our mock: it enables clock-driven checks and per-scenario resets. A vendor's
       server has none, and those checks are skipped with a reason.
     - `magic` says the server honours the spec's `x-sandbox.magic` values (our mock does).
+    - `timeout` (seconds) and `max_response_bytes` bound every request and its answer
+      (`conformance.limits`); `watch` is what the run has learnt about the server so far
+      (hanging operations, a stopped server; `conformance.watch`), shared by every client.
     """
 
     spec: ApiSpec
@@ -35,8 +40,10 @@ class Target:
     admin_token: str | None = None
     control_url: str | None = None
     magic: bool = False
-    timeout: float = 10.0
+    timeout: float = DEFAULT_TIMEOUT_S
     tenant: str = "conformance"
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    watch: ServerWatch = field(default_factory=ServerWatch, compare=False, repr=False)
 
     @property
     def api(self) -> str:
@@ -45,6 +52,10 @@ class Target:
     def url(self, path: str) -> str:
         """The URL of a spec path (relative to the spec's server URL, as OpenAPI says)."""
         return self.base_url.rstrip("/") + path
+
+    def operation(self, method: str, url: str) -> str:
+        """The spec operation a request is for, as `METHOD /path/{param}` (see `watch`)."""
+        return operation_key(self.spec, self.base_url, method, url)
 
     def placeholder(self, headers: Mapping[str, str]) -> str:
         """The name reports show for the credential in `headers`, in place of its value."""

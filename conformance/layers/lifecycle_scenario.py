@@ -28,6 +28,7 @@ from conformance.layers.lifecycle_plan import (
 from conformance.records import envelope_path, parse_json
 from conformance.requests import body_kwargs, headers_for
 from conformance.results import Exchange
+from conformance.watch import DOWN, HANGING
 from kycspec.expressions import parse_time
 from kycspec.idformat import id_pattern
 from kycspec.model import Operation
@@ -126,10 +127,13 @@ class Scenario:
 
     def _parsed(self, check: str, exchange: Exchange) -> Any:
         where = f"{exchange.method} {exchange.url}"
-        if exchange.error:
+        if exchange.outage == DOWN:
+            self.run.stopped = UNREACHABLE
+        elif exchange.error and exchange.outage != HANGING:  # a hanging operation costs nothing
             self.run.transport_errors += 1
             if self.run.transport_errors >= MAX_TRANSPORT_ERRORS:
                 self.run.stopped = UNREACHABLE
+        if exchange.error:
             raise Violation(check, f"{where}: no response ({exchange.error})")
         document = parse_json(exchange)
         if exchange.response_body and document is None:

@@ -21,7 +21,7 @@ import functools
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import hypothesis
@@ -31,17 +31,26 @@ from hypothesis import HealthCheck, Phase, given
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import FailureGroup
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util import SKIP_HEADER
 
 from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
 from conformance.layers.stateful import check_stateful
+from conformance.limits import (
+    CUT_OFF,
+    ResponseTooSlow,
+    ResponseUnbounded,
+    check_declared_length,
+    read_bounded,
+)
 from conformance.records import Created, create_record, creator_of
 from conformance.requirements import Requirement
 from conformance.results import Exchange, Result
 from conformance.settings import Emit, Settings
 from conformance.tally import Tally, results_of, tallies_for
 from conformance.target import Target, bearer
+from conformance.watch import LIMIT
 from kycspec.model import Operation
 
 LAYER = "schema"
@@ -62,19 +71,65 @@ POSITIVE_EXPECTED = ["2xx", "401", "403", "404", "409", "422", "5xx"]
 NO_ADMIN_TOKEN = "no --admin-token: positive cases of admin operations were not run"
 BUDGET_SPENT = "budget spent before every operation was exercised"
 INTERNAL_HEADER = "x-schemathesis-testcaseid"
+CHUNK_BYTES = 64 * 1024
 
 
-class AgentlessSession(requests.Session):
-    """A session that sends no User-Agent unless the case has one.
+class NotSent(requests.RequestException):
+    """The run's `ServerWatch` ruled the request out (a hanging operation, a stopped server)."""
 
-    urllib3 adds its own User-Agent to a request without one, which would quietly turn a
-    negative case "required User-Agent missing" (FinHub) into a valid request.
+    def __init__(self, message: str, outage: str):
+        super().__init__(message)
+        self.outage = outage
+
+
+class CutOff(requests.RequestException):
+    """The answer broke a limit of `conformance.limits` and was cut off."""
+
+    def __init__(self, status: int, cause: ResponseUnbounded):
+        super().__init__(CUT_OFF.format(kind=type(cause).__name__, status=status, reason=cause))
+        self.prefix = cause.prefix
+        self.hangs = isinstance(cause, ResponseTooSlow)
+
+
+class BoundedSession(requests.Session):
+    """The session schemathesis' cases go through: limits, the watch, and no stray User-Agent.
+
+    Every body is read within the target's limits, and a request the target's watch rules out
+    is not sent (`NotSent`). urllib3 adds its own User-Agent to a request without one, which
+    would quietly turn a negative case "required User-Agent missing" (FinHub) into a valid
+    request, so the session sends none unless the case has one.
     """
+
+    def __init__(self, target: Target):
+        super().__init__()
+        self.target = target
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if "User-Agent" not in request.headers:
             request.headers["User-Agent"] = SKIP_HEADER
-        return super().send(request, **kwargs)
+        target = self.target
+        refused = target.watch.refusal(target.operation(str(request.method), str(request.url)))
+        if refused is not None:
+            raise NotSent(refused[1], refused[0])
+        started = time.monotonic()
+        response = super().send(request, **{**kwargs, "stream": True})
+        try:
+            check_declared_length(response.headers, target.max_response_bytes)
+            response._content = read_bounded(
+                response.iter_content(CHUNK_BYTES),
+                max_bytes=target.max_response_bytes,
+                started=started,
+                timeout_s=target.timeout,
+            )
+        except ResponseUnbounded as exc:
+            raise CutOff(response.status_code, exc) from exc
+        except requests.ConnectionError as exc:  # requests reports a stall mid-body this way
+            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+                raise requests.ReadTimeout(exc) from exc
+            raise
+        finally:
+            response.close()
+        return response
 
 
 @dataclass
@@ -102,7 +157,7 @@ def run_schema(
     operations = list(target.spec.operations.values())
     resources = list(target.spec.resources)
     emit(LayerStarted(target.api, LAYER, len(operations) + len(resources)))
-    run = _Run(target, settings, tallies, AgentlessSession(), _load_schema(target))
+    run = _Run(target, settings, tallies, BoundedSession(target), _load_schema(target))
     done = 0
     try:
         with TranscriptClient(target) as client:
@@ -218,14 +273,7 @@ def _one_case(
             base_url=base_url, session=run.session, headers=headers, timeout=run.target.timeout
         )
     except requests.RequestException as exc:
-        exchange = Exchange(
-            method=str(case.method).upper(),
-            url=base_url + case.formatted_path,
-            request_headers={**(case.headers or {}), **headers},
-            request_body=None,
-            error=f"{type(exc).__name__}: {exc}",
-            credential=run.target.placeholder(headers),
-        )
+        exchange = _unanswered(run.target, case, headers, exc)
         run.tallies["not_a_server_error"].ran()
         run.tallies["not_a_server_error"].fail(
             f"{op.operation_id}: no response ({exchange.error})", [exchange]
@@ -243,6 +291,32 @@ def _one_case(
         problem = _validate(case, response, name, headers)
         if problem:
             tally.fail(f"{op.operation_id} ({mode.value} data): {problem}", [exchange])
+
+
+def _unanswered(
+    target: Target, case: Any, headers: dict[str, str], exc: requests.RequestException
+) -> Exchange:
+    """The exchange of a case that got no complete answer; the target's watch learns of it."""
+    method, url = str(case.method).upper(), target.base_url.rstrip("/") + case.formatted_path
+    exchange = Exchange(
+        method=method,
+        url=url,
+        request_headers={**(case.headers or {}), **headers},
+        request_body=None,
+        error=f"{type(exc).__name__}: {exc}",
+        credential=target.placeholder(headers),
+        outage=exc.outage if isinstance(exc, NotSent) else None,
+    )
+    if isinstance(exc, NotSent):
+        return exchange
+    operation = target.operation(method, url)
+    if isinstance(exc, CutOff):
+        exchange = replace(exchange, response_body=exc.prefix, outage=LIMIT)
+        target.watch.note_unbounded(operation, exchange, hangs=exc.hangs)
+        return exchange
+    hangs = isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout)
+    lost = isinstance(exc, requests.ConnectionError)
+    return target.watch.after_failure(operation, exchange, hangs=hangs, lost=lost)
 
 
 def _sent_as_generated(case: Any, response: Any) -> bool:

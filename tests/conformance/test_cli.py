@@ -5,7 +5,9 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from hypothesis.configuration import storage_directory
 
 from conformance.cli import (
     EXIT_CANNOT_RUN,
@@ -13,6 +15,8 @@ from conformance.cli import (
     EXIT_NOT_CONFORMANT,
     NOT_A_URL,
     SPECS_BROKEN,
+    default_hypothesis_dir,
+    hypothesis_home,
     main,
 )
 from conformance.runner import UNREACHABLE
@@ -143,3 +147,19 @@ def test_cli_requirements_lists_one_line_each() -> None:
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines and all(line.startswith("FINX-") for line in lines)
+
+
+def test_cli_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("conformance, version ")
+
+
+def test_cli_hypothesis_files_stay_out_of_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert default_hypothesis_dir() == tmp_path / "cache" / "kyc-contracts" / "hypothesis"
+    before = storage_directory("x", intent_to_write=False).path
+    with hypothesis_home(tmp_path / "chosen"):
+        assert storage_directory("x", intent_to_write=False).path == tmp_path / "chosen" / "x"
+    assert storage_directory("x", intent_to_write=False).path == before

@@ -1,0 +1,81 @@
+"""Servers that misbehave at the transport, as ASGI wrappers around the mock.
+
+- `Hang`: requests with one method never get an answer (the connection stays open);
+- `Endless`: every API answer is a 200 JSON body that never ends (as fast as the client reads);
+- `trickle`: every API answer is a 200 JSON body that arrives one chunk every `interval`
+  seconds, for ever: each read is quick, the whole never completes.
+
+The control plane (`/__mock`) is left alone. Every stream stops when the client goes away, so
+the test server can shut down.
+"""
+
+import asyncio
+import contextlib
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+OPENING = b'{"data":['
+ITEM = b'{"id":"record","note":"' + b"x" * 1000 + b'"},'
+
+
+def _api_request(scope: Scope) -> bool:
+    return scope["type"] == "http" and not scope["path"].startswith("/__mock")
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _stream_for_ever(receive: Receive, send: Send, chunk: bytes, interval: float) -> None:
+    """A 200 JSON answer whose body never ends; it stops when the client disconnects."""
+    gone = asyncio.Event()
+
+    async def listen() -> None:
+        await _until_disconnect(receive)
+        gone.set()
+
+    listener = asyncio.create_task(listen())
+    headers = [(b"content-type", b"application/json")]
+    with contextlib.suppress(OSError):  # uvicorn's ClientDisconnected
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": OPENING, "more_body": True})
+        while not gone.is_set():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await asyncio.sleep(interval)
+    listener.cancel()
+
+
+class Hang:
+    """Requests with `method` never get an answer."""
+
+    def __init__(self, app: ASGIApp, method: str):
+        self.app = app
+        self.method = method
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _api_request(scope) and scope["method"] == self.method:
+            await _until_disconnect(receive)
+            return
+        await self.app(scope, receive, send)
+
+
+class Endless:
+    """Every API answer is a JSON body without end."""
+
+    def __init__(self, app: ASGIApp, interval: float = 0.0, chunk: bytes = ITEM * 64):
+        self.app = app
+        self.interval = interval
+        self.chunk = chunk
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _api_request(scope):
+            await _stream_for_ever(receive, send, self.chunk, self.interval)
+            return
+        await self.app(scope, receive, send)
+
+
+def trickle(app: ASGIApp, interval: float = 0.05) -> Any:
+    """Every API answer trickles in, one small chunk every `interval` seconds, for ever."""
+    return Endless(app, interval, ITEM)

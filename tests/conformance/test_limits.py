@@ -1,0 +1,152 @@
+"""Bounded by behaviour: size and time limits per answer, hanging operations, a stopped server."""
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import requests
+
+from conformance.events import Event, Progress
+from conformance.http import TranscriptClient
+from conformance.layers.schema import BoundedSession, CutOff
+from conformance.limits import (
+    DECLARED_TOO_LARGE,
+    KEPT_PREFIX_BYTES,
+    ResponseTooLarge,
+    check_declared_length,
+)
+from conformance.results import Verdict
+from conformance.runner import NOT_CHECKED, SERVER_STOPPED, is_conformant, run
+from conformance.settings import Profile, Settings
+from conformance.target import Target
+from conformance.watch import DOWN, HANGING, LIMIT, NOT_SENT_HANGING
+from kycspec.loader import load_all
+from mockserver.app import create_app
+from mockserver.testing import free_port
+from tests.conformance.conftest import SEED, Served
+from tests.conformance.hostile import OPENING, Endless, Hang, trickle
+
+SPEC = load_all()["finx"]
+SMALL = Profile("small", ("schema", "lifecycle", "security"), 2, 4, 6)
+
+
+def _target(url: str, **options: Any) -> Target:
+    return Target(SPEC, url + "/finx", "test_limits", **options)
+
+
+def test_limits_endless_body_is_cut_off_at_the_size_limit(serve: Any) -> None:
+    served: Served = serve(Endless(create_app()))
+    target = _target(served.url, max_response_bytes=200_000)
+    with TranscriptClient(target) as client:
+        first = client.request("GET", "/v1/kyc")
+        again = client.request("GET", "/v1/kyc")
+    assert first.status is None and first.error and first.error.startswith("ResponseTooLarge")
+    assert first.response_body and first.response_body.startswith(OPENING)
+    assert len(first.response_body) <= KEPT_PREFIX_BYTES
+    assert target.watch.unbounded_operations == {"GET /v1/kyc": first.error}
+    # too large is not hanging: the next request is still sent (and cut off again)
+    assert again.outage == LIMIT and again.error == first.error
+
+
+def test_limits_trickling_body_is_cut_off_at_the_deadline(serve: Any) -> None:
+    served: Served = serve(trickle(create_app()))
+    target = _target(served.url, timeout=0.5)
+    with TranscriptClient(target) as client:
+        first = client.request("GET", "/v1/kyc")
+        again = client.request("GET", "/v1/kyc?limit=1")
+    assert first.error and first.error.startswith("ResponseTooSlow"), first.error
+    assert again.outage == HANGING
+
+
+def test_limits_hanging_operation_fails_fast_after_one_timeout(serve: Any) -> None:
+    served: Served = serve(Hang(create_app(), "DELETE"))
+    target = _target(served.url, timeout=0.5)
+    with TranscriptClient(target) as client:
+        first = client.request("DELETE", "/v1/kyc/kyc_one")
+        second = client.request("DELETE", "/v1/kyc/kyc_two")
+        other = client.request("GET", "/v1/kyc")
+    assert first.error and "Timeout" in first.error and first.outage is None
+    assert second.outage == HANGING and second.elapsed_ms == 0.0
+    assert second.error == NOT_SENT_HANGING.format(
+        operation="DELETE /v1/kyc/{id}", first=f"DELETE {first.url}", error=first.error
+    )
+    assert other.status == 401  # answered (no token was sent)
+
+
+def test_limits_declared_length_over_the_limit_is_refused_unread(mock: Served) -> None:
+    with TranscriptClient(_target(mock.url, max_response_bytes=10)) as client:
+        exchange = client.request("GET", "/v1/kyc", headers={"Authorization": "Bearer test_l"})
+    assert exchange.error and "declares Content-Length" in exchange.error
+    with pytest.raises(ResponseTooLarge) as refused:
+        check_declared_length({"content-length": "11"}, 10)
+    assert str(refused.value) == DECLARED_TOO_LARGE.format(length=11, limit=10)
+
+
+def test_limits_schemathesis_session_is_bounded_too(serve: Any) -> None:
+    served: Served = serve(Endless(create_app()))
+    session = BoundedSession(_target(served.url, max_response_bytes=100_000))
+    with session, pytest.raises(CutOff) as cut:
+        session.get(served.url + "/finx/v1/kyc", timeout=5)
+    assert cut.value.prefix.startswith(OPENING) and not cut.value.hangs
+    hanging: Served = serve(Hang(create_app(), "GET"))
+    with BoundedSession(_target(hanging.url)) as slow, pytest.raises(requests.Timeout):
+        slow.get(hanging.url + "/finx/v1/kyc", timeout=0.5)
+
+
+def test_limits_closed_port_marks_the_server_down() -> None:
+    target = _target(f"http://127.0.0.1:{free_port()}")
+    with TranscriptClient(target) as client:
+        first = client.request("GET", "/v1/kyc")
+        second = client.request("POST", "/v1/kyc")
+    assert first.outage == DOWN and "ConnectError" in (first.error or "")
+    assert second.outage == DOWN and second.error and second.error.startswith("not sent")
+
+
+@pytest.fixture
+def mock_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`mockserver serve` in its own process, so a test can kill it mid-run."""
+    port = free_port()
+    command = "from mockserver.cli import main; main()"
+    args = [sys.executable, "-c", command, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url + "/__mock/snapshot", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url, process
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_limits_server_that_stops_mid_run_gives_errors_not_failures(
+    mock_process: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    url, process = mock_process
+    target = Target(SPEC, url + "/finx", "test_dies", "test_dies_b", "admin_dies")
+
+    def emit(event: Event) -> None:
+        if isinstance(event, Progress) and event.layer == "lifecycle" and event.done == 1:
+            process.kill()
+            process.wait(timeout=10)
+
+    results = run(target, Settings(SMALL, SEED, budget_s=120), emit)
+    by_layer = {name: [r for r in results if r.requirement.layer == name] for name in SMALL.layers}
+    assert not any(r.verdict is Verdict.ERROR for r in by_layer["schema"])
+    assert any(r.verdict is Verdict.ERROR for r in by_layer["lifecycle"])
+    security = by_layer["security"]
+    assert security and all(r.verdict is Verdict.ERROR for r in security)
+    assert security[0].message.startswith(
+        SERVER_STOPPED.format(what=NOT_CHECKED, after=0, first="", error="")[:20]
+    )
+    assert not any(r.verdict is Verdict.FAILED for r in by_layer["security"])
+    assert not is_conformant(results)
