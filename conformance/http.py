@@ -52,22 +52,25 @@ class TranscriptClient:
         path: str,
         *,
         headers: Mapping[str, str | None] | None = None,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | tuple[tuple[str, str], ...] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
         absolute: bool = False,
     ) -> Exchange:
         """Send one request; `path` is relative to the target's base URL unless `absolute`.
 
         A header given as None is not sent at all, not even httpx's default (`User-Agent`), so
-        a check can show that a server refuses a request without it.
+        a check can show that a server refuses a request without it. `content` is a body sent
+        as it is (its `Content-Type` among the headers); `params` may repeat a name as pairs.
         """
         url = path if absolute else self.target.url(path)
-        content = dumps(json) if json is not None else None
+        if json is not None:
+            content = dumps(json)
         omitted = [name for name, value in (headers or {}).items() if value is None]
         sent_headers = {k: v for k, v in (headers or {}).items() if v is not None}
-        if content is not None:
+        if json is not None:
             sent_headers.setdefault("Content-Type", "application/json")
         request = self._client.build_request(
             method,
@@ -98,6 +101,7 @@ class TranscriptClient:
         refused = watch.refusal(operation)
         if refused is not None:
             return replace(sent, outage=refused[0], error=refused[1])
+        watch.sent += 1
         started = time.monotonic()
         answered = sent
         try:

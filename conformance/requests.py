@@ -168,6 +168,11 @@ def _param_schema(param: JSONObject) -> JSONObject:
     return schema
 
 
+def parameter_example(param: JSONObject) -> JSON:
+    """A valid value for a parameter: its own `example`, else one its schema allows."""
+    return example_value(_param_schema(param))
+
+
 def path_for(
     op: Operation, record_id: str | None = None, params: Mapping[str, str] | None = None
 ) -> str:
@@ -184,7 +189,7 @@ def path_for(
         name = param["name"]
         value: JSON = record_id
         if name != op.path_param or record_id is None:
-            value = values.get(name, example_value(_param_schema(param)))
+            value = values.get(name, parameter_example(param))
         path = path.replace("{" + name + "}", quote(str(value), safe=""))
     return path
 
@@ -222,5 +227,5 @@ def headers_for(op: Operation, target: Target, token: str | None) -> dict[str, s
         if name.lower() in partition:
             headers[name] = target.tenant
         else:
-            headers[name] = str(example_value(_param_schema(param)))
+            headers[name] = str(parameter_example(param))
     return headers

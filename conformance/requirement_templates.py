@@ -301,6 +301,123 @@ SECURITY = (
 )
 
 
+def _has_body(spec: ApiSpec, resource: Resource | None) -> bool:
+    return any(op.request_media_types for op in spec.operations.values())
+
+
+def _has_json_body(spec: ApiSpec, resource: Resource | None) -> bool:
+    return any("application/json" in op.request_media_types for op in spec.operations.values())
+
+
+def _has_timestamp_input(spec: ApiSpec, resource: Resource | None) -> bool:
+    return any(
+        p.get("in") == "query" and p.get("schema", {}).get("format") == "date-time"
+        for op in spec.operations.values()
+        for p in op.parameters
+    ) or any(
+        s.get("format") == "date-time" and not s.get("readOnly")
+        for op in spec.operations.values()
+        for s in (op.request_schema or {}).get("properties", {}).values()
+    )
+
+
+def _has_repeatable(spec: ApiSpec, resource: Resource | None) -> bool:
+    return any(
+        p.get("in") == "query" for op in spec.operations.values() for p in op.parameters
+    ) or any(
+        "application/x-www-form-urlencoded" in op.request_media_types
+        for op in spec.operations.values()
+    )
+
+
+def _has_text_body(spec: ApiSpec, resource: Resource | None) -> bool:
+    return any(
+        media in op.request_media_types
+        for op in spec.operations.values()
+        for media in ("application/json", "application/x-www-form-urlencoded")
+    )
+
+
+EDGE = (
+    "gets a 4xx or a success status the spec declares, never a 5xx; a refused one changes nothing"
+)
+ROBUSTNESS = (
+    Template(
+        1,
+        "MUST",
+        "responses_bounded",
+        "Every request gets a complete answer within --timeout seconds and --max-response-bytes "
+        "bytes: no operation hangs, no body is endless, huge or trickling.",
+        "HTTP/1.1 message framing (RFC 9112 §6); the limits in README (the conformance suite)",
+    ),
+    Template(
+        2,
+        "MUST",
+        "edge_media_types",
+        f"A body whose media type differs in case or in whitespace around `;` {EDGE}.",
+        "RFC 9110 §8.3.1 (case-insensitive media types), §5.6.6 (parameters)",
+        _has_body,
+    ),
+    Template(
+        3,
+        "MUST",
+        "edge_timestamps",
+        "A date-time with a lowercase `t`/`z`, an offset of ±23:59, nanoseconds or a UTC value "
+        f"outside years 1-9999 {EDGE}.",
+        "RFC 3339 §5.6 (date-time grammar, case-insensitive T and Z)",
+        _has_timestamp_input,
+    ),
+    Template(
+        4,
+        "MUST",
+        "edge_json",
+        "A JSON body with a lone surrogate, nesting 100,000 deep, a 5,000-digit number, a number "
+        f"beyond double range or a byte-order mark {EDGE}.",
+        "RFC 8259 §6, §8.1, §8.2, §9 (numbers, BOM, surrogates, parser limits)",
+        _has_json_body,
+    ),
+    Template(
+        5,
+        "MUST",
+        "repeated_parameters",
+        f"A scalar query parameter or form field sent twice {EDGE}.",
+        "OpenAPI 3.0.3 (scalar parameters); WHATWG URL (application/x-www-form-urlencoded)",
+        _has_repeatable,
+    ),
+    Template(
+        6,
+        "MUST",
+        "content_codings",
+        f"A gzip-encoded body, or one in an unknown content coding, {EDGE}.",
+        "RFC 9110 §8.4 (Content-Encoding; 415 for an unsupported coding)",
+        _has_body,
+    ),
+    Template(
+        7,
+        "MUST",
+        "non_utf8_bodies",
+        f"A JSON or form body that is not valid UTF-8 {EDGE}.",
+        "RFC 8259 §8.1 (UTF-8); WHATWG URL (urlencoded bodies are UTF-8)",
+        _has_text_body,
+    ),
+    Template(
+        8,
+        "MUST",
+        "header_fields",
+        f"A request with whitespace around header values or the auth scheme in lowercase {EDGE}.",
+        "RFC 9110 §5.5 (field values exclude surrounding whitespace), §11.1 (auth schemes)",
+    ),
+    Template(
+        9,
+        "SHOULD",
+        "valid_variants_accepted",
+        "A request that differs from an accepted one only in ways the RFCs allow (media type "
+        "case and whitespace, RFC 3339 letters and offsets, header whitespace, scheme case) "
+        "gets the same status.",
+        "RFC 9110 §5.5, §8.3.1, §11.1; RFC 3339 §5.6",
+    ),
+)
+
 # The operations whose documented sections a lifecycle requirement comes from, by role.
 SOURCE_ROLES = {
     "read_after_write": ("create", "read", "update"),

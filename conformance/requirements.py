@@ -2,7 +2,8 @@
 
 Requirements are derived from the spec, so a new API gets its catalogue for free:
 
-- API-wide ones are `<API>-<AREA>-<NNN>` (`FINX-SCHEMA-003`, `FINHUB-SEC-004`);
+- API-wide ones are `<API>-<AREA>-<NNN>` (`FINX-SCHEMA-003`, `FINHUB-SEC-004`,
+  `KONTORION-ROBUST-002`);
 - per-resource ones are `<API>-<RESOURCE>-<AREA>-<NNN>` (`FINX-KYC-RECORD-LC-007`).
 
 The numbers come from the fixed tables in `conformance.requirement_templates` and never change
@@ -16,6 +17,7 @@ from typing import Any
 from conformance.requirement_templates import (
     LIFECYCLE,
     LIFECYCLE_CHECKS,
+    ROBUSTNESS,
     SCHEMA,
     SECURITY,
     SOURCE_ROLES,
@@ -23,7 +25,7 @@ from conformance.requirement_templates import (
 )
 from kycspec.model import ApiSpec, Resource
 
-LAYERS = ("schema", "lifecycle", "security")
+LAYERS = ("schema", "lifecycle", "security", "robustness")
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,12 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
     """Every requirement that applies to the API, in a stable order."""
     api = spec.name.upper()
     found: list[Requirement] = []
-    for layer, area, templates in (("schema", "SCHEMA", SCHEMA), ("security", "SEC", SECURITY)):
+    api_wide = (
+        ("schema", "SCHEMA", SCHEMA),
+        ("security", "SEC", SECURITY),
+        ("robustness", "ROBUST", ROBUSTNESS),
+    )
+    for layer, area, templates in api_wide:
         found += [
             _made(t, f"{api}-{area}", t.statement, _source(spec, t.source), layer)
             for t in templates

@@ -51,8 +51,9 @@ class Exchange:
     def _shown(self, name: str, value: str) -> str:
         if name.lower() != "authorization":
             return value
-        scheme, _, secret = value.partition(" ")
-        return f"{scheme} {self.credential}" if secret else self.credential
+        stripped = value.strip()  # whitespace around the value is kept as it was sent
+        scheme, _, secret = stripped.partition(" ")
+        return value.replace(stripped, f"{scheme} {self.credential}" if secret else self.credential)
 
     def response_text(self, limit: int = 2000) -> str:
         body = (self.response_body or b"").decode("utf-8", errors="replace")
@@ -83,6 +84,7 @@ class Result:
     exchanges: tuple[Exchange, ...] = ()
     seed: int | None = None
     cases: int = 0  # how many generated cases or scenarios exercised it
+    duration_s: float = 0.0  # its share of its layer's time (see `conformance.runner`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +93,7 @@ class Result:
             "message": self.message,
             "seed": self.seed,
             "cases": self.cases,
+            "duration_s": round(self.duration_s, 3),
             "exchanges": [exchange.to_json() for exchange in self.exchanges],
         }
 

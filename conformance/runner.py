@@ -13,6 +13,7 @@ evidence predates the stop, and the layers after it are not run at all.
 import importlib
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from conformance.events import RequirementChecked, RunFinished, RunStarted
 from conformance.http import TranscriptClient
@@ -28,6 +29,7 @@ LAYER_FUNCTIONS = {
     "schema": "conformance.layers.schema:run_schema",
     "lifecycle": "conformance.layers.lifecycle:run_lifecycle",
     "security": "conformance.layers.security:run_security",
+    "robustness": "conformance.layers.robustness:run_robustness",
 }
 UNREACHABLE = "cannot reach {url}: {error}"
 NOT_IN_PROFILE = "not in profile {profile}"
@@ -91,7 +93,9 @@ def run(
         return []
     results: list[Result] = []
     for layer in LAYERS:
-        for result in _run_layer(layer, target, catalogue, settings, emit, loader):
+        layer_started = time.monotonic()
+        layer_results = _run_layer(layer, target, catalogue, settings, emit, loader)
+        for result in _timed(layer_results, time.monotonic() - layer_started):
             results.append(result)
             emit(RequirementChecked(result))
     order = {r.id: i for i, r in enumerate(catalogue)}
@@ -139,6 +143,16 @@ def _complete(layer: str, own: list[Requirement], reported: list[Result]) -> lis
     return [
         by_id.get(r.id) or Result(r, Verdict.SKIPPED, NOT_REPORTED.format(layer=layer)) for r in own
     ]
+
+
+def _timed(results: list[Result], seconds: float) -> list[Result]:
+    """Each result with its share of the layer's time, in proportion to the cases that
+    exercised it (a layer checks many requirements with one request, so this is the honest
+    split: the shares add up to the layer's time)."""
+    cases = sum(r.cases for r in results)
+    if not cases:
+        return results
+    return [replace(r, duration_s=seconds * r.cases / cases) for r in results]
 
 
 def _failed_before_stop(result: Result) -> bool:

@@ -21,11 +21,13 @@ class Profile:
     lifecycle_steps: int  # steps per state-machine run
 
 
+EVERY_LAYER = ("schema", "lifecycle", "security", "robustness")
 PROFILES = {
     "core": Profile("core", ("schema", "lifecycle", "security"), 8, 20, 15),
     "lifecycle": Profile("lifecycle", ("lifecycle",), 0, 40, 30),
     "security": Profile("security", ("security",), 0, 0, 0),
-    "full": Profile("full", ("schema", "lifecycle", "security"), 50, 50, 40),
+    "robustness": Profile("robustness", ("robustness",), 0, 0, 0),
+    "full": Profile("full", EVERY_LAYER, 50, 50, 40),
 }
 DEFAULT_PROFILE = "core"
 

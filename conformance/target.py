@@ -59,8 +59,8 @@ class Target:
 
     def placeholder(self, headers: Mapping[str, str]) -> str:
         """The name reports show for the credential in `headers`, in place of its value."""
-        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-        token = value.partition(" ")[2] or value
+        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "").strip()
+        token = value.partition(" ")[2].strip() or value
         for name, placeholder in PLACEHOLDERS.items():
             if token and token == getattr(self, name):
                 return placeholder

@@ -42,6 +42,7 @@ class ServerWatch:
     """The run's record of hanging operations, a stopped server and unbounded answers."""
 
     started: float = field(default_factory=time.monotonic)
+    sent: int = 0  # requests sent so far
     hanging: dict[str, Exchange] = field(default_factory=dict)
     down: Exchange | None = None
     down_at: float | None = None  # time.monotonic() when the server was found gone

@@ -111,6 +111,7 @@ class BoundedSession(requests.Session):
         refused = target.watch.refusal(target.operation(str(request.method), str(request.url)))
         if refused is not None:
             raise NotSent(refused[1], refused[0])
+        target.watch.sent += 1
         started = time.monotonic()
         response = super().send(request, **{**kwargs, "stream": True})
         try:
@@ -357,7 +358,7 @@ def _validate(case: Any, response: Any, check: str, headers: dict[str, str]) -> 
 
 def _describe(failure: Any) -> str:
     message = " ".join(str(failure.message or "").split())
-    return f"{failure.title}: {message}"[:600] if message else str(failure.title)
+    return f"{failure.title}: {message}" if message else str(failure.title)
 
 
 def exchange_of(response: Any, target: Target) -> Exchange:

@@ -20,7 +20,6 @@ STYLES = {
     Verdict.ERROR: "bold yellow",
     Verdict.SKIPPED: "dim",
 }
-MESSAGE_WIDTH = 80
 CI_WIDTH = 140
 
 
@@ -90,13 +89,12 @@ class ConsoleReporter:
         for column in ("Level", "Verdict", "Cases", "Message"):
             table.add_column(column, overflow="fold")
         for result in report.results:
-            message = result.message.splitlines()[0] if result.message else ""
             table.add_row(
                 result.requirement.id,
                 result.requirement.level,
                 Text(result.verdict.value.upper(), style=STYLES[result.verdict]),
                 str(result.cases),
-                Text(message[:MESSAGE_WIDTH]),
+                Text(result.message),  # whole, wrapped by the table: never cut
             )
         self.console.print(table)
         for result in report.problems():

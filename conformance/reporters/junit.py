@@ -35,7 +35,7 @@ def _testcase(report: Report, result: Result) -> ET.Element:
         "testcase",
         name=f"{requirement.id}: {requirement.statement}",
         classname=f"conformance.{report.api}.{requirement.layer}",
-        time="0",
+        time=f"{result.duration_s:.3f}",
     )
     first_line = clean(result.message.splitlines()[0] if result.message else "")
     if result.verdict is Verdict.FAILED and requirement.level == "MUST":

@@ -79,3 +79,63 @@ class Endless:
 def trickle(app: ASGIApp, interval: float = 0.05) -> Any:
     """Every API answer trickles in, one small chunk every `interval` seconds, for ever."""
     return Endless(app, interval, ITEM)
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    return next((v for k, v in scope["headers"] if k.lower() == name), b"")
+
+
+async def _error(send: Send, status: int) -> None:
+    body = b'{"error": {"code": "x", "message": "x", "status": %d}}' % status
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class EdgeServerError:
+    """Answers 500 to a request whose Content-Type is not written in lowercase without spaces
+    (a server that compares media types as plain strings, and crashes on the mismatch)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        content_type = _header(scope, b"content-type") if _api_request(scope) else b""
+        if content_type and content_type != content_type.lower().replace(b" ", b""):
+            await _error(send, 500)
+            return
+        await self.app(scope, receive, send)
+
+
+class StoresRefused:
+    """A create in an unknown content coding is stored as if it were plain, yet answered 415:
+    a refusal that changed state."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        coding = _header(scope, b"content-encoding") if _api_request(scope) else b""
+        if scope.get("method") != "POST" or coding in (b"", b"gzip"):
+            await self.app(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-encoding"]
+
+        async def discard(message: Any) -> None:
+            return None
+
+        await self.app({**scope, "headers": headers}, receive, discard)
+        await _error(send, 415)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Any:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

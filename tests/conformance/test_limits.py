@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 import requests
+from click.testing import CliRunner
 
+from conformance.cli import EXIT_NOT_CONFORMANT, main
 from conformance.events import Event, Progress
 from conformance.http import TranscriptClient
 from conformance.layers.schema import BoundedSession, CutOff
@@ -150,3 +152,12 @@ def test_limits_server_that_stops_mid_run_gives_errors_not_failures(
     )
     assert not any(r.verdict is Verdict.FAILED for r in by_layer["security"])
     assert not is_conformant(results)
+
+
+def test_limits_cli_hanging_operation_is_a_failed_run(serve: Any) -> None:
+    served: Served = serve(Hang(create_app(), "DELETE"))
+    args = ["run", "--api", "finx", "--base-url", served.url + "/finx", "--token", "test_cli"]
+    args += ["--profile", "security", "--timeout", "1", "--seed", "3"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == EXIT_NOT_CONFORMANT, result.output
+    assert "DELETE /v1/kyc/{id} hangs" in " ".join(result.output.split())

@@ -2,8 +2,12 @@
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+from rich.console import Console
 
 from conformance.events import RunFinished
+from conformance.reporters.console import ConsoleReporter
 from conformance.reporters.html import write_html
 from conformance.reporters.json_report import write_json
 from conformance.reporters.junit import write_junit
@@ -77,3 +81,29 @@ def test_html_is_escaped_and_self_contained() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "FINX-SCHEMA-001" in html and "http://" in html
     assert 'src="' not in html and "<link" not in html
+
+
+def test_junit_testcase_time_is_the_results_share_of_its_layer() -> None:
+    report = _report()
+    first = report.results[0]
+    report.results = (replace(first, duration_s=1.25), *report.results[1:])
+    suite = ET.fromstring(write_junit(report).encode()).find("testsuite")
+    assert suite is not None
+    times = [case.get("time") for case in suite.iter("testcase")]
+    assert times[0] == "1.250" and times[1] == "0.000"
+
+
+def test_console_wraps_long_messages_without_cutting_them() -> None:
+    report = _report()
+    words = [f"word{n:03d}" for n in range(60)]
+    first = report.results[0]
+    report.results = (
+        replace(first, message=" ".join(words) + "\nsecond line"),
+        *report.results[1:],
+    )
+    console = Console(width=100, record=True, highlight=False)
+    reporter = ConsoleReporter(console)
+    reporter.report = report
+    reporter.handle_event(RunFinished("finx", report.results, 1.0))
+    table = console.export_text().split(f"{first.requirement.id} MUST FAILED")[0]
+    assert all(word in table for word in words) and "second line" in table
