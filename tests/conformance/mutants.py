@@ -14,6 +14,7 @@ from typing import Any
 from mockserver import engine as mock_engine
 from mockserver import store as mock_store
 from tests.conformance.broken import BrokenApp
+from tests.conformance.hostile import EdgeServerError, Hang
 
 ASGI = Callable[..., Any]
 
@@ -110,13 +111,19 @@ def _no_delete(self: Any, record_id: str) -> Any:
 
 @dataclass(frozen=True)
 class Variant:
-    """One broken mock: what is broken, for which API, and the checks that must fail."""
+    """One broken mock: what is broken, for which API, and the checks that must fail.
+
+    `layers` are the layers the run needs to catch it; `timeout` is the run's `--timeout`
+    (seconds).
+    """
 
     name: str
     api: str
     caught_by: frozenset[str]
     wrap: Callable[[ASGI], ASGI] = lambda app: app
     patch: tuple[Any, str, Any] | None = None
+    layers: tuple[str, ...] = ("schema", "lifecycle", "security")
+    timeout: float = 10.0
 
 
 def _mode(mode: str) -> Callable[[ASGI], ASGI]:
@@ -261,6 +268,20 @@ VARIANTS = [
             "check_transition",
             lambda resource, source, target, op, ctx: _unguarded(resource, source, target, op),
         ),
+    ),
+    Variant(
+        "DELETE never answers",
+        "finx",
+        frozenset({"not_a_server_error", "use_after_free", "deleted_records_gone"}),
+        lambda app: Hang(app, "DELETE"),
+        timeout=2.0,
+    ),
+    Variant(
+        "500 on an unusual media type",
+        "kontorion",
+        frozenset({"edge_media_types"}),
+        EdgeServerError,
+        layers=("robustness",),
     ),
 ]
 

@@ -16,8 +16,10 @@ from mockserver.testing import serve_in_thread
 from tests.conformance.conftest import SEED, Served
 from tests.conformance.mutants import VARIANTS, Variant
 
-# Every layer, with just enough cases to reach each check.
-MUTANT_PROFILE = Profile("mutants", ("schema", "lifecycle", "security"), 4, 12, 15)
+
+def _profile(variant: Variant) -> Profile:
+    """The variant's layers, with just enough cases to reach each check."""
+    return Profile("mutants", variant.layers, 4, 12, 15)
 
 
 def _failed_checks(variant: Variant, monkeypatch: pytest.MonkeyPatch) -> tuple[set[str], bool]:
@@ -26,8 +28,8 @@ def _failed_checks(variant: Variant, monkeypatch: pytest.MonkeyPatch) -> tuple[s
             patched.setattr(*variant.patch)
         app = variant.wrap(create_app())
         with serve_in_thread(app) as url:
-            target = Served(url, app).target(variant.api)
-            results = run(target, Settings(MUTANT_PROFILE, SEED, budget_s=60), lambda e: None)
+            target = Served(url, app).target(variant.api, timeout=variant.timeout)
+            results = run(target, Settings(_profile(variant), SEED, budget_s=60), lambda e: None)
     errors = [r.message for r in results if r.verdict is Verdict.ERROR]
     assert not errors, (variant.name, errors)
     failed = {r.requirement.check for r in results if r.verdict is Verdict.FAILED}
