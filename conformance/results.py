@@ -3,11 +3,13 @@
 import enum
 import json
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance.requirements import Requirement
 from conformance.target import OTHER_CREDENTIAL
+
+EVIDENCE_BYTES = 64 * 1024  # of each body an exchange kept as evidence
 
 
 class Verdict(enum.StrEnum):
@@ -61,6 +63,20 @@ class Exchange:
             cut = f" {body[:limit]}..." if body else ""
             return f"<no response: {self.error}>{cut}"
         return f"{self.status} {body[:limit]}"
+
+    def as_evidence(self) -> "Exchange":
+        """The exchange as a verdict keeps it: bodies cut to `EVIDENCE_BYTES` (reports show
+        less), so a run's memory does not grow with the bodies a server sends."""
+        request, response = self.request_body, self.response_body
+        if (request is None or len(request) <= EVIDENCE_BYTES) and (
+            response is None or len(response) <= EVIDENCE_BYTES
+        ):
+            return self
+        return replace(
+            self,
+            request_body=request[:EVIDENCE_BYTES] if request is not None else None,
+            response_body=response[:EVIDENCE_BYTES] if response is not None else None,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -31,7 +31,7 @@ class Tally:
     def fail(self, message: str, exchanges: Iterable[Exchange]) -> None:
         """Record a failure; the first one keeps its exchanges as the evidence."""
         if not self.failures:
-            self.evidence = tuple(exchanges)
+            self.evidence = tuple(exchange.as_evidence() for exchange in exchanges)
         if message not in self.failures:
             self.failures.append(message)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from conformance.requirements import build_catalogue
-from conformance.results import Exchange, Result, Verdict, is_blocking
+from conformance.results import EVIDENCE_BYTES, Exchange, Result, Verdict, is_blocking
 from conformance.target import OTHER_CREDENTIAL, PLACEHOLDERS, Target
 from kycspec.loader import load_all
 
@@ -40,3 +40,12 @@ def test_results_exchange_shows_the_credential_by_name() -> None:
         assert token not in curl.as_curl()
     unknown = Exchange("GET", "http://x", {"Authorization": "Bearer someone_else"}, None)
     assert unknown.as_curl().endswith(f"'Authorization: Bearer {OTHER_CREDENTIAL}'")
+
+
+def test_results_evidence_keeps_bodies_bounded() -> None:
+    big = Exchange("POST", "http://x", {}, b"q" * (EVIDENCE_BYTES + 1), 200, {}, b"r" * 10**6)
+    kept = big.as_evidence()
+    assert kept.request_body == b"q" * EVIDENCE_BYTES
+    assert kept.response_body == b"r" * EVIDENCE_BYTES
+    small = Exchange("GET", "http://x", {}, None, 200, {}, b"{}")
+    assert small.as_evidence() is small
