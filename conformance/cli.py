@@ -124,6 +124,9 @@ def main() -> None:
 @click.option(
     "--control-url", default=None, callback=_url, help="The kyc-contracts mock control plane URL."
 )
+@click.option(
+    "--control-token", default=None, help="Bearer token of the control plane (its --control-token)."
+)
 @click.option("--magic/--no-magic", default=False, help="The server honours x-sandbox magic.")
 @click.option("--profile", type=click.Choice(list(PROFILES)), default=DEFAULT_PROFILE)
 @click.option("--seed", type=click.IntRange(0, MAX_SEED - 1), default=None)
@@ -162,6 +165,7 @@ def run_command(
     token_b: str | None,
     admin_token: str | None,
     control_url: str | None,
+    control_token: str | None,
     magic: bool,
     profile: str,
     seed: int | None,
@@ -188,6 +192,7 @@ def run_command(
         magic,
         timeout,
         max_response_bytes=max_response_bytes,
+        control_token=control_token,
     )
     replay = replay_command(click.get_current_context().params, seed)
     console = REPORTERS.get("console")(replay=replay)

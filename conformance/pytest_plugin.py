@@ -20,6 +20,7 @@ an import, not a run. Heavy modules are imported on first use.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,23 +58,38 @@ def run_conformance(
     token_b: str | None = None,
     admin_token: str | None = None,
     control_url: str | None = None,
+    control_token: str | None = None,
     magic: bool = False,
     profile: str = "core",
     seed: int = 0,
     budget: float = 600.0,
     timeout: float = 10.0,
     tenant: str = "conformance",
+    specs_dir: str | Path | None = None,
 ) -> Outcome:
-    """Run the suite against a server (no console output) and return its outcome."""
+    """Run the suite against a server (no console output) and return its outcome.
+
+    `specs_dir` is a directory of specs to take `api` from (default: the specs that ship with
+    the package).
+    """
     from conformance.events import Event, RunFinished  # noqa: PLC0415
     from conformance.runner import run  # noqa: PLC0415
     from conformance.settings import PROFILES, Settings  # noqa: PLC0415
     from conformance.target import Target  # noqa: PLC0415
-    from kycspec.loader import load_all  # noqa: PLC0415
+    from kycspec.loader import SPECS_DIR, load_all  # noqa: PLC0415
 
-    spec = load_all()[api]
+    spec = load_all(Path(specs_dir) if specs_dir else SPECS_DIR)[api]
     target = Target(
-        spec, base_url, token, token_b, admin_token, control_url, magic, timeout, tenant
+        spec,
+        base_url,
+        token,
+        token_b,
+        admin_token,
+        control_url,
+        magic,
+        timeout,
+        tenant,
+        control_token=control_token,
     )
     errors: list[str] = []
 

@@ -9,7 +9,12 @@ from kycspec.model import ApiSpec
 
 # How reports name each credential of a target (in curl lines and the replay command): by its
 # role, never by its value, so a report can be shared without leaking the vendor's keys.
-PLACEHOLDERS = {"token": "<token>", "token_b": "<token-b>", "admin_token": "<admin-token>"}
+PLACEHOLDERS = {
+    "token": "<token>",
+    "token_b": "<token-b>",
+    "admin_token": "<admin-token>",
+    "control_token": "<control-token>",
+}
 OTHER_CREDENTIAL = "<other-token>"
 
 
@@ -26,7 +31,8 @@ class Target:
       `admin_token` a key allowed to call admin operations (same account as `token`).
     - `control_url` is the kyc-contracts mock control plane (`http://host:port/__mock`), when the
       target is our mock: it enables clock-driven checks and per-scenario resets. A vendor's
-      server has none, and those checks are skipped with a reason.
+      server has none, and those checks are skipped with a reason. `control_token` is its
+      bearer token, when the mock runs with `--control-token`.
     - `magic` says the server honours the spec's `x-sandbox.magic` values (our mock does).
     - `timeout` (seconds) and `max_response_bytes` bound every request and its answer
       (`conformance.limits`); `watch` is what the run has learnt about the server so far
@@ -43,6 +49,7 @@ class Target:
     timeout: float = DEFAULT_TIMEOUT_S
     tenant: str = "conformance"
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    control_token: str | None = None
     watch: ServerWatch = field(default_factory=ServerWatch, compare=False, repr=False)
 
     @property

@@ -3,6 +3,7 @@
 import copy
 from collections.abc import Mapping
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -30,7 +31,18 @@ from kycspec.model import (
 )
 from kycspec.types import JSONObject
 
-SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+NOT_ON_DISK = "kyc-contracts reads its specs from files; install it unpacked, not as {location}"
+
+
+def _packaged_specs() -> Path:
+    """The specs that ship inside the package (`kycspec/specs`, the repository's `specs/`)."""
+    found = resources.files("kycspec") / "specs"
+    if not isinstance(found, Path):
+        raise RuntimeError(NOT_ON_DISK.format(location=found))
+    return found.resolve()
+
+
+SPECS_DIR = _packaged_specs()
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 

@@ -44,25 +44,27 @@ class MockApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send, self.server.store)
+            await self._lifespan(receive, send)
             return
         await self.asgi(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Ready (`GET /__mock/health`) from start-up until shutdown begins; shutdown saves and
+        closes the store."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.server.ready = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.server.ready = False
+                self.server.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         segment = scope["path"].split("/", 2)[1] if scope["path"].startswith("/") else ""
         await self.routes.get(segment, self.root)(scope, receive, send)
-
-
-async def _lifespan(receive: Receive, send: Send, store: Store) -> None:
-    """Start-up needs nothing; shutdown saves and closes the store."""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            store.close()
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 def create_app(
@@ -75,11 +77,14 @@ def create_app(
     validate_responses: bool = False,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     public_url: str = "",
+    control_token: str | None = None,
 ) -> MockApp:
     """The mock server for every spec in `specs_dir`.
 
     With `api`, that API is served at the root (its spec's own base path), so a vendor base URL
-    maps one to one; without it each API lives under `/<name>` and `/` lists them.
+    maps one to one; without it each API lives under `/<name>` and `/` lists them. With
+    `control_token`, the control plane's operations (all but the health check) require it as a
+    bearer token.
     """
     register_formats()
     specs = load_all(specs_dir)
@@ -111,7 +116,9 @@ def create_app(
                 "docs_url": f"{public_url}{base_path}/ui/",
             }
         )
-    control = create_control_app(server, links, validate_responses=validate_responses)
+    control = create_control_app(
+        server, links, validate_responses=validate_responses, token=control_token
+    )
     if api:
         return MockApp(server, {CONTROL_PREFIX: control}, apps[api])
     return MockApp(server, {CONTROL_PREFIX: control, **apps}, LandingPage(links))

@@ -1,6 +1,14 @@
-"""`mockserver serve`: run the mock with uvicorn."""
+"""`mockserver serve`: run the mock with uvicorn; `mockserver wait`: wait until one is ready.
 
+Exit codes of `serve`: 0 stopped normally, 1 could not start (bad fixtures, the server exited
+before it was ready), 2 bad arguments, 3 the address cannot be bound (a busy port).
+"""
+
+import ipaddress
 import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,11 +18,14 @@ import click
 import uvicorn
 from rich.console import Console
 from rich.table import Table
+from uvicorn.supervisors import Multiprocess
 
 from kycspec.loader import SPECS_DIR
 from kycspec.model import ApiSpec
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES
 from mockserver.fixtures import FixtureError
+from mockserver.listen import AnnouncingServer, bind, bound_port
+from mockserver.readiness import NotReady, wait_ready
 from mockserver.storeurl import DEFAULT_STORE, require_shared
 from mockserver.workers import (
     CONFIG_ENV,
@@ -26,6 +37,24 @@ from mockserver.workers import (
 
 console = Console(stderr=True, width=120)
 
+EXIT_CANNOT_BIND = 3
+CANNOT_BIND = "cannot listen on {host}:{port}: {reason}"
+TOKEN_REQUIRED = (
+    "--host {host} is reachable from other machines: set --control-token (or "
+    "MOCKSERVER_CONTROL_TOKEN) so that only holders of it can reset or change the mock's state"
+)
+EXITED_EARLY = "the server exited with code {code} before it was ready"
+CONTROL_TOKEN_ENV = "MOCKSERVER_CONTROL_TOKEN"
+DEFAULT_READY_TIMEOUT_S = 60.0
+# Options that only concern the process that starts a detached server.
+_DETACH_OPTIONS = ("detach", "ready_timeout", "log_file", "fd", "control_token")
+
+
+class CannotBind(click.ClickException):
+    """The address is taken or not this machine's."""
+
+    exit_code = EXIT_CANNOT_BIND
+
 
 @click.group()
 @click.version_option(package_name="kyc-contracts")
@@ -36,7 +65,9 @@ def main() -> None:
 @main.command()
 @click.option("--api", help="Serve only this API, at the root (e.g. finx, kontorion, finhub).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8080, show_default=True, envvar="PORT", help="Port to bind.")
+@click.option(
+    "--port", default=8080, show_default=True, envvar="PORT", help="Port to bind (0: any free)."
+)
 @click.option(
     "--fixtures",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -80,6 +111,32 @@ def main() -> None:
     help="Worker processes; more than one needs a shared store (redis://).",
 )
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
+@click.option(
+    "--control-token",
+    envvar=CONTROL_TOKEN_ENV,
+    default=None,
+    help=f"Bearer token the control plane (/__mock/) requires; needed unless --host is "
+    f"loopback. Also read from {CONTROL_TOKEN_ENV}.",
+)
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Start the server in the background, return once it is ready, print its PID.",
+)
+@click.option(
+    "--ready-timeout",
+    default=DEFAULT_READY_TIMEOUT_S,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="With --detach: seconds to wait for the server to be ready.",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --detach: the server's output goes here (default: this terminal's stderr).",
+)
+@click.option("--fd", type=int, default=None, hidden=True, help="Serve on this bound socket.")
 def serve(
     api: str | None,
     host: str,
@@ -93,9 +150,25 @@ def serve(
     store_url: str,
     workers: int,
     log_level: str,
+    control_token: str | None,
+    detach: bool,
+    ready_timeout: float,
+    log_file: Path | None,
+    fd: int | None,
 ) -> None:
     """Serve every API (each under /<api>), or one API at the root with --api."""
     started = time.perf_counter()
+    if not control_token and not is_loopback(host):
+        raise click.UsageError(TOKEN_REQUIRED.format(host=host))
+    try:
+        require_shared(store_url, workers)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sock = _listening_socket(host, port, fd)
+    if detach:
+        _detach(sock, host, control_token, ready_timeout, log_file)
+        return
+    public_url = f"http://{_reachable(host)}:{bound_port(sock)}"
     config = WorkerConfig(
         specs_dir=str(specs_dir),
         api=api,
@@ -104,19 +177,21 @@ def serve(
         admin_prefix=admin_prefix,
         validate_responses=validate_responses,
         max_body_bytes=max_body_bytes,
-        public_url=f"http://{_reachable(host)}:{port}",
+        public_url=public_url,
         store_url=store_url,
+        control_token=control_token,
     )
     try:
-        require_shared(store_url, workers)
         app = build_app(config)
     except (FixtureError, ValueError) as exc:
+        sock.close()
         raise click.ClickException(str(exc)) from exc
-    elapsed = time.perf_counter() - started
-    _banner(app.server.specs, api, host, port, user_prefix, admin_prefix, elapsed)
+
+    def announce() -> None:
+        elapsed = time.perf_counter() - started
+        _banner(app.server.specs, api, public_url, user_prefix, admin_prefix, elapsed)
+
     options: dict[str, Any] = {
-        "host": host,
-        "port": port,
         "log_level": log_level,
         "access_log": False,
         "loop": "auto",
@@ -124,30 +199,130 @@ def serve(
         "lifespan": "on",
     }
     if workers > 1:
-        # Each worker builds its own app on the shared store; this process only supervises.
+        # Each worker builds its own app on the shared store and serves the bound socket; this
+        # process only supervises (each worker answers once its app is built: see /__mock/health).
         app.server.store.close()
         os.environ[CONFIG_ENV] = config.to_env()
-        uvicorn.run(WORKER_FACTORY, factory=True, workers=workers, **options)
+        announce()
+        workers_config = uvicorn.Config(WORKER_FACTORY, factory=True, workers=workers, **options)
+        Multiprocess(workers_config, sockets=[sock]).run()
         return
     freeze_startup_objects()
-    uvicorn.run(app, **options)
+    AnnouncingServer(uvicorn.Config(app, **options), announce).run(sockets=[sock])
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _listening_socket(host: str, port: int, fd: int | None) -> socket.socket:
+    if fd is not None:
+        return socket.socket(fileno=fd)
+    try:
+        return bind(host, port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CannotBind(CANNOT_BIND.format(host=host, port=port, reason=reason)) from exc
+
+
+def _detach(
+    sock: socket.socket,
+    host: str,
+    control_token: str | None,
+    ready_timeout: float,
+    log_file: Path | None,
+) -> None:
+    """Start this same command in the background on `sock`; return once it reports ready."""
+    context = click.get_current_context()
+    args = _command_line(context.command, context.params)
+    env = dict(os.environ)
+    if control_token:
+        env[CONTROL_TOKEN_ENV] = control_token  # not on the command line, where `ps` shows it
+    log = log_file.open("ab") if log_file else None
+    try:
+        with sock:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mockserver", "serve", *args, "--fd", str(sock.fileno())],
+                pass_fds=(sock.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=log or subprocess.DEVNULL,  # never the caller's: `$(...)` would wait
+                stderr=log,  # None: this terminal's stderr
+                env=env,
+                start_new_session=True,
+            )
+            url = f"http://{_reachable(host)}:{bound_port(sock)}"
+    finally:
+        if log is not None:
+            log.close()
+
+    def still_starting() -> str | None:
+        code = process.poll()
+        return None if code is None else EXITED_EARLY.format(code=code)
+
+    try:
+        wait_ready(url, ready_timeout, still_starting)
+    except NotReady as exc:
+        if process.poll() is None:
+            process.terminate()
+            process.wait()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(process.pid)
+
+
+def _command_line(command: click.Command, params: Mapping[str, Any]) -> list[str]:
+    """The options that reproduce `params` (without the ones only `--detach` itself reads)."""
+    words: list[str] = []
+    for param in command.params:
+        value = params.get(param.name or "")
+        if not isinstance(param, click.Option) or param.name in _DETACH_OPTIONS:
+            continue
+        if param.is_flag and param.secondary_opts:
+            words.append(param.opts[0] if value else param.secondary_opts[0])
+        elif param.is_flag:
+            words += [param.opts[0]] if value else []
+        elif value is not None:
+            words += [param.opts[0], str(value)]
+    return words
+
+
+@main.command()
+@click.argument("url")
+@click.option(
+    "--timeout",
+    default=DEFAULT_READY_TIMEOUT_S,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds to wait.",
+)
+def wait(url: str, timeout: float) -> None:
+    """Wait until the mock at URL (e.g. http://127.0.0.1:8080) is ready; exit 1 if it is not."""
+    try:
+        wait_ready(url, timeout)
+    except NotReady as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _reachable(host: str) -> str:
     """The host to put in links: a wildcard bind address is reached through loopback."""
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def _banner(
     specs: Mapping[str, ApiSpec],
     api: str | None,
-    host: str,
-    port: int,
+    root: str,
     user_prefix: str,
     admin_prefix: str,
     elapsed: float,
 ) -> None:
-    root = f"http://{_reachable(host)}:{port}"
     table = Table(title=f"kyc-contracts mock, ready in {elapsed:.2f}s", title_justify="left")
     table.add_column("API")
     table.add_column("Base URL")
@@ -166,3 +341,4 @@ def _banner(
     if aliases:
         console.print(f"Docs placeholders (sandbox 'docs'): {', '.join(aliases)}")
     console.print(f"Control plane: {root}/__mock/ui/  (reset, fixtures, snapshots, clock, log)")
+    console.print(f"Health: {root}/__mock/health")

@@ -1,15 +1,17 @@
 """The control plane under `/__mock/` (described by control_plane.yaml)."""
 
+import hmac
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import connexion
 import yaml
 from connexion.lifecycle import ConnexionResponse
 from connexion.resolver import Resolution, Resolver
+from connexion.security import BearerSecurityHandler
 
 from kycspec.expressions import compile_value, parse_time
 from kycspec.model import ErrorFormat
@@ -20,7 +22,7 @@ from mockserver.fixtures import FixtureError, parse_fixtures
 from mockserver.server import MockServer
 from mockserver.store import LoggedRequest
 
-CONTROL_SPEC = Path(__file__).with_name("control_plane.yaml")
+CONTROL_SPEC = resources.files("mockserver") / "control_plane.yaml"
 CONTROL_BASE_PATH = "/__mock"  # the control plane spec's server URL
 PROBLEM = ErrorFormat(
     media_type="application/problem+json",
@@ -43,6 +45,12 @@ class ControlPlane:
     def __init__(self, server: MockServer, links: list[dict[str, str]]):
         self.server = server
         self.links = links
+
+    def health(self) -> ConnexionResponse:
+        served = [link["name"] for link in self.links]
+        if not self.server.ready:
+            return json_response(503, {"status": "starting", "apis": served})
+        return json_response(200, {"status": "ready", "apis": served})
 
     def status(self) -> Any:
         policy = self.server.policy
@@ -128,6 +136,8 @@ class _MethodResolver(Resolver):
         method: Callable[..., Any] = getattr(self.target, operation.operation_id)
 
         async def handle(**kwargs: Any) -> ConnexionResponse:
+            kwargs.pop("token_info", None)
+            kwargs.pop("user", None)
             try:
                 result = method(**kwargs)
             except FixtureError as exc:
@@ -137,12 +147,35 @@ class _MethodResolver(Resolver):
         return Resolution(handle, operation.operation_id)
 
 
+def control_bearer(token: str) -> type[BearerSecurityHandler]:
+    """A connexion bearer handler that accepts exactly `token` (compared in constant time)."""
+    expected = token.encode()
+
+    def token_info(presented: str) -> dict[str, Any] | None:
+        return {"sub": "control"} if hmac.compare_digest(presented.encode(), expected) else None
+
+    class ControlBearerHandler(BearerSecurityHandler):
+        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
+            return token_info
+
+    return ControlBearerHandler
+
+
 def create_control_app(
-    server: MockServer, links: list[dict[str, str]], *, validate_responses: bool
+    server: MockServer,
+    links: list[dict[str, str]],
+    *,
+    validate_responses: bool,
+    token: str | None = None,
 ) -> connexion.AsyncApp:
-    """The control plane as a connexion app at `/__mock`."""
+    """The control plane as a connexion app at `/__mock`; with `token`, its operations (all
+    but the health check) require `Authorization: Bearer <token>`."""
     document = yaml.safe_load(CONTROL_SPEC.read_text(encoding="utf-8"))
-    app = connexion.AsyncApp(__name__)
+    security_map = {}
+    if token:
+        document["security"] = [{"controlToken": []}]
+        security_map["bearer"] = control_bearer(token)
+    app = connexion.AsyncApp(__name__, security_map=security_map)
     app.add_api(
         document,
         resolver=_MethodResolver(ControlPlane(server, links)),

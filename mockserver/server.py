@@ -20,6 +20,8 @@ class MockServer:
     reset brings a sandbox back to it. It is loaded at start only into a store never set up
     before: a file or Redis store that kept state from an earlier run keeps that state, and
     of several processes sharing a store only the first loads it.
+    `ready` is true while the server accepts requests for every API (from start-up until
+    shutdown).
     """
 
     specs: Mapping[str, ApiSpec]
@@ -27,6 +29,7 @@ class MockServer:
     policy: TokenPolicy = field(default_factory=TokenPolicy)
     baseline: list[FixtureRecord] = field(default_factory=list)
     engines: dict[str, Engine] = field(init=False)
+    ready: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.engines = {

@@ -33,6 +33,7 @@ class WorkerConfig:
     max_body_bytes: int
     public_url: str
     store_url: str
+    control_token: str | None = None
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -51,6 +52,7 @@ def build_app(config: WorkerConfig) -> MockApp:
         validate_responses=config.validate_responses,
         max_body_bytes=config.max_body_bytes,
         public_url=config.public_url,
+        control_token=config.control_token,
     )
 
 

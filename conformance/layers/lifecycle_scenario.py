@@ -28,6 +28,7 @@ from conformance.layers.lifecycle_plan import (
 from conformance.records import envelope_path, parse_json
 from conformance.requests import body_kwargs, headers_for
 from conformance.results import Exchange
+from conformance.target import bearer
 from conformance.watch import DOWN, HANGING
 from kycspec.expressions import parse_time
 from kycspec.idformat import id_pattern
@@ -122,7 +123,8 @@ class Scenario:
 
     def control(self, method: str, path: str, body: Any = None) -> tuple[Exchange, Any]:
         url = f"{self.run.target.control_url or ''}".rstrip("/") + path
-        exchange = self.run.client.request(method, url, json=body, absolute=True)
+        headers = bearer(self.run.target.control_token)
+        exchange = self.run.client.request(method, url, json=body, headers=headers, absolute=True)
         return exchange, self._parsed("clock_expiry", exchange)
 
     def _parsed(self, check: str, exchange: Exchange) -> Any:

@@ -101,3 +101,28 @@ def test_lifecycle_layer_deleted_record_still_readable_names_every_gone_status(
     assert failed and all(r.verdict is Verdict.FAILED for r in failed)
     expected = NOT_GONE.split("{status}")[1].format(gone=GONE_TEXT)
     assert all(expected in r.message for r in failed), [r.message for r in failed]
+
+
+@pytest.mark.parametrize(("presented", "passes"), [("ctl-secret", True), ("wrong", False)])
+def test_lifecycle_layer_presents_the_control_token(presented: str, passes: bool) -> None:
+    spec = SPECS["kontorion"]
+    with serve_in_thread(create_app(control_token="ctl-secret")) as url:
+        target = Target(
+            spec,
+            f"{url}/kontorion{spec.base_path}",
+            "test_lifecycle",
+            admin_token="admin_lifecycle",
+            control_url=f"{url}/__mock",
+            magic=True,
+            timeout=5.0,
+            control_token=presented,
+        )
+        settings = Settings(QUICK_PROFILE, seed=SEED, budget_s=60)
+        results = run_lifecycle(target, build_catalogue(spec), settings, lambda e: None)
+    expiry = [r for r in results if r.requirement.check == "clock_expiry"]
+    assert expiry
+    if passes:
+        assert all(r.verdict is Verdict.PASSED for r in expiry), [r.message for r in expiry]
+    else:
+        assert all(r.verdict is not Verdict.PASSED for r in expiry)
+        assert any("control plane" in r.message for r in results), [r.message for r in results]

@@ -1,5 +1,6 @@
 """`mockserver serve`: argument errors exit non-zero with a clear message; good ones start."""
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -25,26 +26,30 @@ GOOD = """records:
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Stops `serve` at uvicorn.run, keeping what it was given."""
+    """Stops `serve` where uvicorn would start serving, keeping the app and the bound socket."""
     seen: dict[str, Any] = {}
 
-    def fake_run(app: Any, **options: Any) -> None:
-        seen.update(options, app=app)
+    def fake_run(server: cli.AnnouncingServer, sockets: list[socket.socket]) -> None:
+        (sock,) = sockets
+        seen.update(app=server.config.app, address=sock.getsockname())
+        sock.close()
 
-    monkeypatch.setattr(cli.uvicorn, "run", fake_run)
+    monkeypatch.setattr(cli.AnnouncingServer, "run", fake_run)
     return seen
 
 
 def _serve(*args: str) -> Any:
-    return CliRunner().invoke(cli.main, ["serve", *args])
+    """`mockserver serve` in this process, on a free port unless `args` name one."""
+    port = [] if "--port" in args else ["--port", "0"]
+    return CliRunner().invoke(cli.main, ["serve", *port, *args])
 
 
 def test_cli_serve_loads_a_fixtures_file(tmp_path: Path, started: dict[str, Any]) -> None:
     path = tmp_path / "fixtures.yaml"
     path.write_text(GOOD)
-    result = _serve("--fixtures", str(path), "--port", "9999")
+    result = _serve("--fixtures", str(path))
     assert result.exit_code == 0, result.output
-    assert started["port"] == 9999
+    assert started["address"][1] > 0
     with TestClient(started["app"]) as client:
         response = client.get(f"{FINX}/kyc/CliFixture000001", headers=bearer("test_cli"))
         assert response.status_code == 200
@@ -114,3 +119,39 @@ def test_cli_serve_bad_port_is_a_usage_error(started: dict[str, Any]) -> None:
     result = _serve("--port", "eighty")
     assert result.exit_code == 2
     assert started == {}
+
+
+def test_cli_serve_busy_port_is_a_clear_error_before_any_banner(started: dict[str, Any]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _serve("--port", str(port))
+    assert result.exit_code == cli.EXIT_CANNOT_BIND
+    assert cli.CANNOT_BIND.format(host="127.0.0.1", port=port, reason="") in result.output
+    assert "kyc-contracts mock" not in result.output
+    assert started == {}
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1", "mock.internal"])
+def test_cli_serve_beyond_loopback_needs_a_control_token(
+    started: dict[str, Any], host: str
+) -> None:
+    result = _serve("--host", host)
+    assert result.exit_code == 2
+    assert cli.TOKEN_REQUIRED.format(host=host).split(":")[0] in result.output
+    assert started == {}
+
+
+def test_cli_serve_beyond_loopback_with_a_control_token_starts(started: dict[str, Any]) -> None:
+    result = _serve("--host", "0.0.0.0", "--control-token", "s3cret")
+    assert result.exit_code == 0, result.output
+    with TestClient(started["app"]) as client:
+        assert client.post("/__mock/reset").status_code == 401
+        reset = client.post("/__mock/reset", headers=bearer("s3cret"))
+        assert reset.status_code == 204
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_hosts(host: str) -> None:
+    assert cli.is_loopback(host)

@@ -302,3 +302,20 @@ def test_control_plane_fixture_without_its_partition_is_refused(
         resource="verification", expected="header.X-Tenant-ID"
     )
     assert response.json()["detail"] == expected
+
+
+def test_control_token_guards_every_operation_but_health_and_the_docs() -> None:
+    app = create_app(control_token="ctl-secret")
+    with TestClient(app) as guarded:
+        assert guarded.get(f"{CONTROL}/health").status_code == 200
+        assert guarded.get(f"{CONTROL}/ui/").status_code == 200
+        document = guarded.get(f"{CONTROL}/openapi.json").json()
+        assert document["security"] == [{"controlToken": []}]
+        for headers in ({}, bearer("wrong"), bearer("test_alice")):
+            refused = guarded.get(f"{CONTROL}/snapshot", headers=headers)
+            assert refused.status_code == 401
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            assert refused.headers["content-type"] == "application/problem+json"
+        assert guarded.get(f"{CONTROL}/snapshot", headers=bearer("ctl-secret")).status_code == 200
+        # the APIs themselves still take sandbox tokens only
+        assert guarded.get("/finx/v1/kyc", headers=bearer("test_alice")).status_code == 200

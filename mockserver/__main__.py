@@ -1,0 +1,5 @@
+"""`python -m mockserver`: the `mockserver` command."""
+
+from mockserver.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""The listening socket, bound before anything else, and uvicorn serving on it.
+
+Binding first makes a busy port a clear error at once (not after start-up), gives the real port
+of `--port 0` for every printed URL, and lets `serve --detach` hand the socket to the server it
+starts.
+"""
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host:port` (port 0: any free port), not listening yet.
+
+    Raises `OSError` when the address cannot be bound (EADDRINUSE for a busy port, EADDRNOTAVAIL
+    or a resolution error for a host that is not this machine's).
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        # As uvicorn does: a restarted mock can take its port back while old connections linger
+        # in TIME_WAIT; on Linux this never lets two servers listen on one port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def bound_port(sock: socket.socket) -> int:
+    """The port the socket is bound to (the one the system chose, for port 0)."""
+    return int(sock.getsockname()[1])
+
+
+class AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, calling `on_ready` once it accepts connections (and only then)."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], Any]):
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit:
+            self.on_ready()
