@@ -22,6 +22,7 @@ from kycspec.loader import HTTP_METHODS, inline_refs
 from kycspec.model import ApiSpec, ErrorFormat, Operation
 from kycspec.types import JSONObject
 from mockserver import errors
+from mockserver.docs import DOCS_TITLE, served_document
 from mockserver.engine import Engine, MockRequest
 from mockserver.prefer import parse_prefer
 from mockserver.sandbox import TokenPolicy
@@ -63,7 +64,9 @@ def preferred_response(
                 errors.PREFER_UNKNOWN_CODE.format(code=code, declared=", ".join(sorted(declared)))
             )
         forced = errors.error_for(int(code), errors.PREFER_FORCED.format(code=code))
-        return json_response(int(code), forced.body(spec.errors), spec.errors.media_type)
+        response = json_response(int(code), forced.body(spec.errors), spec.errors.media_type)
+        response.headers.update(forced.headers)
+        return response
     name = prefer.get("example")
     if name is not None:
         if name not in examples:
@@ -227,12 +230,15 @@ def create_api_app(
         middlewares=middlewares(validate_responses=validate_responses),
     )
     app.add_api(
-        spec.document,
+        served_document(spec.document),
         base_path=base_path,
         resolver=EngineResolver(spec, engine),
         strict_validation=True,
         validate_responses=validate_responses,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=True),
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui=True,
+            swagger_ui_template_arguments={"title": DOCS_TITLE.format(title=spec.title)},
+        ),
         validator_map=validator_map(),
     )
     register_error_handlers(app, spec.errors, allowed_methods(spec.document, base_path), policy)

@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kycspec.loader import SPECS_DIR, load_all
@@ -28,12 +29,24 @@ logging.getLogger("connexion.validators").setLevel(logging.CRITICAL)
 
 
 class MockApp:
-    """The ASGI app: dispatches on the first path segment without rewriting the path."""
+    """The ASGI app: dispatches on the first path segment without rewriting the path.
 
-    def __init__(self, server: MockServer, routes: dict[str, ASGIApp], root: ASGIApp):
+    A `GET` of an API's root (`/finx`, `/finhub/api/v2.1`, `/` for `--api`), where no operation
+    lives, redirects to that API's interactive docs (`docs`: path without a trailing slash to
+    docs URL).
+    """
+
+    def __init__(
+        self,
+        server: MockServer,
+        routes: dict[str, ASGIApp],
+        root: ASGIApp,
+        docs: dict[str, str] | None = None,
+    ):
         self.server = server
         self.routes = routes
         self.root = root
+        self.docs = docs or {}
         self.asgi = CORSMiddleware(
             self._dispatch,
             allow_origins=["*"],
@@ -63,7 +76,13 @@ class MockApp:
                 return
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        segment = scope["path"].split("/", 2)[1] if scope["path"].startswith("/") else ""
+        path = scope["path"]
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            docs = self.docs.get(path.rstrip("/"))
+            if docs is not None:
+                await RedirectResponse(docs, status_code=302)(scope, receive, send)
+                return
+        segment = path.split("/", 2)[1] if path.startswith("/") else ""
         await self.routes.get(segment, self.root)(scope, receive, send)
 
 
@@ -93,6 +112,7 @@ def create_app(
     server = MockServer(specs, store or InMemoryStore(), policy or TokenPolicy(), fixtures or [])
     served = [api] if api else list(specs)
     links = []
+    docs: dict[str, str] = {}
     apps: dict[str, ASGIApp] = {}
     for name in served:
         spec = specs[name]
@@ -108,6 +128,9 @@ def create_app(
         apps[name] = ApiEdge(
             connexion_app, spec, server.store, policy_for_api, max_body_bytes=max_body_bytes
         )
+        if "/" not in spec.document["paths"]:  # an API root with no operation of its own
+            roots = {base_path, "" if api else f"/{name}"}
+            docs.update(dict.fromkeys(roots, f"{base_path}/ui/"))
         links.append(
             {
                 "name": name,
@@ -120,5 +143,7 @@ def create_app(
         server, links, validate_responses=validate_responses, token=control_token
     )
     if api:
-        return MockApp(server, {CONTROL_PREFIX: control}, apps[api])
-    return MockApp(server, {CONTROL_PREFIX: control, **apps}, LandingPage(links))
+        return MockApp(server, {CONTROL_PREFIX: control}, apps[api], docs)
+    return MockApp(
+        server, {CONTROL_PREFIX: control, **apps}, LandingPage(links, server.policy), docs
+    )

@@ -10,6 +10,7 @@ from typing import Any
 import connexion
 import yaml
 from connexion.lifecycle import ConnexionResponse
+from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 from connexion.security import BearerSecurityHandler
 
@@ -20,6 +21,7 @@ from mockserver.api import allowed_methods, json_response, register_error_handle
 from mockserver.clock import MockClock
 from mockserver.fixtures import FixtureError, parse_fixtures
 from mockserver.server import MockServer
+from mockserver.stack import middlewares
 from mockserver.store import LoggedRequest
 
 CONTROL_SPEC = resources.files("mockserver") / "control_plane.yaml"
@@ -175,9 +177,15 @@ def create_control_app(
     if token:
         document["security"] = [{"controlToken": []}]
         security_map["bearer"] = control_bearer(token)
-    app = connexion.AsyncApp(__name__, security_map=security_map)
+    app = connexion.AsyncApp(
+        __name__,
+        security_map=security_map,
+        middlewares=middlewares(validate_responses=validate_responses),
+    )
+    title = document["info"]["title"]
     app.add_api(
         document,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_template_arguments={"title": title}),
         resolver=_MethodResolver(ControlPlane(server, links)),
         strict_validation=True,
         validate_responses=validate_responses,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from kycspec.expressions import Context, format_time, parse_time, split_path
@@ -73,6 +74,9 @@ class Engine:
         self._partitions = {
             name: [split_path(path) for path in resource.partition]
             for name, resource in spec.resources.items()
+        }
+        self._caller_owned = {
+            name: _caller_owned(resource) for name, resource in spec.resources.items()
         }
         self._validators = {
             name: OAS30Validator(resource.schema, format_checker=oas30_format_checker)
@@ -202,31 +206,56 @@ class Engine:
 
     def _create(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         resource = op.resource
-        lifecycle = resource.lifecycle
         collection = self._records(op, request, ctx)
-        record: JSONObject = {resource.id_field: generate_id(resource.id_format)}
-        ctx.values["record"] = record
-        record.update({key: value(ctx) for key, value in resource.defaults.items()})
-        record.update(self._stored_fields(resource, request.path))
-        record.update(self._stored_fields(resource, request.body or {}))
-        record.update({key: value(ctx) for key, value in op.set.items()})
-        record[resource.created_field] = format_time(ctx.now, resource.time_format)
-        magic = self._apply_magic(op, ctx)
-        if lifecycle is not None:
-            state = magic.pop(lifecycle.field, None) or record.get(lifecycle.field)
-            state = state or lifecycle.default
-            if state not in lifecycle.initial:
-                raise errors.InvalidRequest(
-                    errors.INITIAL_STATE_REFUSED.format(
-                        resource=resource.name, state=state, allowed=", ".join(lifecycle.initial)
-                    )
-                )
-            enter(lifecycle, record, state, ctx)
-        record.update(magic)
-        self._finish(resource, record, ctx)
+        given = {
+            **self._stored_fields(resource, request.path),
+            **self._stored_fields(resource, request.body or {}),
+        }
+        initial = resource.lifecycle.initial if resource.lifecycle else ()
+        record = self._new_record(
+            resource, ctx, given, op.set, lambda: self._apply_magic(op, ctx), initial
+        )
         collection.insert(record)
         schedule_clock(resource, collection, record)
         return self._respond(op, ctx, record=record)
+
+    def _new_record(
+        self,
+        resource: Resource,
+        ctx: Context,
+        given: JSONObject,
+        set_values: Mapping[str, Callable[[Context], Any]],
+        magic: Callable[[], JSONObject],
+        states: tuple[str, ...],
+    ) -> JSONObject:
+        """A new record as every create makes it, in this order: a fresh id, the resource's
+        defaults, the `given` fields, the operation's `set`, the creation time, the magic values
+        and the lifecycle state (given, else the default; one of `states`) with its on-enter
+        fields, then derived fields and the update time.
+
+        Raises `InvalidRequest` for a state outside `states`.
+        """
+        lifecycle = resource.lifecycle
+        record: JSONObject = {resource.id_field: generate_id(resource.id_format)}
+        ctx.values["record"] = record
+        record.update({key: value(ctx) for key, value in resource.defaults.items()})
+        record.update(given)
+        record.update({key: value(ctx) for key, value in set_values.items()})
+        record[resource.created_field] = format_time(ctx.now, resource.time_format)
+        chosen = magic()
+        if lifecycle is not None:
+            state = chosen.pop(lifecycle.field, None) or record.get(lifecycle.field)
+            state = state or lifecycle.default
+            if state not in states:
+                raise errors.InvalidRequest(
+                    errors.INITIAL_STATE_REFUSED.format(
+                        resource=resource.name, state=state, allowed=", ".join(states)
+                    )
+                )
+            enter(lifecycle, record, state, ctx)
+        record.update(chosen)
+        self._finish(resource, record, ctx)
+        return record
 
     def _list(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         collection = self._records(op, request, ctx)
@@ -343,30 +372,60 @@ class Engine:
     # -- sandbox data ---------------------------------------------------------------------
 
     def seed(
-        self, sandbox: str, resource_name: str, given: JSONObject, partition: Mapping[str, str]
+        self, caller: Caller, resource_name: str, given: JSONObject, partition: Mapping[str, str]
     ) -> JSONObject:
-        """Put a record (a fixture or an imported one) into a sandbox, completing server fields.
+        """Put a record (a fixture or an imported one) into the caller's sandbox, as a create
+        by `caller` would store it (`_new_record`: the same server fields); the record's own
+        values win, in any state of the lifecycle, except for fields the server takes from the
+        caller (`$auth` defaults of read-only fields, such as an organization), which must be
+        left out or equal.
 
-        Raises `FixtureError` when the resource is unknown or the record breaks its schema.
+        Raises `FixtureError` naming the field when the resource is unknown, a caller-owned
+        field conflicts, or the record breaks its schema.
         """
         resource = self.spec.resources.get(resource_name)
         if resource is None:
             known = ", ".join(self.spec.resources)
             raise FixtureError(f"{self.spec.name} has no resource {resource_name!r} ({known})")
-        ctx = Context(now=self.store.clock(sandbox).now(), time_format=resource.time_format)
-        record: JSONObject = {resource.id_field: generate_id(resource.id_format)}
-        ctx.values["record"] = record
-        record.update({key: value(ctx) for key, value in resource.defaults.items()})
+        ctx = Context(
+            now=self.store.clock(caller.sandbox).now(),
+            time_format=resource.time_format,
+            values={"auth": caller},
+        )
+        for key in self._caller_owned[resource.name]:
+            expected = resource.defaults[key](ctx)
+            if key in given and given[key] != expected:
+                raise FixtureError(
+                    errors.FIXTURE_CALLER_OWNED.format(
+                        resource=resource_name,
+                        field=key,
+                        value=given[key],
+                        expected=expected,
+                        sandbox=caller.sandbox,
+                    )
+                )
         lifecycle = resource.lifecycle
-        if lifecycle is not None and lifecycle.default:
-            record[lifecycle.field] = lifecycle.default
-        record[resource.created_field] = format_time(ctx.now, resource.time_format)
-        record.update({key: value(ctx) for key, value in resource.derived.items()})
-        record[resource.updated_field] = record[resource.created_field]
+        try:
+            record = self._new_record(
+                resource, ctx, given, {}, dict, lifecycle.states if lifecycle else ()
+            )
+        except errors.InvalidRequest as exc:
+            field_name = lifecycle.field if lifecycle else resource.id_field
+            raise FixtureError(
+                errors.FIXTURE_FIELD.format(
+                    resource=resource_name, field=field_name, problem=exc.detail
+                )
+            ) from exc
         record.update(given)
         problems = sorted(self._validators[resource.name].iter_errors(record), key=str)
         if problems:
-            raise FixtureError(f"{resource_name} record: {problems[0].message}")
+            raise FixtureError(
+                errors.FIXTURE_FIELD.format(
+                    resource=resource_name,
+                    field=_field_of(problems[0]),
+                    problem=problems[0].message,
+                )
+            )
         if set(partition) != set(resource.partition) or not all(partition.values()):
             raise FixtureError(
                 errors.FIXTURE_PARTITION.format(
@@ -374,7 +433,7 @@ class Engine:
                 )
             )
         values = tuple(str(partition[path]) for path in resource.partition)
-        collection = self.collection_for(sandbox, resource, values)
+        collection = self.collection_for(caller.sandbox, resource, values)
         collection.insert(record)
         schedule_clock(resource, collection, record)
         return record
@@ -388,3 +447,26 @@ class Engine:
             partition = dict(zip(self.spec.resources[name].partition, values, strict=True))
             found += [(name, partition, dict(record)) for record in collection]
         return found
+
+
+def _caller_owned(resource: Resource) -> tuple[str, ...]:
+    """Read-only fields whose default comes from the caller (`$auth...`): the server's to set."""
+    properties = resource.schema.get("properties", {})
+    return tuple(
+        key
+        for key, raw in resource.raw.get("defaults", {}).items()
+        if isinstance(raw, str)
+        and raw.startswith("$auth")
+        and properties.get(key, {}).get("readOnly")
+    )
+
+
+def _field_of(problem: ValidationError) -> str:
+    """The field a schema error is about (a missing required property names itself)."""
+    required = problem.validator_value if problem.validator == "required" else None
+    if isinstance(required, list) and isinstance(problem.instance, dict):
+        missing = [key for key in required if key not in problem.instance]
+        path = [*problem.absolute_path, *missing[:1]]
+    else:
+        path = list(problem.absolute_path)
+    return ".".join(str(part) for part in path) or "(the record)"

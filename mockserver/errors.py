@@ -15,7 +15,7 @@ MockError                      status  kind
 
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from kycspec.expressions import Context
 from kycspec.model import ErrorFormat
@@ -36,6 +36,11 @@ UNKNOWN_PAGE_START = "No record with id {id!r} to start the page after."
 BAD_CURSOR = "The cursor {cursor!r} is not valid."
 FIXTURE_PARTITION = "A {resource} record needs a partition naming exactly: {expected}."
 STORE_BUSY = "The record kept changing under this request; retry it."
+FIXTURE_FIELD = "{resource} record, field {field}: {problem}"
+FIXTURE_CALLER_OWNED = (
+    "{resource} record, field {field}: {value!r} conflicts with the value the server sets in "
+    "sandbox {sandbox!r} ({expected!r}); leave the field out"
+)
 PREFER_FORCED = "Response {code} forced by the Prefer header."
 PREFER_UNKNOWN_CODE = "Prefer: code={code} is not a declared response; declared: {declared}."
 PREFER_UNKNOWN_EXAMPLE = "Prefer: example={name} is not a named example; known: {known}."
@@ -82,8 +87,14 @@ class InvalidRequest(MockError):
 
 
 class Unauthorized(MockError):
+    """Always with a `WWW-Authenticate: Bearer` challenge (RFC 9110 section 11.6.1, RFC 6750)."""
+
     status = 401
     kind = "unauthorized"
+
+    def __init__(self, detail: str, **options: Any):
+        super().__init__(detail, **options)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
 
 
 class Forbidden(MockError):

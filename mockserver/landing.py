@@ -5,6 +5,8 @@ import html
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from mockserver.sandbox import TokenPolicy
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>kyc-contracts mock</title>
 <style>body{{font:15px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}}
@@ -12,8 +14,8 @@ code{{background:#f3f3f3;padding:0 .25rem}}td,th{{padding:.25rem .75rem;text-ali
 </head><body>
 <h1>kyc-contracts mock server</h1>
 <p>Stateful mocks of the APIs below, generated from their OpenAPI specs. Send
-<code>Authorization: Bearer test_&lt;name&gt;</code> for your own sandbox
-(<code>admin_&lt;name&gt;</code> for admin operations).</p>
+<code>Authorization: Bearer {user_prefix}&lt;name&gt;</code> for your own sandbox
+(<code>{admin_prefix}&lt;name&gt;</code> for admin operations).</p>
 <table><tr><th>API</th><th>Base URL</th><th>Docs</th></tr>{rows}</table>
 <p>Control plane: <a href="/__mock/ui/">/__mock/ui/</a> (reset, fixtures, snapshots, clock,
 request log).</p>
@@ -26,11 +28,18 @@ NOT_FOUND = {"title": "Not Found", "status": 404, "detail": "No API is served at
 
 
 class LandingPage:
-    """Serves `/` (HTML, or JSON for `Accept: application/json`) and a 404 for other paths."""
+    """Serves `/` (HTML, or JSON for `Accept: application/json`) and a 404 for other paths.
 
-    def __init__(self, links: list[dict[str, str]]):
+    The page shows the token prefixes in force (`--user-prefix`, `--admin-prefix`).
+    """
+
+    def __init__(self, links: list[dict[str, str]], policy: TokenPolicy):
         rows = "".join(ROW.format(**{k: html.escape(v) for k, v in link.items()}) for link in links)
-        self.page = PAGE.format(rows=rows).encode()
+        self.page = PAGE.format(
+            rows=rows,
+            user_prefix=html.escape(policy.user_prefix),
+            admin_prefix=html.escape(policy.admin_prefix),
+        ).encode()
         self.links = orjson.dumps({"apis": links})
         self.not_found = orjson.dumps({**NOT_FOUND, "apis": links})
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from kycspec.model import ApiSpec
 from mockserver.engine import Engine
 from mockserver.fixtures import FixtureError, FixtureRecord
-from mockserver.sandbox import TokenPolicy
+from mockserver.sandbox import Caller, TokenPolicy
 from mockserver.store import Store
 
 DOCS_SANDBOX = "docs"
@@ -47,19 +47,36 @@ class MockServer:
 
     def docs_fixtures(self) -> list[FixtureRecord]:
         return [
-            FixtureRecord(DOCS_SANDBOX, name, f.resource, dict(f.record), dict(f.partition))
+            FixtureRecord(
+                DOCS_SANDBOX,
+                name,
+                f.resource,
+                dict(f.record),
+                dict(f.partition),
+                origin=f"spec {name} x-sandbox.fixtures[{number}]",
+            )
             for name, spec in self.specs.items()
-            for f in spec.fixtures
+            for number, f in enumerate(spec.fixtures)
         ]
 
     def load(self, records: Iterable[FixtureRecord]) -> list[FixtureRecord]:
-        """Store fixture records; returns them as stored (server fields completed)."""
+        """Store fixture records as creates in their sandboxes would (server fields completed,
+        with the sandbox's user token as the caller); returns them as stored.
+
+        Raises `FixtureError` naming the record's origin and the field at fault.
+        """
         stored = []
         for item in records:
+            where = f"{item.origin}: " if item.origin else ""
             engine = self.engines.get(item.api)
             if engine is None:
-                raise FixtureError(f"no API named {item.api!r} ({', '.join(self.engines)})")
-            record = engine.seed(item.sandbox, item.resource, item.record, item.partition)
+                known = ", ".join(self.engines)
+                raise FixtureError(f"{where}no API named {item.api!r} ({known})")
+            caller = Caller(self.policy.user_prefix + item.sandbox, item.sandbox, admin=False)
+            try:
+                record = engine.seed(caller, item.resource, item.record, item.partition)
+            except FixtureError as exc:
+                raise FixtureError(f"{where}{exc}") from exc
             stored.append(
                 FixtureRecord(item.sandbox, item.api, item.resource, record, item.partition)
             )

@@ -8,12 +8,14 @@ Still connexion's own classes, subclassed where they rebuild something per reque
 - The parameter decorator parses a urlencoded body again after the form validator has parsed
   it; the handler's request takes the validator's parse from the scope instead.
 - `SwaggerUIMiddleware` routes every request to see whether it is for `/ui` or the spec; it now
-  hands anything outside those paths straight on.
+  hands anything outside those paths straight on, and renders the docs page from
+  `templates/index.j2` (Swagger UI's own page, titled after the API).
 - The middleware list leaves out `LifespanMiddleware` (the dispatcher in front answers lifespan
   itself; connexion apps never see it) and response validation when it is off.
 """
 
 import functools
+from importlib import resources
 from typing import Any
 
 import connexion
@@ -30,13 +32,15 @@ from connexion.middleware.response_validation import ResponseValidationMiddlewar
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
+from starlette.templating import Jinja2Templates
 from starlette.types import Receive, Scope, Send
 
 from mockserver.validation import PARSED_FORM
 
 _BODY_HEADERS = (b"content-length", b"transfer-encoding", b"content-type")
+DOCS_TEMPLATES = resources.files("mockserver") / "templates"
 
 
 class _ParameterDecorator(AsyncParameterDecorator):
@@ -110,6 +114,14 @@ class CachedAsyncApi(AsyncApi):
         )
 
 
+class _TitledSwaggerUIAPI(SwaggerUIAPI):
+    """connexion's docs routes, rendering the page from this package's template."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._templates = Jinja2Templates(directory=str(DOCS_TEMPLATES))
+
+
 class PrefixSwaggerUIMiddleware(SwaggerUIMiddleware):
     """The docs middleware, consulted only for paths under its own routes."""
 
@@ -117,8 +129,22 @@ class PrefixSwaggerUIMiddleware(SwaggerUIMiddleware):
         super().__init__(app)
         self.prefixes: tuple[str, ...] = ()
 
-    def add_api(self, specification: Any, base_path: str | None = None, **kwargs: Any) -> None:
-        super().add_api(specification, base_path=base_path, **kwargs)
+    def add_api(
+        self,
+        specification: Any,
+        base_path: str | None = None,
+        arguments: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # As SwaggerUIMiddleware.add_api, with the titled page.
+        api = _TitledSwaggerUIAPI(
+            specification,
+            base_path=base_path,
+            arguments=arguments,
+            default=self.default_fn,
+            **kwargs,
+        )
+        self.router.mount(api.base_path, app=api.router)
         mount = self.router.routes[-1]
         self.prefixes += tuple(mount.path + route.path for route in mount.routes)
 

@@ -301,7 +301,7 @@ def test_control_plane_fixture_without_its_partition_is_refused(
     expected = errors.FIXTURE_PARTITION.format(
         resource="verification", expected="header.X-Tenant-ID"
     )
-    assert response.json()["detail"] == expected
+    assert response.json()["detail"] == f"records[0]: {expected}"
 
 
 def test_control_token_guards_every_operation_but_health_and_the_docs() -> None:
