@@ -183,16 +183,16 @@ def run_command(
     if seed is None:
         seed = random.SystemRandom().randrange(MAX_SEED)
     target = Target(
-        spec,
-        base_url,
-        token,
-        token_b,
-        admin_token,
-        control_url,
-        magic,
-        timeout,
-        max_response_bytes=max_response_bytes,
+        spec=spec,
+        base_url=base_url,
+        token=token,
+        token_b=token_b,
+        admin_token=admin_token,
+        control_url=control_url,
         control_token=control_token,
+        magic=magic,
+        timeout=timeout,
+        max_response_bytes=max_response_bytes,
     )
     replay = replay_command(click.get_current_context().params, seed)
     console = REPORTERS.get("console")(replay=replay)

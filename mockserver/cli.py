@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 import uvicorn
+from click.decorators import FC
 from rich.console import Console
 from rich.table import Table
 from uvicorn.supervisors import Multiprocess
@@ -48,6 +49,17 @@ CONTROL_TOKEN_ENV = "MOCKSERVER_CONTROL_TOKEN"
 DEFAULT_READY_TIMEOUT_S = 60.0
 # Options that only concern the process that starts a detached server.
 _DETACH_OPTIONS = ("detach", "ready_timeout", "log_file", "fd", "control_token")
+
+
+def _wait_option(name: str, help_text: str) -> Callable[[FC], FC]:
+    """An option of seconds to wait for readiness."""
+    return click.option(
+        name,
+        default=DEFAULT_READY_TIMEOUT_S,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True),
+        help=help_text,
+    )
 
 
 class CannotBind(click.ClickException):
@@ -123,13 +135,7 @@ def main() -> None:
     is_flag=True,
     help="Start the server in the background, return once it is ready, print its PID.",
 )
-@click.option(
-    "--ready-timeout",
-    default=DEFAULT_READY_TIMEOUT_S,
-    show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
-    help="With --detach: seconds to wait for the server to be ready.",
-)
+@_wait_option("--ready-timeout", "With --detach: seconds to wait for the server to be ready.")
 @click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -293,13 +299,7 @@ def _command_line(command: click.Command, params: Mapping[str, Any]) -> list[str
 
 @main.command()
 @click.argument("url")
-@click.option(
-    "--timeout",
-    default=DEFAULT_READY_TIMEOUT_S,
-    show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds to wait.",
-)
+@_wait_option("--timeout", "Seconds to wait.")
 def wait(url: str, timeout: float) -> None:
     """Wait until the mock at URL (e.g. http://127.0.0.1:8080) is ready; exit 1 if it is not."""
     try:

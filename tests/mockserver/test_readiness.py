@@ -19,17 +19,17 @@ from mockserver.app import create_app
 from mockserver.readiness import NOT_READY, health_url
 from mockserver.testing import free_port
 
-MOCK = [sys.executable, "-m", "mockserver"]
+MOCK = (sys.executable, "-m", "mockserver")
 README = Path(__file__).resolve().parents[2] / "README.md"
 BANNER_URL = re.compile(r"http://127\.0\.0\.1:(\d+)/finx ")
 START_TIMEOUT_S = 120
 
 
 def _run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, command: tuple[str, ...] = MOCK
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*MOCK, *args],
+        [*command, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -127,15 +127,7 @@ def test_readme_ci_snippet_runs_under_bash_e(tmp_path: Path) -> None:
         "PORT": str(free_port()),
         "PATH": bin_dir + os.pathsep + os.environ["PATH"],
     }
-    result = subprocess.run(
-        ["bash", "-e", "-c", "\n".join(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT_S,
-        check=False,
-    )
+    result = _run("-e", "-c", "\n".join(script), cwd=tmp_path, env=env, command=("bash",))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "kyc-contracts mock" in (tmp_path / "mock.log").read_text()
 
