@@ -7,6 +7,7 @@ concurrent clients.
 """
 
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from mockserver import cli
 from mockserver.app import MockApp, create_app
 from mockserver.filestore import FileStore
 from mockserver.redisstore import RedisStore
@@ -187,3 +189,28 @@ def live_server() -> Iterator[LiveServer]:
     app = create_app(validate_responses=True)
     with serve_in_thread(app) as url:
         yield LiveServer(url, app)
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Stops `mockserver serve` where uvicorn would start serving (one process, or a supervisor
+    of workers), keeping the app, the bound address and the workers' settings."""
+    seen: dict[str, Any] = {}
+
+    def serve_one(server: cli.AnnouncingServer, sockets: list[socket.socket]) -> None:
+        (sock,) = sockets
+        seen.update(app=server.config.app, address=sock.getsockname())
+        sock.close()
+
+    class Supervisor:
+        def __init__(self, config: Any, sockets: list[socket.socket]):
+            seen.update(app=config.app, factory=config.factory, workers=config.workers)
+            for sock in sockets:
+                sock.close()
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(cli.AnnouncingServer, "run", serve_one)
+    monkeypatch.setattr(cli, "Multiprocess", Supervisor)
+    return seen

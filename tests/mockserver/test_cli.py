@@ -24,20 +24,6 @@ GOOD = """records:
 """
 
 
-@pytest.fixture
-def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Stops `serve` where uvicorn would start serving, keeping the app and the bound socket."""
-    seen: dict[str, Any] = {}
-
-    def fake_run(server: cli.AnnouncingServer, sockets: list[socket.socket]) -> None:
-        (sock,) = sockets
-        seen.update(app=server.config.app, address=sock.getsockname())
-        sock.close()
-
-    monkeypatch.setattr(cli.AnnouncingServer, "run", fake_run)
-    return seen
-
-
 def _serve(*args: str) -> Any:
     """`mockserver serve` in this process, on a free port unless `args` name one."""
     port = [] if "--port" in args else ["--port", "0"]

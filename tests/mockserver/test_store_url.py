@@ -15,20 +15,8 @@ from mockserver.store import InMemoryStore
 from mockserver.testing import free_port
 
 
-@pytest.fixture
-def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Stops `serve` at uvicorn.run, keeping what it was given."""
-    seen: dict[str, Any] = {}
-
-    def fake_run(app: Any, **options: Any) -> None:
-        seen.update(options, app=app)
-
-    monkeypatch.setattr(cli.uvicorn, "run", fake_run)
-    return seen
-
-
 def _serve(*args: str) -> Any:
-    return CliRunner().invoke(cli.main, ["serve", *args])
+    return CliRunner().invoke(cli.main, ["serve", "--port", "0", *args])
 
 
 def test_store_url_opens_each_backend(tmp_path: Path, redis_url: str) -> None:
