@@ -48,19 +48,30 @@ class MockResponse:
     body: JSON = None
 
 
+CURSOR_BYTES = 8
+"""A cursor is a position in the list (the insertion sequence number of the page's last record)
+as 8 big-endian bytes in unpadded base64url: 11 characters, the grammar the specs declare."""
+CURSOR_PATTERN = "^[A-Za-z0-9_-]{11}$"
+"""The schema pattern of every `x-page: cursor` parameter (specs/README.md)."""
+
+
 def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(seq.to_bytes(CURSOR_BYTES, "big")).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> int:
+    """The position a cursor names; any well-formed cursor is one (a keyset position), even one
+    this server never issued: the page holds the records older than it.
+
+    Raises `InvalidRequest` (400) when the cursor does not decode to 8 bytes.
+    """
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = text.partition(":")
-        if prefix != "seq" or not number.isdigit():
-            raise ValueError(cursor)
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise errors.InvalidRequest(errors.BAD_CURSOR.format(cursor=cursor)) from None
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (ValueError, binascii.Error):
+        raw = b""
+    if len(raw) != CURSOR_BYTES:
+        raise errors.InvalidRequest(errors.BAD_CURSOR.format(cursor=cursor))
+    return int.from_bytes(raw, "big")
 
 
 class Engine:
@@ -275,8 +286,8 @@ class Engine:
                 before = decode_cursor(str(start))
             elif start is not None:
                 before = collection.seq(str(start))
-                if before is None:
-                    raise errors.InvalidRequest(errors.UNKNOWN_PAGE_START.format(id=start))
+                if before is None:  # a well-formed id that names no record, as for any id
+                    raise errors.NotFound(errors.UNKNOWN_PAGE_START.format(id=start))
         items, has_more = collection.page(predicates, limit, before)
         last = collection.seq(items[-1][op.resource.id_field]) if items else None
         cursor = encode_cursor(last) if has_more and last is not None else None

@@ -1,6 +1,6 @@
 """Schemathesis hooks for test_schemathesis.py, loaded by `st run` through SCHEMATHESIS_HOOKS.
 
-Three things, each kept as narrow as it can be:
+Two things, each kept as narrow as it can be:
 
 1. A fresh sandbox for every stateful scenario. The `before_call` hook resets the run's sandbox
    (POST /__mock/sandboxes/<name>/reset) before the first request of each scenario. Schemathesis
@@ -13,11 +13,6 @@ Three things, each kept as narrow as it can be:
    header out only for urllib3 to put its own `python-urllib3/x` back, so the mock saw a valid
    header and the checks reported "missing header accepted". urllib3's SKIP_HEADER marker tells
    it to send no User-Agent at all, so the check now tests what it means to.
-3. One documented 400 a schema cannot express: a page start (`x-page: starting_after` or
-   `cursor`) that names no record of the sandbox. Fin X D5 and Kontorion D6 answer 400 for it,
-   like Stripe-style APIs; schemathesis draws such values as "valid" (any string of the right
-   length), so positive_data_acceptance flags the 400. Only that failure, for a request that
-   carries a page start, is dropped; any other rejected valid request still fails.
 """
 
 import os
@@ -27,14 +22,12 @@ from typing import Any
 import schemathesis
 from hypothesis.control import current_build_context
 from schemathesis.generation.meta import TestPhase
-from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.transport.prepare import get_exclude_headers
 from schemathesis.transport.requests import RequestsTransport
 from urllib3.util import SKIP_HEADER
 
 RESET_URL = os.environ["KYC_ST_RESET_URL"]
 RESET_LOG = os.environ["KYC_ST_RESET_LOG"]
-PAGE_STARTS = {"starting_after", "cursor"}
 
 _last_scenario: list[Any] = [None]
 
@@ -65,15 +58,3 @@ def _serialize_without_user_agent(self: Any, case: Any, **kwargs: Any) -> dict[s
 
 
 RequestsTransport.serialize_case = _serialize_without_user_agent  # type: ignore[method-assign]
-
-
-@schemathesis.hook
-def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
-    if not isinstance(failure, RejectedPositiveData) or response.status_code != 400:
-        return True
-    page_starts = {
-        parameter.name
-        for parameter in case.operation.iter_parameters()
-        if parameter.definition.get("x-page") in PAGE_STARTS
-    }
-    return not page_starts & set(case.query or {})

@@ -1,12 +1,13 @@
 """Lists: every documented filter, page sizes and bounds, and pages that never skip or repeat."""
 
+import re
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from kycspec.loader import load_all
-from mockserver import errors
+from mockserver import engine, errors
 from tests.mockserver.conftest import (
     FINX,
     FINX_RESOURCES,
@@ -136,14 +137,26 @@ def test_finx_list_filter_with_starting_after_pages_the_filtered_set(client: Tes
     assert _ids(first) + _ids(second) == wanted[::-1]
 
 
-def test_finx_list_unknown_starting_after_is_400(client: TestClient) -> None:
+def test_finx_list_unknown_starting_after_is_404(client: TestClient) -> None:
+    """Fin X D5: a well-formed id that names no record is a 404, like any unknown id."""
     response = client.get(
         f"{FINX}/kyc", headers=bearer("test_fstart"), params={"starting_after": "zzzzzzzzzzzzzzzz"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == SPECS["finx"].errors.code("not_found")
     assert response.json()["error"]["message"] == errors.UNKNOWN_PAGE_START.format(
         id="zzzzzzzzzzzzzzzz"
     )
+
+
+@pytest.mark.parametrize("start", ["0", "x" * 15, "x" * 17, "zzzzzzzzzzzzzzz-"])
+def test_finx_list_malformed_starting_after_is_400(client: TestClient, start: str) -> None:
+    """Fin X D5: `starting_after` has the record id format, so anything else is refused."""
+    response = client.get(
+        f"{FINX}/kyc", headers=bearer("test_fstart"), params={"starting_after": start}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == SPECS["finx"].errors.code("invalid_request")
 
 
 # -- Kontorion ----------------------------------------------------------------------------------
@@ -199,10 +212,39 @@ def test_kontorion_list_maximum_limit_is_100(client: TestClient) -> None:
     assert page["next_cursor"] is None
 
 
-def test_kontorion_list_bad_cursor_is_400(client: TestClient) -> None:
-    response = client.get(KONTORION_LIST, headers=bearer("test_kbad"), params={"cursor": "nope"})
+@pytest.mark.parametrize("cursor", ["0", "nope", "AAAAAAAAAA", "AAAAAAAAAAAA", "AAAAAAAAAA="])
+def test_kontorion_list_malformed_cursor_is_400(client: TestClient, cursor: str) -> None:
+    """Kontorion D6: a cursor is 11 base64url characters; anything else is refused."""
+    response = client.get(KONTORION_LIST, headers=bearer("test_kbad"), params={"cursor": cursor})
     assert response.status_code == 400
-    assert response.json()["detail"] == errors.BAD_CURSOR.format(cursor="nope")
+    assert response.json()["code"] == SPECS["kontorion"].errors.code("invalid_request")
+
+
+def test_kontorion_list_unissued_cursor_is_a_position(client: TestClient) -> None:
+    """Kontorion D6: any well-formed cursor is a position; the page holds what is older."""
+    created = _kontorion_create(client, "test_kpos", 3)
+    before_all = engine.encode_cursor(0)
+    after_all = "_" * 11  # the largest position
+    for cursor, expected in ((before_all, []), (after_all, created[::-1])):
+        response = client.get(
+            KONTORION_LIST, headers=bearer("test_kpos"), params={"cursor": cursor}
+        )
+        assert response.status_code == 200, response.text
+        assert _ids(response.json()) == expected
+
+
+@pytest.mark.parametrize("seq", [0, 1, 20, 2**64 - 1])
+def test_cursor_round_trips_in_the_declared_grammar(seq: int) -> None:
+    cursor = engine.encode_cursor(seq)
+    assert re.search(engine.CURSOR_PATTERN, cursor)
+    assert engine.decode_cursor(cursor) == seq
+
+
+@pytest.mark.parametrize("cursor", ["nope", "", "é" * 11, "AAAAAAAAAAAAAAAA"])
+def test_cursor_that_does_not_decode_is_400(cursor: str) -> None:
+    with pytest.raises(errors.InvalidRequest) as raised:
+        engine.decode_cursor(cursor)
+    assert raised.value.detail == errors.BAD_CURSOR.format(cursor=cursor)
 
 
 def test_kontorion_list_filters_by_customer_status_and_type(client: TestClient) -> None:

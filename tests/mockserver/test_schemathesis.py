@@ -8,8 +8,7 @@ only with zero failures and zero errors. The CLI runs as a subprocess, so this e
 the way any outside client does and depends on none of our Python besides starting the server.
 
 What `schemathesis_hooks.py` adds, and why (details there): a sandbox reset before every stateful
-scenario, a truly absent `User-Agent` for the missing-header cases, and acceptance of the
-documented 400 for a page start that names no record.
+scenario, and a truly absent `User-Agent` for the missing-header cases.
 
 `pytest -s` shows the number of test cases of each run; a failing run shows them too, with the
 tail of schemathesis' own report.
