@@ -1,7 +1,8 @@
 """`conformance`: run the suite against a server, or list the requirement catalogue.
 
 Exit codes (README.md, "The conformance suite"): 0 conformant, 1 not conformant (a MUST requirement
-failed or errored), 2 could not run (bad arguments, unknown API, server unreachable).
+failed or errored, or with --require-all was skipped), 2 could not run (bad arguments, unknown
+API, a failed preflight, or no MUST requirement exercised).
 """
 
 import contextlib
@@ -20,7 +21,8 @@ from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
 from conformance.limits import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 from conformance.reporters import REPORTERS, Broadcast, Reporter
 from conformance.requirements import build_catalogue
-from conformance.runner import is_conformant, run
+from conformance.results import RunVerdict, run_verdict
+from conformance.runner import run
 from conformance.settings import DEFAULT_PROFILE, PROFILES, Settings
 from conformance.target import PLACEHOLDERS, Target
 from kycspec.loader import SPECS_DIR, load_all
@@ -29,6 +31,13 @@ from kycspec.model import ApiSpec
 EXIT_CONFORMANT = 0
 EXIT_NOT_CONFORMANT = 1
 EXIT_CANNOT_RUN = 2
+# A run that exercised no MUST requirement (the preflight stopped it, or nothing was reached)
+# gives no verdict: "could not run", never conformant.
+EXIT_CODES = {
+    RunVerdict.CONFORMANT: EXIT_CONFORMANT,
+    RunVerdict.NOT_CONFORMANT: EXIT_NOT_CONFORMANT,
+    RunVerdict.NOTHING_EXERCISED: EXIT_CANNOT_RUN,
+}
 UNKNOWN_API = "unknown API {api!r}; known: {known}"
 SEED_NOTE = "seed {seed} (replay with --seed {seed})"
 SECRET_OPTIONS = {"--" + name.replace("_", "-"): shown for name, shown in PLACEHOLDERS.items()}
@@ -80,7 +89,9 @@ def replay_command(params: dict[str, Any], seed: int) -> str:
             words.append("--magic" if value else "--no-magic")
         elif option in SECRET_OPTIONS:
             words += [option, SECRET_OPTIONS[option]]
-        elif name in ("budget", "timeout"):
+        elif name == "require_all":
+            words += ["--require-all"] if value else []
+        elif name in ("budget", "timeout", "clock_skew"):
             words += [option, f"{value:g}"]
         else:
             words += [option, str(value)]
@@ -127,6 +138,11 @@ def main() -> None:
 @click.option(
     "--control-token", default=None, help="Bearer token of the control plane (its --control-token)."
 )
+@click.option(
+    "--sandbox",
+    default=None,
+    help="The control plane's sandbox behind --token (default: asked by token introspection).",
+)
 @click.option("--magic/--no-magic", default=False, help="The server honours x-sandbox magic.")
 @click.option("--profile", type=click.Choice(list(PROFILES)), default=DEFAULT_PROFILE)
 @click.option("--seed", type=click.IntRange(0, MAX_SEED - 1), default=None)
@@ -154,6 +170,19 @@ def main() -> None:
     default=None,
     help=f"Where hypothesis keeps its files (default {HYPOTHESIS_HOME_DEFAULT}).",
 )
+@click.option(
+    "--require-all",
+    is_flag=True,
+    default=False,
+    help="A skipped MUST requirement fails the run too (a gate that must check everything).",
+)
+@click.option(
+    "--clock-skew",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds two server clocks may differ by when timestamps are ordered.",
+)
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -166,6 +195,7 @@ def run_command(
     admin_token: str | None,
     control_url: str | None,
     control_token: str | None,
+    sandbox: str | None,
     magic: bool,
     profile: str,
     seed: int | None,
@@ -173,6 +203,8 @@ def run_command(
     timeout: float,
     max_response_bytes: int,
     hypothesis_dir: Path | None,
+    require_all: bool,
+    clock_skew: float,
     junit: Path | None,
     json_path: Path | None,
     html: Path | None,
@@ -193,6 +225,7 @@ def run_command(
         magic=magic,
         timeout=timeout,
         max_response_bytes=max_response_bytes,
+        sandbox=sandbox,
     )
     replay = replay_command(click.get_current_context().params, seed)
     console = REPORTERS.get("console")(replay=replay)
@@ -202,14 +235,15 @@ def run_command(
         if path is not None:
             reporters.append(REPORTERS.get(name)(path, replay=replay))
     emit = Broadcast(reporters)
+    settings = Settings(
+        PROFILES[profile], seed, budget, require_all=require_all, clock_skew_s=clock_skew
+    )
     try:
         with hypothesis_home(hypothesis_dir or default_hypothesis_dir()):
-            results = run(target, Settings(PROFILES[profile], seed, budget), emit)
+            results = run(target, settings, emit)
     finally:
         emit.shutdown()
-    if not results:
-        sys.exit(EXIT_CANNOT_RUN)
-    sys.exit(EXIT_CONFORMANT if is_conformant(results) else EXIT_NOT_CONFORMANT)
+    sys.exit(EXIT_CODES[run_verdict(results, require_all=require_all)])
 
 
 @main.command("requirements")
@@ -230,7 +264,10 @@ def catalogue_text(specs: dict[str, ApiSpec], fmt: str = "text") -> str:
             "# Requirements",
             "",
             "Generated by `conformance requirements --format markdown`; do not edit by hand.",
-            "Every check the conformance suite makes, by stable ID.",
+            "Every check the conformance suite makes, by stable ID. A requirement passes only",
+            "when the case that discriminates it happened (on every operation, resource or",
+            "outcome it is about); otherwise it is skipped as not exercised, never passed.",
+            "Timestamp order allows the run's `--clock-skew` (default 1 s).",
         ]
     for name, spec in specs.items():
         catalogue = build_catalogue(spec)

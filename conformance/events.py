@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from conformance.requirements import Requirement
-from conformance.results import Result
+from conformance.results import Result, RunVerdict, run_verdict
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,14 @@ class RunFinished:
     api: str
     results: tuple[Result, ...]
     duration_s: float
-    error: str | None = None  # set when the run could not complete (unreachable server)
+    error: str | None = None  # set when the run could not start (the preflight's problem)
+    require_all: bool = False  # the run's gate: a skipped MUST fails it too
+
+    @property
+    def verdict(self) -> RunVerdict:
+        if self.error is not None:
+            return RunVerdict.NOTHING_EXERCISED
+        return run_verdict(self.results, require_all=self.require_all)
 
 
 Event = RunStarted | LayerStarted | Progress | RequirementChecked | RunFinished

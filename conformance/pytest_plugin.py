@@ -39,15 +39,16 @@ class Outcome:
     seed: int
     results: tuple[Result, ...]
     error: str | None
+    require_all: bool = False
 
     @property
     def conformant(self) -> bool:
         from conformance.runner import is_conformant  # noqa: PLC0415
 
-        return self.error is None and is_conformant(self.results)
+        return self.error is None and is_conformant(self.results, require_all=self.require_all)
 
     def failures(self) -> list[Result]:
-        return [r for r in self.results if is_blocking(r)]
+        return [r for r in self.results if is_blocking(r, require_all=self.require_all)]
 
 
 def run_conformance(
@@ -66,6 +67,9 @@ def run_conformance(
     timeout: float = 10.0,
     tenant: str = "conformance",
     specs_dir: str | Path | None = None,
+    sandbox: str | None = None,
+    require_all: bool = False,
+    clock_skew: float = 1.0,
 ) -> Outcome:
     """Run the suite against a server (no console output) and return its outcome.
 
@@ -90,6 +94,7 @@ def run_conformance(
         timeout,
         tenant,
         control_token=control_token,
+        sandbox=sandbox,
     )
     errors: list[str] = []
 
@@ -97,8 +102,12 @@ def run_conformance(
         if isinstance(event, RunFinished) and event.error:
             errors.append(event.error)
 
-    results = run(target, Settings(PROFILES[profile], seed, budget), emit)
-    return Outcome(api, base_url, seed, tuple(results), errors[0] if errors else None)
+    settings = Settings(
+        PROFILES[profile], seed, budget, require_all=require_all, clock_skew_s=clock_skew
+    )
+    results = run(target, settings, emit)
+    error = errors[0] if errors else None
+    return Outcome(api, base_url, seed, tuple(results), error, require_all)
 
 
 def failure_report(outcome: Outcome) -> str:

@@ -7,6 +7,7 @@ a requirement out of an API's catalogue when the API has nothing for it to check
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from conformance.checks import CHECKS
 from kycspec.model import ApiSpec, Resource
 
 
@@ -24,6 +25,9 @@ class Template:
     statement: str
     source: str
     applies: Callable[[ApiSpec, Resource | None], bool] = lambda spec, resource: True
+
+    def __post_init__(self) -> None:
+        CHECKS.get(self.check)  # a template naming no registered check is refused at import
 
 
 def _has_role(role: str) -> Callable[[ApiSpec, Resource | None], bool]:
@@ -110,15 +114,16 @@ SCHEMA = (
         5,
         "MUST",
         "negative_data_rejection",
-        "Requests that break the spec (types, enums, required fields, unknown parameters) "
-        "are refused with a 4xx.",
+        "Requests that break the spec (types, enums, formats, required fields) are refused "
+        "with a 4xx (an undeclared query parameter may be ignored).",
         OPENAPI,
     ),
     Template(
         6,
         "MUST",
         "positive_data_acceptance",
-        "Requests that follow the spec are accepted (2xx, or a declared 4xx for state).",
+        "Requests that follow the spec are accepted: a 2xx, or a refusal the record's state "
+        "explains (404 gone, 409 lifecycle, a guard's status); every create is accepted.",
         OPENAPI,
     ),
     Template(
@@ -165,8 +170,9 @@ LIFECYCLE = (
         3,
         "MUST",
         "timestamps_consistent",
-        "{created} never changes; {updated} never goes back and moves on change.",
-        "x-resources timestamps",
+        "{created} never changes; {updated} never goes back and moves when the record changes "
+        "(both within the run's --clock-skew).",
+        "x-resources timestamps (specs/README.md)",
     ),
     Template(
         4,
@@ -182,7 +188,7 @@ LIFECYCLE = (
         "forbidden_transitions_refused",
         "A transition the lifecycle does not declare is refused with 409 and the record "
         "is unchanged.",
-        "x-resources lifecycle",
+        "x-resources lifecycle (specs/README.md)",
         _has_lifecycle,
     ),
     Template(
@@ -258,14 +264,14 @@ SECURITY = (
         "MUST",
         "missing_token_refused",
         "Every operation refuses a request without a token with 401.",
-        "securitySchemes",
+        "securitySchemes bearer (RFC 6750 section 3.1)",
     ),
     Template(
         2,
         "MUST",
         "invalid_token_refused",
         "Every operation refuses an invalid token with 401.",
-        "securitySchemes",
+        "securitySchemes bearer (RFC 6750 section 3.1)",
     ),
     Template(
         3,
@@ -279,15 +285,15 @@ SECURITY = (
         "MUST",
         "admin_only_enforced",
         "Admin operations refuse a non-admin token with 403.",
-        "operations marked admin",
+        "operations marked admin (specs/README.md x-operation admin)",
         _has_admin,
     ),
     Template(
         5,
         "MUST",
         "required_headers_enforced",
-        "A request missing a required header is refused with 400.",
-        "required header parameters",
+        "A request missing a required header is refused with a 4xx (400 where declared).",
+        "required header parameters (OpenAPI `required: true`)",
         _has_required_headers,
     ),
     Template(

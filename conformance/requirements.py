@@ -37,7 +37,8 @@ class Requirement:
     statement: str
     source: str
     layer: str
-    check: str  # the name of the check that decides it
+    check: str  # the name of the registered check that decides it (conformance.checks)
+    resource: str | None = None  # the resource of a lifecycle requirement
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class Requirement:
             "source": self.source,
             "layer": self.layer,
             "check": self.check,
+            "resource": self.resource,
         }
 
 
@@ -106,6 +108,7 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
                 t.statement.format(**fields),
                 _resource_source(spec, resource, t),
                 "lifecycle",
+                resource.name,
             )
             for t in LIFECYCLE
             if t.applies(spec, resource)
@@ -113,7 +116,14 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
     return found
 
 
-def _made(template: Template, prefix: str, statement: str, source: str, layer: str) -> Requirement:
+def _made(
+    template: Template,
+    prefix: str,
+    statement: str,
+    source: str,
+    layer: str,
+    resource: str | None = None,
+) -> Requirement:
     return Requirement(
         f"{prefix}-{template.number:03d}",
         template.level,
@@ -121,4 +131,5 @@ def _made(template: Template, prefix: str, statement: str, source: str, layer: s
         source,
         layer,
         template.check,
+        resource,
     )

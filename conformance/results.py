@@ -3,6 +3,7 @@
 import enum
 import json
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -99,14 +100,16 @@ class Result:
     message: str = ""
     exchanges: tuple[Exchange, ...] = ()
     seed: int | None = None
-    cases: int = 0  # how many generated cases or scenarios exercised it
+    cases: int = 0  # how many discriminating cases exercised it
     duration_s: float = 0.0  # its share of its layer's time (see `conformance.runner`)
+    fix: str | None = None  # for a SKIPPED result: the option that would let a run check it
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.requirement.to_json(),
             "verdict": self.verdict.value,
             "message": self.message,
+            "fix": self.fix,
             "seed": self.seed,
             "cases": self.cases,
             "duration_s": round(self.duration_s, 3),
@@ -114,9 +117,43 @@ class Result:
         }
 
 
-def is_blocking(result: Result) -> bool:
-    """A MUST requirement that failed or errored: the implementation does not conform."""
-    return result.requirement.level == "MUST" and result.verdict in (Verdict.FAILED, Verdict.ERROR)
+class RunVerdict(enum.StrEnum):
+    """What a finished run says about the implementation (exit codes 0, 1 and 2)."""
+
+    CONFORMANT = "conformant"
+    NOT_CONFORMANT = "not conformant"
+    NOTHING_EXERCISED = "nothing exercised"  # no MUST requirement passed: no verdict to give
+
+
+def is_blocking(result: Result, *, require_all: bool = False) -> bool:
+    """A MUST requirement that failed or errored (or, with `require_all`, was skipped)."""
+    if result.requirement.level != "MUST":
+        return False
+    blocking = (Verdict.FAILED, Verdict.ERROR, Verdict.SKIPPED) if require_all else BLOCKING
+    return result.verdict in blocking
+
+
+BLOCKING = (Verdict.FAILED, Verdict.ERROR)
+
+
+def run_verdict(results: Iterable[Result], *, require_all: bool = False) -> RunVerdict:
+    """Not conformant if a MUST failed or errored (or was skipped, with `require_all`);
+    nothing exercised if no MUST passed; conformant otherwise."""
+    results = list(results)
+    if any(is_blocking(r, require_all=require_all) for r in results):
+        return RunVerdict.NOT_CONFORMANT
+    if not any(r.requirement.level == "MUST" and r.verdict is Verdict.PASSED for r in results):
+        return RunVerdict.NOTHING_EXERCISED
+    return RunVerdict.CONFORMANT
+
+
+def fixable(results: Iterable[Result]) -> list[Result]:
+    """Skipped MUST requirements that a run with another option would check."""
+    return [
+        r
+        for r in results
+        if r.requirement.level == "MUST" and r.verdict is Verdict.SKIPPED and r.fix is not None
+    ]
 
 
 def dumps(value: Any) -> bytes:

@@ -2,8 +2,9 @@
 
 It owns the guarantees reporters rely on: every requirement of the catalogue gets exactly one
 Result (SKIPPED with a reason when its layer is not in the profile, is not installed, or the
-budget ran out), a layer that crashes yields ERROR results instead of a traceback, and a target
-that cannot be reached ends the run with `RunFinished(error=...)` before any check.
+budget ran out), a layer that crashes yields ERROR results instead of a traceback, and a run the
+preflight refuses (server unreachable or not serving the spec, a token refused, a silent control
+plane; see `conformance.preflight`) ends with `RunFinished(error=...)` before any check.
 
 When the server stops answering mid-run (`conformance.watch`), what was left to check is an
 ERROR, not a FAILED: a requirement of the layer that was running is kept FAILED only when its
@@ -16,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from conformance.events import RequirementChecked, RunFinished, RunStarted
-from conformance.http import TranscriptClient
+from conformance.preflight import preflight
 from conformance.requirements import LAYERS, Requirement, build_catalogue
-from conformance.results import Result, Verdict, is_blocking
+from conformance.results import Result, RunVerdict, Verdict, run_verdict
 from conformance.settings import Emit, Layer, Settings
 from conformance.target import Target
-from conformance.watch import DOWN, LIMIT
+from conformance.watch import DOWN
 
 # Layers by name, as "module:function"; imported when a run needs them, so a layer that is not
 # installed (yet) costs only its own requirements.
@@ -31,8 +32,8 @@ LAYER_FUNCTIONS = {
     "security": "conformance.layers.security:run_security",
     "robustness": "conformance.layers.robustness:run_robustness",
 }
-UNREACHABLE = "cannot reach {url}: {error}"
 NOT_IN_PROFILE = "not in profile {profile}"
+FULL_PROFILE = "--profile full"
 NOT_AVAILABLE = "{layer} layer not available"
 BUDGET_SPENT = "budget spent"
 SERVER_STOPPED = (
@@ -43,6 +44,7 @@ NOT_CHECKED = "not checked"
 NOT_FULLY_CHECKED = "not fully checked ({cases} case(s) ran)"
 LAYER_CRASHED = "the {layer} layer stopped unexpectedly: {error}"
 NOT_REPORTED = "the {layer} layer reported no verdict for this requirement"
+STRAY_RESULT = "the {layer} layer reported a stray verdict (for {id}); its verdicts are void"
 
 
 def load_layer(name: str) -> Layer | None:
@@ -56,16 +58,6 @@ def load_layer(name: str) -> Layer | None:
         raise
     layer: Layer = getattr(module, function)
     return layer
-
-
-def check_reachable(target: Target) -> str | None:
-    """None when the base URL answers at all (any status, even an answer cut off at a limit),
-    else why not."""
-    with TranscriptClient(target) as client:
-        exchange = client.request("GET", target.base_url, absolute=True)
-    if exchange.error and exchange.outage != LIMIT:
-        return UNREACHABLE.format(url=target.base_url, error=exchange.error)
-    return None
 
 
 def run(
@@ -87,9 +79,9 @@ def run(
             tuple(catalogue),
         )
     )
-    error = check_reachable(target)
-    if error is not None:
-        emit(RunFinished(target.api, (), time.monotonic() - started, error))
+    target, problem = preflight(target)
+    if problem is not None:
+        emit(RunFinished(target.api, (), time.monotonic() - started, str(problem)))
         return []
     results: list[Result] = []
     for layer in LAYERS:
@@ -100,7 +92,8 @@ def run(
             emit(RequirementChecked(result))
     order = {r.id: i for i, r in enumerate(catalogue)}
     results.sort(key=lambda r: order[r.requirement.id])
-    emit(RunFinished(target.api, tuple(results), time.monotonic() - started))
+    duration = time.monotonic() - started
+    emit(RunFinished(target.api, tuple(results), duration, require_all=settings.require_all))
     return results
 
 
@@ -116,11 +109,12 @@ def _run_layer(
     if not own:
         return []
     if layer not in settings.profile.layers:
-        return _all(own, Verdict.SKIPPED, NOT_IN_PROFILE.format(profile=settings.profile.name))
+        message = NOT_IN_PROFILE.format(profile=settings.profile.name)
+        return _all(own, Verdict.SKIPPED, message, fix=FULL_PROFILE)
     if target.watch.down is not None:
         return [_stopped(Result(r, Verdict.ERROR), target) for r in own]
     if settings.time_left() <= 0:
-        return _all(own, Verdict.SKIPPED, BUDGET_SPENT)
+        return _all(own, Verdict.SKIPPED, BUDGET_SPENT, fix="--budget")
     try:
         function = loader(layer)
         if function is None:
@@ -136,10 +130,18 @@ def _run_layer(
 
 
 def _complete(layer: str, own: list[Requirement], reported: list[Result]) -> list[Result]:
-    """Exactly one result per requirement of the layer, in catalogue order."""
+    """Exactly one result per requirement of the layer, in catalogue order.
+
+    A result for a requirement the layer does not own (or a second one for the same) is a
+    bug in the layer: every requirement of the layer is ERROR then, never silently dropped.
+    """
     by_id: dict[str, Result] = {}
+    known = {r.id: r for r in own}
     for result in reported:
-        by_id.setdefault(result.requirement.id, result)
+        rid = result.requirement.id
+        if known.get(rid) != result.requirement or rid in by_id:
+            return _all(own, Verdict.ERROR, STRAY_RESULT.format(layer=layer, id=rid))
+        by_id[rid] = result
     return [
         by_id.get(r.id) or Result(r, Verdict.SKIPPED, NOT_REPORTED.format(layer=layer)) for r in own
     ]
@@ -180,11 +182,16 @@ def _stopped(result: Result, target: Target) -> Result:
 
 
 def _all(
-    requirements: list[Requirement], verdict: Verdict, message: str, seed: int | None = None
+    requirements: list[Requirement],
+    verdict: Verdict,
+    message: str,
+    seed: int | None = None,
+    fix: str | None = None,
 ) -> list[Result]:
-    return [Result(r, verdict, message, seed=seed) for r in requirements]
+    return [Result(r, verdict, message, seed=seed, fix=fix) for r in requirements]
 
 
-def is_conformant(results: list[Result] | tuple[Result, ...]) -> bool:
-    """No MUST requirement failed or errored (SHOULD failures are reported, not fatal)."""
-    return not any(is_blocking(r) for r in results)
+def is_conformant(results: list[Result] | tuple[Result, ...], *, require_all: bool = False) -> bool:
+    """No MUST requirement failed or errored (SHOULD failures are reported, not fatal), and
+    at least one MUST passed; with `require_all`, none was skipped either."""
+    return run_verdict(results, require_all=require_all) is RunVerdict.CONFORMANT

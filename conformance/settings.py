@@ -40,6 +40,8 @@ class Settings:
     seed: int
     budget_s: float = 600.0
     started: float = field(default_factory=time.monotonic)
+    require_all: bool = False  # a skipped MUST fails the run too (`--require-all`)
+    clock_skew_s: float = 1.0  # tolerance of timestamp order between server clocks
 
     @property
     def deadline(self) -> float:

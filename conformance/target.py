@@ -37,6 +37,8 @@ class Target:
     - `timeout` (seconds) and `max_response_bytes` bound every request and its answer
       (`conformance.limits`); `watch` is what the run has learnt about the server so far
       (hanging operations, a stopped server; `conformance.watch`), shared by every client.
+    - `sandbox` names the control plane's sandbox behind `token`; None until the preflight
+      finds it by token introspection (`conformance.preflight`). Never parsed from the token.
     """
 
     spec: ApiSpec
@@ -51,6 +53,7 @@ class Target:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     control_token: str | None = None
     watch: ServerWatch = field(default_factory=ServerWatch, compare=False, repr=False)
+    sandbox: str | None = None
 
     @property
     def api(self) -> str:

@@ -26,6 +26,7 @@ from mockserver.store import LoggedRequest
 
 CONTROL_SPEC = resources.files("mockserver") / "control_plane.yaml"
 CONTROL_BASE_PATH = "/__mock"  # the control plane spec's server URL
+UNKNOWN_API = "no API named {api!r} ({known})"
 PROBLEM = ErrorFormat(
     media_type="application/problem+json",
     body=compile_value(
@@ -65,6 +66,19 @@ class ControlPlane:
                 role = ", admin" if alias.admin else ""
                 tokens[token] = f"sandbox {alias.sandbox}{role} ({api} docs placeholder)"
         return {"apis": self.links, "sandboxes": self.server.store.sandboxes(), "tokens": tokens}
+
+    def introspect(self, body: Any) -> Any:
+        """RFC 7662 section 2.2: `active`, and for an active token its sandbox and admin right."""
+        api = body.get("api")
+        if api is not None and api not in self.server.specs:
+            raise errors.InvalidRequest(
+                UNKNOWN_API.format(api=api, known=", ".join(self.server.specs))
+            )
+        policy = self.server.policy_for(api) if api else self.server.policy_for_all()
+        caller = policy.resolve(str(body["token"]))
+        if caller is None:
+            return {"active": False}
+        return {"active": True, "sandbox": caller.sandbox, "admin": caller.admin}
 
     def reset_all(self) -> ConnexionResponse:
         self.server.reset()

@@ -45,6 +45,13 @@ class MockServer:
         aliases = {**self.policy.aliases, **self.specs[api].tokens}
         return TokenPolicy(self.policy.user_prefix, self.policy.admin_prefix, aliases)
 
+    def policy_for_all(self) -> TokenPolicy:
+        """The common rules plus every spec's token aliases (a token valid for some API)."""
+        aliases = dict(self.policy.aliases)
+        for spec in self.specs.values():
+            aliases.update(spec.tokens)
+        return TokenPolicy(self.policy.user_prefix, self.policy.admin_prefix, aliases)
+
     def docs_fixtures(self) -> list[FixtureRecord]:
         return [
             FixtureRecord(

@@ -18,8 +18,8 @@ from hypothesis.stateful import get_state_machine_test
 from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
 from conformance.layers.lifecycle_machine import LifecycleMachine
-from conformance.layers.lifecycle_plan import Plan, Run, build_plan
-from conformance.requirements import Requirement, resource_code
+from conformance.layers.lifecycle_plan import BUDGET_SPENT, Plan, Run, build_plan
+from conformance.requirements import Requirement
 from conformance.results import Result, Verdict
 from conformance.settings import Emit, Settings
 from conformance.tally import Tally
@@ -27,7 +27,9 @@ from conformance.target import Target
 
 LAYER = "lifecycle"
 NO_CLOCK = "the server offers no clock control (--control-url)"
-NO_MAGIC = "the target does not honour the spec's sandbox magic values"
+NO_MAGIC = "the target does not honour the spec's sandbox magic values, which lead to these cases"
+# What a guard requirement must see: a guard refusing a transition, and one letting it through.
+GUARD_OUTCOMES = ("refused", "let through")
 NO_ADMIN = "its operations are admin-only and no admin token was given (--admin-token)"
 NO_CREATE = "the resource has no create operation"
 NOT_EXERCISED = "no scenario exercised it ({scenarios} scenarios)"
@@ -35,24 +37,24 @@ CRASHED = "the state machine stopped: {error}"
 
 
 def _requirements(catalogue: list[Requirement], resource: str) -> list[Requirement]:
-    code = f"-{resource_code(resource)}-LC-"
-    return [r for r in catalogue if r.layer == LAYER and code in r.id]
+    return [r for r in catalogue if r.layer == LAYER and r.resource == resource]
 
 
-def _skip_reason(check: str, plan: Plan | None, run: Run) -> str:
+def _skip_reason(check: str, plan: Plan | None, run: Run) -> tuple[str, str | None]:
+    """Why a requirement may not be (fully) exercised, and the option that would help."""
     target = run.target
     if plan is None:
-        return NO_CREATE
+        return NO_CREATE, None
     if check == "clock_expiry" and not target.control_url:
-        return NO_CLOCK
-    if check == "sandbox_magic_values" and not target.magic:
-        return NO_MAGIC
+        return NO_CLOCK, "--control-url"
+    if check in ("sandbox_magic_values", "guards_enforced") and not target.magic:
+        return NO_MAGIC, "--magic"
     spec_ops = target.spec.operations_of(plan.resource.name, "transition")
     if not plan.transitions and any(op.admin for op in spec_ops):
-        return f"{check}: {NO_ADMIN}"
+        return f"{check}: {NO_ADMIN}", "--admin-token"
     if run.stopped:
-        return run.stopped
-    return NOT_EXERCISED.format(scenarios=run.scenario)
+        return run.stopped, "--budget" if run.stopped == BUDGET_SPENT else None
+    return NOT_EXERCISED.format(scenarios=run.scenario), "--profile full"
 
 
 def _hypothesis_settings(settings: Settings) -> hypothesis.settings:
@@ -97,8 +99,8 @@ def _results(run: Run, plan: Plan | None) -> list[Result]:
         scenarios = len(run.scenarios.get(check, ()))
         if tally.cases:
             tally.notes.append(f"exercised in {scenarios} of {run.scenario} scenarios")
-        else:
-            tally.skip(_skip_reason(check, plan, run))
+        if not tally.cases or tally.check.every:
+            tally.skip(*_skip_reason(check, plan, run))
         results.append(tally.result(run.settings.seed))
     return results
 
@@ -122,6 +124,9 @@ def run_lifecycle(
     with TranscriptClient(target) as client:
         for resource in resources:
             tallies = {r.check: Tally(r) for r in _requirements(catalogue, resource.name)}
+            if "guards_enforced" in tallies:
+                for outcome in GUARD_OUTCOMES:
+                    tallies["guards_enforced"].expect(outcome)
             run = Run(target, settings, client, tallies, progress)
             plan = build_plan(spec, resource, target)
             if plan is not None:

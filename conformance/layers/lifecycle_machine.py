@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
+from conformance.checks import VerdictLost
 from conformance.layers.lifecycle_inputs import (
     body_strategy,
     model_body,
@@ -31,6 +32,7 @@ from conformance.requests import path_for
 from kycspec.expressions import parse_time
 
 FIRST_RECORDS = 4
+NO_SANDBOX = "the sandbox behind --token is not known (--sandbox, or token introspection)"
 WRITES_IN_A_ROW = 4
 
 
@@ -61,18 +63,24 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
             if not self.run.stopped:
                 action()
         except Violation as violation:
-            self.record_failure(violation.check, violation.message)
+            self.record_failure(violation.check, violation.message, check)
         except Flaky:
             # The server answered differently from an earlier run with the same choices (a
             # timing edge); hypothesis cannot replay that, so the scenario ends unjudged.
             self.halted = True
+        except VerdictLost:
+            raise
         except Exception as exc:  # a server answer the rule could not read
-            self.record_failure(check, f"unexpected answer ({type(exc).__name__}: {exc})")
+            self.record_failure(check, f"unexpected answer ({type(exc).__name__}: {exc})", check)
 
     def setup(self) -> None:
-        if not self.run.target.control_url:
+        target = self.run.target
+        if not target.control_url:
             return
-        sandbox = f"/sandboxes/{self.run.sandbox}"
+        if target.sandbox is None:
+            self.run.stopped = NO_SANDBOX
+            return
+        sandbox = f"/sandboxes/{target.sandbox}"
         exchange, _ = self.control("POST", f"{sandbox}/reset")
         clock, body = self.control("GET", f"{sandbox}/clock")
         if exchange.status != 204 or clock.status != 200 or not isinstance(body, dict):

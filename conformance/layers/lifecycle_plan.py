@@ -84,8 +84,3 @@ class Run:
     scenarios: dict[str, set[int]] = field(default_factory=dict)
     stopped: str | None = None
     transport_errors: int = 0
-
-    @property
-    def sandbox(self) -> str:
-        token = self.target.token
-        return token[5:] if token.startswith("test_") else token

@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from conformance.checks import VerdictLost
 from conformance.layers.lifecycle_model import (
     UNKNOWN,
     OneOf,
@@ -28,6 +29,7 @@ from conformance.layers.lifecycle_plan import (
 from conformance.records import envelope_path, parse_json
 from conformance.requests import body_kwargs, headers_for
 from conformance.results import Exchange
+from conformance.tally import tally_of
 from conformance.target import bearer
 from conformance.watch import DOWN, HANGING
 from kycspec.expressions import parse_time
@@ -35,6 +37,7 @@ from kycspec.idformat import id_pattern
 from kycspec.model import Operation
 from kycspec.types import JSONObject
 
+UNREPORTABLE = "neither {check} nor {rule} applies to this resource; lost failure: {message}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -85,17 +88,21 @@ class Scenario:
 
     # -- verdicts -------------------------------------------------------------------------
 
-    def ran(self, check: str) -> None:
-        tally = self.run.tallies.get(check)
+    def ran(self, check: str, unit: str | None = None) -> None:
+        tally = tally_of(self.run.tallies, check)
         if tally is not None:
-            tally.ran()
+            tally.ran(unit=unit)
             self.run.scenarios.setdefault(check, set()).add(self.number)
 
-    def record_failure(self, check: str, message: str) -> None:
-        tally = self.run.tallies.get(check)
-        if tally is not None:
-            text = f"{message} (scenario {self.number}, seed {self.run.settings.seed})"
-            tally.fail(text, tuple(self.run.client.exchanges))
+    def record_failure(self, check: str, message: str, rule: str) -> None:
+        """A broken requirement ends the scenario; its failure goes to `check`, or to the
+        rule's own check when `check` does not apply to this resource (a control plane that
+        stopped answering mid-scenario, say). It is never dropped."""
+        tally = tally_of(self.run.tallies, check) or tally_of(self.run.tallies, rule)
+        if tally is None:
+            raise VerdictLost(UNREPORTABLE.format(check=check, rule=rule, message=message))
+        text = f"{message} (scenario {self.number}, seed {self.run.settings.seed})"
+        tally.fail(text, tuple(self.run.client.exchanges))
         self.halted = True
 
     # -- requests -------------------------------------------------------------------------
@@ -189,7 +196,10 @@ class Scenario:
     def observe(
         self, op: Operation, rid: str, seen: Any, *, wrote: bool, check: str = "read_after_write"
     ) -> None:
-        """Compare what the server shows of a record with the model, then learn from it."""
+        """Compare what the server shows of a record with the model, then learn from it.
+
+        `wrote`: the request changed the record, so its update time must have moved.
+        """
         resource = self.resource
         schema = record_schema(op, "$items" if op.role == "list" else "$record")
         if not isinstance(seen, dict):
@@ -247,7 +257,9 @@ class Scenario:
             if created != first:
                 raise Violation(check, f"{rid}: {names[0]} changed from {first!r} to {created!r}")
         if updated is not None:
-            moment = parse_time(updated)
+            # Two server clocks (replicas behind one URL) may differ by the run's clock skew.
+            skew = timedelta(seconds=self.run.settings.clock_skew_s)
+            moment = parse_time(updated) + skew
             last = self.updated.get(rid)
             if last is not None and moment < parse_time(last):
                 raise Violation(check, f"{rid}: {names[1]} went back from {last!r} to {updated!r}")
@@ -256,7 +268,7 @@ class Scenario:
             floor = self.sent_low.replace(microsecond=0) if wrote and self.sent_low else None
             if floor is not None and moment < floor:
                 raise Violation(
-                    check, f"{rid}: {names[1]} {updated!r} did not move on a write at {floor}"
+                    check, f"{rid}: {names[1]} {updated!r} did not move on a change at {floor}"
                 )
             self.updated[rid] = updated
             self.unsettled.discard(rid)

@@ -5,6 +5,12 @@ For every operation, hypothesis drives schemathesis' positive and negative gener
 run stays inside its budget). Each response is validated once per check, so every failure maps
 to exactly one requirement of the catalogue.
 
+Valid data is judged by `acceptable` (the state-dependent refusals the spec allows, never an
+auth refusal: the preflight showed the tokens work); a create must be accepted at least once,
+so a server refusing every valid create is not passed. An invalid request whose only fault
+may be an undeclared query parameter is not judged when accepted: no spec says unknown
+parameters are refused.
+
 Positive cases reach a real record: before an operation that names a record in its path, a
 fresh record is created and its id fixed in the strategy, so reads, updates and transitions
 answer with their success bodies and those bodies get schema-checked too. Partition headers
@@ -65,11 +71,15 @@ MODE_CHECKS = {
     GenerationMode.POSITIVE: "positive_data_acceptance",
     GenerationMode.NEGATIVE: "negative_data_rejection",
 }
-# Valid data may still meet a state the spec documents (unknown id, refused transition, risk
-# matrix); a 5xx is left to not_a_server_error so one bug is not reported twice.
-POSITIVE_EXPECTED = ["2xx", "401", "403", "404", "409", "422", "5xx"]
 NO_ADMIN_TOKEN = "no --admin-token: positive cases of admin operations were not run"
 BUDGET_SPENT = "budget spent before every operation was exercised"
+NOT_ACCEPTED = "answered {status} to valid data (acceptable: {allowed})"
+NO_DATA = "no {mode} data can be generated for it"
+GENERATION_FAILED = "{op}: generating {mode} data failed ({error})"
+# The status of a record that is gone, and of a state change the lifecycle refuses.
+GONE_STATUS = 404
+REFUSED_STATE_STATUS = 409
+SERVER_ERROR = 500
 INTERNAL_HEADER = "x-schemathesis-testcaseid"
 CHUNK_BYTES = 64 * 1024
 
@@ -103,6 +113,8 @@ class BoundedSession(requests.Session):
     def __init__(self, target: Target):
         super().__init__()
         self.target = target
+        # schemathesis merges a session's default headers in last, over the generated ones
+        self.headers.clear()
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if "User-Agent" not in request.headers:
@@ -157,6 +169,7 @@ def run_schema(
         return []
     operations = list(target.spec.operations.values())
     resources = list(target.spec.resources)
+    _expect(target, tallies)
     emit(LayerStarted(target.api, LAYER, len(operations) + len(resources)))
     run = _Run(target, settings, tallies, BoundedSession(target), _load_schema(target))
     done = 0
@@ -174,33 +187,76 @@ def run_schema(
                 emit(Progress(target.api, LAYER, done))
     finally:
         run.session.close()
-    if run.out_of_time:
+    if run.out_of_time or settings.time_left() <= 0:
         for tally in tallies.values():
-            tally.skip(BUDGET_SPENT)
-            tally.notes.append(BUDGET_SPENT)
+            tally.skip(BUDGET_SPENT, "--budget")
     return results_of(tallies, settings.seed)
+
+
+def _expect(target: Target, tallies: dict[str, Tally]) -> None:
+    """Every operation (every resource, for the stateful checks) must be exercised."""
+    spec = target.spec
+    for tally in tallies.values():
+        if tally.check.every == "operation":
+            for op in spec.operations.values():
+                tally.expect(op.operation_id)
+    for resource in spec.resources:
+        creator = creator_of(spec, resource)
+        if creator is None or not spec.operations_of(resource, "read"):
+            continue
+        for name, role in (("ensure_resource_availability", "read"), ("use_after_free", "delete")):
+            if name in tallies and spec.operations_of(resource, role):
+                tallies[name].expect(resource)
+
+
+def acceptable(op: Operation) -> tuple[int, ...]:
+    """The non-2xx answers a conforming server may give to valid data for `op`.
+
+    Valid data can still meet a state the spec documents: a record that is gone (404, for an
+    operation on a record), a state change the lifecycle refuses in the record's state (409,
+    specs/README.md), a guard's declared status. Never 401/403 (the preflight showed the
+    token is accepted), never a 5xx (RFC 9110 section 15.6: a server error).
+    """
+    found = []
+    if op.path_param:
+        found.append(GONE_STATUS)
+    if op.resource.lifecycle is not None and op.role in ("update", "transition"):
+        found.append(REFUSED_STATE_STATUS)
+    found += [guard.status for t in op.transitions() for guard in t.guards]
+    return tuple(dict.fromkeys(found))
 
 
 def _load_schema(target: Target) -> Any:
     load_all_checks()
-    schema = schemathesis.openapi.from_dict(copy.deepcopy(target.spec.document))
-    schema.config.checks.positive_data_acceptance.expected_statuses = POSITIVE_EXPECTED
-    return schema
+    return schemathesis.openapi.from_dict(copy.deepcopy(target.spec.document))
 
 
 def _exercise(run: _Run, client: TranscriptClient, op: Operation) -> None:
     operation = run.schema.find_operation_by_id(op.operation_id)
     token = run.token_for(op)
     modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+    positive = run.tallies.get("positive_data_acceptance")
     if op.admin and token is None:
-        run.tallies["positive_data_acceptance"].notes.append(NO_ADMIN_TOKEN)
+        if positive is not None:
+            positive.skip(NO_ADMIN_TOKEN, "--admin-token")
         modes, token = [GenerationMode.NEGATIVE], run.target.token
     for mode in modes:
         fixed_path, fixed_headers = _fixed_values(run, client, op, token, mode)
         strategy = operation.as_strategy(
             generation_mode=mode, path_parameters=fixed_path or None, headers=fixed_headers or None
         )
-        _drive(run, strategy, functools.partial(_one_case, run, op, token=token, mode=mode))
+        problem = _drive(
+            run, strategy, functools.partial(_one_case, run, op, token=token, mode=mode)
+        )
+        tally = run.tallies.get(MODE_CHECKS[mode])
+        if problem is not None and tally is not None:
+            if isinstance(problem, hypothesis.errors.Unsatisfiable):
+                tally.waive(op.operation_id, NO_DATA.format(mode=mode.value))
+            else:
+                error = f"{type(problem).__name__}: {problem}"
+                tally.error(
+                    GENERATION_FAILED.format(op=op.operation_id, mode=mode.value, error=error)
+                )
         if run.out_of_time:
             return
 
@@ -235,8 +291,13 @@ def _parent_params(created: Created, op: Operation) -> dict[str, str]:
     }
 
 
-def _drive(run: _Run, strategy: Any, body: Callable[[Any], None]) -> None:
-    """Run hypothesis over the strategy: seeded, no shrinking, no example database."""
+def _drive(
+    run: _Run, strategy: Any, body: Callable[[Any], None]
+) -> hypothesis.errors.HypothesisException | None:
+    """Run hypothesis over the strategy: seeded, no shrinking, no example database.
+
+    Returns the generation problem, if any (an unsatisfiable schema: no such data exists).
+    """
 
     @hypothesis.settings(
         max_examples=max(run.settings.profile.schema_examples, 1),
@@ -256,40 +317,83 @@ def _drive(run: _Run, strategy: Any, body: Callable[[Any], None]) -> None:
         body(case)
 
     with warnings.catch_warnings():
-        # Generation problems (an unsatisfiable negative schema) are not the server's fault.
         warnings.simplefilter("ignore")
         try:
             test()
-        except hypothesis.errors.HypothesisException:
-            return
+        except hypothesis.errors.HypothesisException as exc:
+            return exc
+    return None
 
 
 def _one_case(
     run: _Run, op: Operation, case: Any, *, token: str | None, mode: GenerationMode
 ) -> None:
     headers = bearer(token)
+    sent: dict[str, str | None] = dict(headers)
+    if not any(name.lower() == "user-agent" for name in case.headers or {}):
+        sent["User-Agent"] = None  # not schemathesis' own: the case has none
     base_url = run.target.base_url.rstrip("/")
     try:
         response = case.call(
-            base_url=base_url, session=run.session, headers=headers, timeout=run.target.timeout
+            base_url=base_url, session=run.session, headers=sent, timeout=run.target.timeout
         )
     except requests.RequestException as exc:
         exchange = _unanswered(run.target, case, headers, exc)
-        run.tallies["not_a_server_error"].ran()
+        run.tallies["not_a_server_error"].ran(unit=op.operation_id)
         run.tallies["not_a_server_error"].fail(
             f"{op.operation_id}: no response ({exchange.error})", [exchange]
         )
         return
     exchange = exchange_of(response, run.target)
     skipped = {MODE_CHECKS[mode]} if not _sent_as_generated(case, response) else set()
-    for name in (*RESPONSE_CHECKS, MODE_CHECKS[mode]):
+    if (
+        mode is GenerationMode.NEGATIVE
+        and _undeclared_query(op, case)
+        and response.status_code < 300
+    ):
+        skipped.add(MODE_CHECKS[mode])
+    for name in RESPONSE_CHECKS:
         tally = run.tallies.get(name)
-        if tally is None or name in skipped:
+        if tally is None:
             continue
-        tally.ran()
+        tally.ran(unit=op.operation_id)
         problem = _validate(case, response, name, headers)
         if problem:
             tally.fail(f"{op.operation_id} ({mode.value} data): {problem}", [exchange])
+    tally = run.tallies.get(MODE_CHECKS[mode])
+    if tally is None or MODE_CHECKS[mode] in skipped:
+        return
+    if mode is GenerationMode.POSITIVE:
+        _judge_positive(op, response.status_code, tally, exchange)
+        return
+    tally.ran(unit=op.operation_id)
+    problem = _validate(case, response, MODE_CHECKS[mode], headers)
+    if problem:
+        tally.fail(f"{op.operation_id} ({mode.value} data): {problem}", [exchange])
+
+
+def _judge_positive(op: Operation, status: int, tally: Tally, exchange: Exchange) -> None:
+    """Valid data: accepted, or refused for a state the spec documents; a create needs a 2xx
+    to count (a 5xx is left to not_a_server_error, so one bug is not reported twice)."""
+    if status >= SERVER_ERROR:
+        return
+    if 200 <= status < 300:
+        tally.ran(unit=op.operation_id)
+        return
+    allowed = acceptable(op)
+    if status in allowed:
+        tally.ran(unit=None if op.role == "create" else op.operation_id)
+        return
+    tally.ran()
+    shown = ", ".join(["2xx", *map(str, allowed)])
+    message = NOT_ACCEPTED.format(status=status, allowed=shown)
+    tally.fail(f"{op.operation_id} (positive data): {message}", [exchange])
+
+
+def _undeclared_query(op: Operation, case: Any) -> bool:
+    """Whether the case sends a query parameter the operation does not declare."""
+    declared = {p["name"] for p in op.parameters if p.get("in") == "query"}
+    return any(name not in declared for name in (case.query or {}))
 
 
 def _unanswered(

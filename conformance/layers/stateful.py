@@ -38,7 +38,7 @@ def check_stateful(
     created, exchange = create_record(client, creator, target.token)
     if created is None:
         if available is not None:
-            available.ran()
+            available.ran(unit=resource)
             available.fail(
                 f"{creator.operation_id}: could not create a {resource} record "
                 f"(got {exchange.status or exchange.error})",
@@ -48,7 +48,7 @@ def check_stateful(
     reader = readers[0]
     read = client.request(reader.method, created.path(reader), headers=_headers(target, reader))
     if available is not None:
-        available.ran()
+        available.ran(unit=resource)
         if read.status != reader.success_status:
             available.fail(
                 f"{reader.operation_id}: a {resource} just created with "
@@ -71,7 +71,7 @@ def check_stateful(
         )
         return
     again = client.request(reader.method, created.path(reader), headers=_headers(target, reader))
-    after_free.ran()
+    after_free.ran(unit=resource)
     if again.status not in GONE_STATUSES:
         answer = again.status or again.error
         message = STILL_THERE.format(

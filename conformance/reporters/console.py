@@ -12,7 +12,7 @@ from rich.text import Text
 from conformance.events import Event, LayerStarted, RunFinished, RunStarted
 from conformance.events import Progress as ProgressEvent
 from conformance.reporters.report import Report
-from conformance.results import Result, Verdict
+from conformance.results import Result, RunVerdict, Verdict
 
 STYLES = {
     Verdict.PASSED: "green",
@@ -20,6 +20,13 @@ STYLES = {
     Verdict.ERROR: "bold yellow",
     Verdict.SKIPPED: "dim",
 }
+HEADLINES = {
+    RunVerdict.CONFORMANT: "[green]CONFORMANT[/green]",
+    RunVerdict.NOT_CONFORMANT: "[red]NOT CONFORMANT[/red]",
+    RunVerdict.NOTHING_EXERCISED: "[red]NO VERDICT: no MUST requirement was exercised[/red]",
+}
+FIXABLE_TITLE = "{count} MUST requirement(s) skipped, not passed; these options would check them:"
+FIXABLE_LINE = "  {id}: {fix} ({reason})"
 CI_WIDTH = 140
 
 
@@ -99,9 +106,21 @@ class ConsoleReporter:
         self.console.print(table)
         for result in report.problems():
             self._evidence(result, report)
+        self._fixable(report)
         counts = ", ".join(f"{n} {v}" for v, n in report.counts().items())
-        verdict = "[green]CONFORMANT[/green]" if report.conformant else "[red]NOT CONFORMANT[/red]"
+        verdict = HEADLINES[report.verdict]
         self.console.print(f"{verdict} ({counts}) in {report.duration_s:.1f} s, seed {report.seed}")
+
+    def _fixable(self, report: Report) -> None:
+        """Skipped MUSTs are not passed: each, with the option that would check it."""
+        skipped = report.fixable()
+        if not skipped:
+            return
+        self.console.print(Text(FIXABLE_TITLE.format(count=len(skipped)), style="bold yellow"))
+        for result in skipped:
+            reason = result.message.splitlines()[0] if result.message else ""
+            line = FIXABLE_LINE.format(id=result.requirement.id, fix=result.fix, reason=reason)
+            self.console.print(Text(line))
 
     def _evidence(self, result: Result, report: Report) -> None:
         requirement = result.requirement

@@ -55,7 +55,7 @@ def _details(result: Result, report: Report) -> str:
 
 def write_html(report: Report) -> str:
     counts = report.counts()
-    verdict = "CONFORMANT" if report.conformant else "NOT CONFORMANT"
+    verdict = report.verdict.value.upper()
     badge = "ok" if report.conformant else "bad"
     summary = ", ".join(f"{count} {name}" for name, count in counts.items())
     problems = report.problems()

@@ -7,7 +7,7 @@ from typing import Any
 
 from conformance.events import Event, RunFinished, RunStarted
 from conformance.requirements import Requirement
-from conformance.results import Result, Verdict, is_blocking
+from conformance.results import Result, RunVerdict, Verdict, fixable
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Report:
     duration_s: float = 0.0
     error: str | None = None
     finished: bool = False
+    verdict: RunVerdict = RunVerdict.NOTHING_EXERCISED
 
     @classmethod
     def from_start(cls, event: RunStarted, replay: str = "") -> "Report":
@@ -35,12 +36,15 @@ class Report:
         self.duration_s = event.duration_s
         self.error = event.error
         self.finished = True
+        self.verdict = event.verdict
 
     @property
     def conformant(self) -> bool:
-        if self.error is not None or not self.finished:
-            return False
-        return not any(is_blocking(r) for r in self.results)
+        return self.finished and self.verdict is RunVerdict.CONFORMANT
+
+    def fixable(self) -> list[Result]:
+        """Skipped MUST requirements another option would let a run check."""
+        return fixable(self.results)
 
     def counts(self) -> dict[str, int]:
         counted = Counter(r.verdict.value for r in self.results)
@@ -60,6 +64,7 @@ class Report:
             "duration_s": round(self.duration_s, 3),
             "error": self.error,
             "conformant": self.conformant,
+            "verdict": self.verdict.value,
             "counts": self.counts(),
             "replay": self.replay,
         }

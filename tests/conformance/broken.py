@@ -1,7 +1,8 @@
 """`BrokenApp`: the mock behind an ASGI middleware that breaks one rule at a time.
 
 Each mode is the smallest plausible vendor bug for one check, so a test can show that check
-fails and names the right requirement.
+fails and names the right requirement. The control plane (`/__mock`) is left alone: it is the
+suite's tool, not part of the API under test.
 """
 
 import json
@@ -131,7 +132,7 @@ class BrokenApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         mode = self.mode
-        if scope["type"] != "http" or mode is None:
+        if scope["type"] != "http" or mode is None or scope["path"].startswith("/__mock"):
             await self.app(scope, receive, send)
             return
         if mode == SKIP_DELETE and scope["method"] == "DELETE":

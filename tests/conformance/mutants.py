@@ -3,20 +3,31 @@
 A variant wraps the real mock in a small ASGI middleware (rewriting requests or responses) or
 patches one engine function, and names the checks that must catch it. `VARIANTS` feeds the
 mutation score test, which runs the whole suite against each one.
+
+The other way round, `ALLOWED` are variants that make a choice the specs allow (the suite must
+pass them), `VACUOUS` servers on which a requirement cannot be exercised (it must not pass),
+and `MISCONFIGURED` runs that must stop before any requirement (exit 2).
 """
 
 import contextlib
+import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
+from conformance.preflight import CONTROL_SILENT, NOT_SERVED, TOKEN_REFUSED
+from kycspec.loader import load_all
 from mockserver import engine as mock_engine
 from mockserver import store as mock_store
+from mockserver.clock import MockClock
 from tests.conformance.broken import BrokenApp
 from tests.conformance.hostile import EdgeServerError, Hang
 
 ASGI = Callable[..., Any]
+Patch = tuple[Any, str, Any]
 
 
 def _each_dict(node: Any, change: Callable[[dict[str, Any]], None]) -> Any:
@@ -111,17 +122,19 @@ def _no_delete(self: Any, record_id: str) -> Any:
 
 @dataclass(frozen=True)
 class Variant:
-    """One broken mock: what is broken, for which API, and the checks that must fail.
+    """One mock variant: what it changes, for which API, and the checks it is about (that must
+    fail, for a broken mock; that must pass, for an allowed choice).
 
-    `layers` are the layers the run needs to catch it; `timeout` is the run's `--timeout`
-    (seconds).
+    `layers` are the layers the run needs; `timeout` is the run's `--timeout` (seconds);
+    `target` overrides options of the run's target.
     """
 
     name: str
     api: str
     caught_by: frozenset[str]
     wrap: Callable[[ASGI], ASGI] = lambda app: app
-    patch: tuple[Any, str, Any] | None = None
+    patches: tuple[Patch, ...] = ()  # (object, attribute, replacement), set for the run
+    target: dict[str, Any] = field(default_factory=dict)  # overrides of the run's target
     layers: tuple[str, ...] = ("schema", "lifecycle", "security")
     timeout: float = 10.0
 
@@ -194,13 +207,13 @@ VARIANTS = [
         "illegal transitions allowed",
         "finx",
         frozenset({"forbidden_transitions_refused", "terminal_states_final"}),
-        patch=(mock_engine, "check_transition", lambda *args, **kwargs: None),
+        patches=((mock_engine, "check_transition", lambda *args, **kwargs: None),),
     ),
     Variant(
         "undeclared transitions refused with 400",
         "finx",
         frozenset({"forbidden_transitions_refused", "terminal_states_final"}),
-        patch=(mock_engine, "check_transition", _refused_as_400),
+        patches=((mock_engine, "check_transition", _refused_as_400),),
     ),
     Variant(
         "limit ignored", "finx", frozenset({"limit_honoured"}), lambda a: DropQuery(a, "limit")
@@ -221,7 +234,7 @@ VARIANTS = [
         "deleted record still readable",
         "finx",
         frozenset({"deleted_records_gone"}),
-        patch=(mock_store.MemoryCollection, "delete", _no_delete),
+        patches=((mock_store.MemoryCollection, "delete", _no_delete),),
     ),
     Variant(
         "has_more always true",
@@ -257,16 +270,18 @@ VARIANTS = [
         "expiry never happens",
         "kontorion",
         frozenset({"clock_expiry"}),
-        patch=(mock_engine, "run_clock", lambda *args: None),
+        patches=((mock_engine, "run_clock", lambda *args: None),),
     ),
     Variant(
         "guard ignored",
         "finhub",
         frozenset({"guards_enforced"}),
-        patch=(
-            mock_engine,
-            "check_transition",
-            lambda resource, source, target, op, ctx: _unguarded(resource, source, target, op),
+        patches=(
+            (
+                mock_engine,
+                "check_transition",
+                lambda resource, source, target, op, ctx: _unguarded(resource, source, target, op),
+            ),
         ),
     ),
     Variant(
@@ -291,3 +306,107 @@ def _unguarded(resource: Any, source: str, target: str, operation: str) -> Any:
     if transition is None:
         raise mock_engine.errors.InvalidTransition(f"{source} -> {target} refused")
     return transition
+
+
+# -- choices the specs allow: the suite must pass these ---------------------------------------
+
+
+class IgnoreUnknownQuery:
+    """Drops every query parameter no spec declares before the mock sees it (a server that
+    ignores unknown parameters instead of refusing them, as many do)."""
+
+    def __init__(self, app: ASGI):
+        self.app = app
+        self.declared = {
+            p["name"].encode()
+            for spec in load_all().values()
+            for op in spec.operations.values()
+            for p in op.parameters
+            if p.get("in") == "query"
+        }
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/__mock"):
+            kept = [
+                part
+                for part in scope.get("query_string", b"").split(b"&")
+                if part and unquote_to_bytes(part.split(b"=")[0]) in self.declared
+            ]
+            scope = {**scope, "query_string": b"&".join(kept)}
+        await self.app(scope, receive, send)
+
+
+_replace = mock_store.MemoryCollection.replace
+UPDATE_FIELDS = ("updated_at", "updatedAt")
+
+
+def _keep_time_when_unchanged(self: Any, record: dict[str, Any]) -> None:
+    """A write that changes nothing keeps the stored update time (and answers with it)."""
+    stored = self.get(record[self.id_field])
+    names = [name for name in UPDATE_FIELDS if name in record]
+    if stored is not None and names:
+        rest = {k: v for k, v in record.items() if k not in names}
+        if rest == {k: v for k, v in stored.items() if k not in names}:
+            record.update({name: stored[name] for name in names})
+    _replace(self, record)
+
+
+# Behind the default --clock-skew of 1 s; with whole-second timestamps, most writes on the
+# slow replica are stamped a second before the last one the fast replica stamped.
+REPLICA_SKEW = timedelta(milliseconds=900)
+_now = MockClock.now
+_turns = itertools.count()
+
+
+def _replica_now(self: MockClock) -> datetime:
+    """Every other request lands on a replica whose clock is REPLICA_SKEW behind."""
+    moment = _now(self)
+    return moment - REPLICA_SKEW if next(_turns) % 2 else moment
+
+
+ALLOWED = [
+    Variant(
+        "unknown query parameters ignored",
+        "finx",
+        frozenset({"negative_data_rejection"}),
+        IgnoreUnknownQuery,
+    ),
+    Variant(
+        "a write that changes nothing keeps updated_at",
+        "finx",
+        frozenset({"timestamps_consistent"}),
+        patches=((mock_store.MemoryCollection, "replace", _keep_time_when_unchanged),),
+    ),
+    Variant(
+        "two replicas, clocks 900 ms apart",
+        "kontorion",
+        frozenset({"timestamps_consistent"}),
+        patches=((MockClock, "now", _replica_now),),
+    ),
+]
+
+# -- servers on which a requirement cannot be exercised: it must not pass --------------------
+
+VACUOUS = [
+    Variant(
+        "no guards, no magic values",
+        "finhub",
+        frozenset({"guards_enforced"}),
+        patches=(
+            (
+                mock_engine,
+                "check_transition",
+                lambda resource, source, target, op, ctx: _unguarded(resource, source, target, op),
+            ),
+        ),
+        target={"magic": False},
+    ),
+]
+
+# -- runs that must stop before any requirement (exit 2), with the preflight's message --------
+
+MISCONFIGURED = [
+    ("wrong control URL", "finx", {"control_url": "/finx"}, CONTROL_SILENT),
+    ("base URL without the API's prefix", "finx", {"base_url": ""}, NOT_SERVED),
+    ("refused token", "kontorion", {"token": "refused-key"}, TOKEN_REFUSED),
+]

@@ -2,14 +2,16 @@
 
 The mock offers everything the suite can use (a second token, an admin token, clock control
 and the sandbox magic values), so no requirement of the profile's layers may be skipped either:
-a skip here would be a check that silently stopped running.
+a skip here would be a check that silently stopped running. Every requirement of those layers
+must be reported, each exercised at least once, so an empty or partial run cannot pass.
 """
 
 import time
 
 import pytest
 
-from conformance.results import Verdict
+from conformance.requirements import build_catalogue
+from conformance.results import RunVerdict, Verdict, run_verdict
 from conformance.runner import run
 from tests.conformance.conftest import Served, core_settings
 
@@ -18,15 +20,20 @@ from tests.conformance.conftest import Served, core_settings
 def test_suite_passes_against_the_mock(mock: Served, api: str) -> None:
     started = time.perf_counter()
     settings = core_settings()
-    everything = run(mock.target(api), settings, lambda e: None)
+    target = mock.target(api)
+    everything = run(target, settings, lambda e: None)
     results = [r for r in everything if r.requirement.layer in settings.profile.layers]
-    assert results
     print(f"\n{api}: core profile in {time.perf_counter() - started:.1f} s")
     for result in results:
         if result.verdict is not Verdict.PASSED:
             print(f"  {result.requirement.id} {result.verdict.value}: {result.message[:200]}")
+    expected = build_catalogue(target.spec)
+    assert [r.requirement.id for r in results] == [
+        r.id for r in expected if r.layer in settings.profile.layers
+    ]
     assert [
         (r.requirement.id, r.verdict.value, r.message)
         for r in results
-        if r.verdict is not Verdict.PASSED
+        if r.verdict is not Verdict.PASSED or r.cases == 0
     ] == []
+    assert run_verdict(results, require_all=True) is RunVerdict.CONFORMANT

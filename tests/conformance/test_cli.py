@@ -19,7 +19,8 @@ from conformance.cli import (
     hypothesis_home,
     main,
 )
-from conformance.runner import UNREACHABLE
+from conformance.preflight import UNREACHABLE
+from conformance.reporters.console import FIXABLE_TITLE
 from conformance.target import PLACEHOLDERS
 from tests.conformance.conftest import BASE_PATHS, Served
 
@@ -163,3 +164,19 @@ def test_cli_hypothesis_files_stay_out_of_the_current_directory(
     with hypothesis_home(tmp_path / "chosen"):
         assert storage_directory("x", intent_to_write=False).path == tmp_path / "chosen" / "x"
     assert storage_directory("x", intent_to_write=False).path == before
+
+
+def test_cli_skipped_musts_are_listed_and_fail_with_require_all(mock: Served) -> None:
+    code, output = _run(mock, "kontorion")
+    assert code == EXIT_CONFORMANT, output
+    assert FIXABLE_TITLE.split("{", maxsplit=1)[0] in output and "--profile full" in output
+    code, output = _run(mock, "kontorion", "--require-all")
+    assert code == EXIT_NOT_CONFORMANT, output
+    assert "NOT CONFORMANT" in output
+
+
+def test_cli_run_that_exercised_nothing_is_never_conformant(mock: Served) -> None:
+    code, output = _run(mock, "kontorion", "--budget", "0.001")
+    assert code == EXIT_CANNOT_RUN, output
+    assert "CONFORMANT (" not in output.replace("NOT CONFORMANT", "")
+    assert "no MUST requirement was exercised" in output

@@ -37,6 +37,7 @@ def run_against(url: str, api: str, profile: Profile) -> tuple[list[Result], flo
         control_url=f"{url}/__mock",
         magic=True,
         timeout=5.0,
+        sandbox="lifecycle",
     )
     started = time.monotonic()
     results = run_lifecycle(
@@ -94,7 +95,7 @@ def test_lifecycle_layer_deleted_record_still_readable_names_every_gone_status(
     broken: Served,
 ) -> None:
     broken.app.mode = SKIP_DELETE
-    target = broken.target("finx")
+    target = broken.target("finx", sandbox="conf")
     settings = Settings(QUICK_PROFILE, seed=SEED, budget_s=60)
     results = run_lifecycle(target, build_catalogue(target.spec), settings, lambda e: None)
     failed = [r for r in results if r.requirement.check == "deleted_records_gone"]

@@ -7,6 +7,7 @@ from dataclasses import replace
 from rich.console import Console
 
 from conformance.events import RunFinished
+from conformance.preflight import UNREACHABLE
 from conformance.reporters.console import ConsoleReporter
 from conformance.reporters.html import write_html
 from conformance.reporters.json_report import write_json
@@ -14,7 +15,6 @@ from conformance.reporters.junit import write_junit
 from conformance.reporters.report import Report
 from conformance.requirements import build_catalogue
 from conformance.results import Exchange, Result, Verdict
-from conformance.runner import UNREACHABLE
 from kycspec.loader import load_all
 
 HOSTILE = "<script>alert(1)</script>\x1c\x00 & ünïcode"

@@ -4,8 +4,8 @@ import time
 
 from conformance.events import Event, RequirementChecked, RunFinished, RunStarted
 from conformance.requirements import build_catalogue
-from conformance.results import Verdict
-from conformance.runner import BUDGET_SPENT, NOT_AVAILABLE, is_conformant, run
+from conformance.results import Result, RunVerdict, Verdict, run_verdict
+from conformance.runner import BUDGET_SPENT, NOT_AVAILABLE, STRAY_RESULT, is_conformant, run
 from conformance.settings import PROFILES, Settings
 from tests.conformance.conftest import QUICK, Served, core_settings, quick_settings
 
@@ -19,6 +19,7 @@ def test_runner_missing_layer_is_skipped(mock: Served) -> None:
     events, emit = _collect()
     target = mock.target("kontorion")
     results = run(target, core_settings(), emit, loader=lambda name: None)  # type: ignore[arg-type]
+    assert [r.requirement.id for r in results] == [r.id for r in build_catalogue(target.spec)]
     lifecycle = [r for r in results if r.requirement.layer == "lifecycle"]
     assert lifecycle and all(r.verdict is Verdict.SKIPPED for r in lifecycle)
     assert lifecycle[0].message == NOT_AVAILABLE.format(layer="lifecycle")
@@ -51,4 +52,22 @@ def test_runner_spent_budget_skips_remaining_requirements(mock: Served) -> None:
     time.sleep(0.01)
     results = run(mock.target("finx"), settings, lambda e: None)
     security = [r for r in results if r.requirement.layer == "security"]
-    assert all(r.verdict is Verdict.SKIPPED and r.message == BUDGET_SPENT for r in security)
+    assert security and all(
+        r.verdict is Verdict.SKIPPED and r.message == BUDGET_SPENT for r in security
+    )
+    assert run_verdict(results) is RunVerdict.NOTHING_EXERCISED
+    assert not is_conformant(results)
+
+
+def test_runner_stray_result_voids_the_layer(mock: Served) -> None:
+    target = mock.target("finx")
+    catalogue = build_catalogue(target.spec)
+    foreign = next(r for r in catalogue if r.layer == "lifecycle")
+
+    def stray(*args: object) -> list[Result]:
+        return [Result(foreign, Verdict.PASSED, cases=1)]
+
+    results = run(target, quick_settings(), lambda e: None, loader=lambda name: stray)
+    security = [r for r in results if r.requirement.layer == "security"]
+    assert security and all(r.verdict is Verdict.ERROR for r in security)
+    assert security[0].message == STRAY_RESULT.format(layer="security", id=foreign.id)

@@ -10,7 +10,9 @@ from starlette.testclient import TestClient
 from kycspec.loader import load_all, resolve_pointer
 from mockserver import errors
 from mockserver.app import create_app
+from mockserver.control import UNKNOWN_API
 from mockserver.fixtures import read_fixtures
+from mockserver.sandbox import TokenPolicy
 from tests.mockserver.conftest import (
     CONTROL,
     FINHUB,
@@ -319,3 +321,36 @@ def test_control_token_guards_every_operation_but_health_and_the_docs() -> None:
         assert guarded.get(f"{CONTROL}/snapshot", headers=bearer("ctl-secret")).status_code == 200
         # the APIs themselves still take sandbox tokens only
         assert guarded.get("/finx/v1/kyc", headers=bearer("test_alice")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("token", "api", "answer"),
+    [
+        ("test_alice", None, {"active": True, "sandbox": "alice", "admin": False}),
+        ("admin_alice", "finx", {"active": True, "sandbox": "alice", "admin": True}),
+        ("{token}", "finx", {"active": True, "sandbox": "docs", "admin": False}),
+        ("nope", None, {"active": False}),
+    ],
+)
+def test_control_introspect_names_the_sandbox_of_a_token(
+    client: TestClient, token: str, api: str | None, answer: dict[str, Any]
+) -> None:
+    form = {"token": token, **({"api": api} if api else {})}
+    response = client.post(f"{CONTROL}/introspect", data=form)
+    assert response.status_code == 200, response.text
+    assert response.json() == answer
+
+
+def test_control_introspect_follows_the_configured_prefixes() -> None:
+    policy = TokenPolicy(user_prefix="dev_", admin_prefix="root_")
+    with TestClient(create_app(policy=policy, validate_responses=True)) as client:
+        found = client.post(f"{CONTROL}/introspect", data={"token": "root_bob"}).json()
+        refused = client.post(f"{CONTROL}/introspect", data={"token": "test_bob"}).json()
+    assert found == {"active": True, "sandbox": "bob", "admin": True}
+    assert refused == {"active": False}
+
+
+def test_control_introspect_unknown_api_is_a_400(client: TestClient) -> None:
+    response = client.post(f"{CONTROL}/introspect", data={"token": "test_a", "api": "nope"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == UNKNOWN_API.format(api="nope", known=", ".join(SPECS))

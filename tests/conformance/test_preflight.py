@@ -1,0 +1,67 @@
+"""The preflight: a misconfigured run stops before any requirement, with one sentence and the
+request that showed it; a good one learns the sandbox from the control plane."""
+
+from dataclasses import replace
+
+import pytest
+
+from conformance.preflight import (
+    CONTROL_SILENT,
+    NOT_SERVED,
+    TOKEN_REFUSED,
+    UNREACHABLE,
+    preflight,
+)
+from tests.conformance.conftest import Served
+
+
+def _head(template: str) -> str:
+    return template.split("{", maxsplit=1)[0]
+
+
+def test_preflight_good_target_finds_the_sandbox_by_introspection(mock: Served) -> None:
+    target, problem = preflight(mock.target("finx"))
+    assert problem is None
+    assert target.sandbox == "conf"
+
+
+def test_preflight_explicit_sandbox_is_kept(mock: Served) -> None:
+    target, problem = preflight(mock.target("finx", sandbox="elsewhere"))
+    assert problem is None and target.sandbox == "elsewhere"
+
+
+def test_preflight_base_url_without_the_api_prefix_is_not_served(mock: Served) -> None:
+    target = replace(mock.target("finx"), base_url=mock.url)
+    _, problem = preflight(target)
+    assert problem is not None and problem.exchange is not None
+    lists = [
+        op for op in target.spec.operations.values() if op.method == "GET" and not op.path_param
+    ]
+    assert problem.message == NOT_SERVED.format(url=mock.url, api="finx", count=len(lists))
+    assert problem.exchange.status == 404 and "curl -X GET" in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("option", "field"),
+    [("--token", "token"), ("--token-b", "token_b"), ("--admin-token", "admin_token")],
+)
+def test_preflight_refused_token_is_named(mock: Served, option: str, field: str) -> None:
+    _, problem = preflight(mock.target("kontorion", **{field: "refused-key"}))
+    assert problem is not None and problem.exchange is not None
+    assert problem.message.startswith(_head(TOKEN_REFUSED).replace("{option}", option))
+    assert problem.message.startswith(f"the server refused {option} with 401")
+    assert "refused-key" not in str(problem)
+
+
+@pytest.mark.parametrize("path", ["/nope", "/finx"])
+def test_preflight_wrong_control_url_cannot_run(mock: Served, path: str) -> None:
+    url = mock.url + path
+    _, problem = preflight(mock.target("finx", control_url=url))
+    assert problem is not None
+    assert problem.message == CONTROL_SILENT.format(url=url, answer=404)
+
+
+def test_preflight_unreachable_server(mock: Served) -> None:
+    target = replace(mock.target("finx"), base_url="http://127.0.0.1:9/finx", timeout=2.0)
+    _, problem = preflight(target)
+    assert problem is not None and problem.message.startswith(_head(UNREACHABLE))
