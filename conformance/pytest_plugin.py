@@ -28,6 +28,7 @@ import pytest
 from conformance.results import Result, is_blocking
 
 NOT_CONFORMANT = "{api} at {base_url} is not conformant (seed {seed}):"
+NOTHING_EXERCISED = "  no MUST requirement was exercised, so there is no verdict to give"
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ def failure_report(outcome: Outcome) -> str:
     lines = [NOT_CONFORMANT.format(api=outcome.api, base_url=outcome.base_url, seed=outcome.seed)]
     if outcome.error:
         lines.append(f"  could not run: {outcome.error}")
+    elif not outcome.failures():
+        lines.append(NOTHING_EXERCISED)
     for result in outcome.failures():
         r = result.requirement
         lines.append(f"- {r.id} ({r.level}) {result.verdict.value.upper()}: {r.statement}")

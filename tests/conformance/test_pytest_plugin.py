@@ -2,7 +2,12 @@
 
 import pytest
 
-from conformance.pytest_plugin import Outcome, assert_conformant, failure_report
+from conformance.pytest_plugin import (
+    NOTHING_EXERCISED,
+    Outcome,
+    assert_conformant,
+    failure_report,
+)
 from conformance.requirements import build_catalogue
 from conformance.results import Result, Verdict
 from kycspec.loader import load_all
@@ -29,3 +34,11 @@ def test_pytest_plugin_failure_message_names_requirement() -> None:
         assert_conformant(outcome)
     assert requirement.id in str(raised.value)
     assert failure_report(outcome).startswith("finx at http://x is not conformant (seed 3)")
+
+
+def test_pytest_plugin_run_with_nothing_exercised_is_not_conformant() -> None:
+    requirement = build_catalogue(load_all()["finx"])[0]
+    skipped = (Result(requirement, Verdict.SKIPPED, "budget spent", fix="--budget"),)
+    outcome = Outcome("finx", "http://x", 3, skipped, None)
+    assert not outcome.conformant
+    assert NOTHING_EXERCISED in failure_report(outcome)
