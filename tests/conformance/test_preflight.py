@@ -2,6 +2,7 @@
 request that showed it; a good one learns the sandbox from the control plane."""
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from conformance.preflight import (
     UNREACHABLE,
     preflight,
 )
+from mockserver.app import create_app
 from tests.conformance.conftest import Served
 
 
@@ -58,10 +60,21 @@ def test_preflight_wrong_control_url_cannot_run(mock: Served, path: str) -> None
     url = mock.url + path
     _, problem = preflight(mock.target("finx", control_url=url))
     assert problem is not None
-    assert problem.message == CONTROL_SILENT.format(url=url, answer=404)
+    assert problem.message.startswith(CONTROL_SILENT.split("(", maxsplit=1)[0].format(url=url))
+    assert problem.exchange is not None and problem.exchange.status != 200
 
 
 def test_preflight_unreachable_server(mock: Served) -> None:
     target = replace(mock.target("finx"), base_url="http://127.0.0.1:9/finx", timeout=2.0)
     _, problem = preflight(target)
     assert problem is not None and problem.message.startswith(_head(UNREACHABLE))
+
+
+def test_preflight_control_plane_behind_a_control_token(serve: Any) -> None:
+    served: Served = serve(create_app(control_token="ctl-secret"))
+    target, problem = preflight(served.target("finx", control_token="ctl-secret"))
+    assert problem is None and target.sandbox == "conf"
+    url = f"{served.url}/__mock"
+    _, refused = preflight(served.target("finx"))
+    assert refused is not None
+    assert refused.message == CONTROL_SILENT.format(url=url, answer=401)
