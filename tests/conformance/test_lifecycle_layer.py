@@ -117,6 +117,7 @@ def test_lifecycle_layer_presents_the_control_token(presented: str, passes: bool
             magic=True,
             timeout=5.0,
             control_token=presented,
+            sandbox="lifecycle",
         )
         settings = Settings(QUICK_PROFILE, seed=SEED, budget_s=60)
         results = run_lifecycle(target, build_catalogue(spec), settings, lambda e: None)
