@@ -27,6 +27,7 @@ from mockserver.engine import Engine, MockRequest
 from mockserver.prefer import parse_prefer
 from mockserver.sandbox import TokenPolicy
 from mockserver.stack import CachedAsyncApp, middlewares
+from mockserver.store import StoreUnavailable
 from mockserver.validation import validator_map
 
 logger = logging.getLogger("mockserver")
@@ -210,6 +211,9 @@ def to_mock_error(exc: Exception, policy: TokenPolicy | None = None) -> errors.M
                 )
                 detail = message.format(user_prefix=policy.user_prefix)
         return errors.error_for(exc.status_code, detail, headers)
+    if isinstance(exc, StoreUnavailable):
+        logger.error("store unavailable: %s", exc)
+        return errors.error_for(503, errors.STORE_UNAVAILABLE, {"Retry-After": "1"})
     if isinstance(exc, UnicodeDecodeError):
         return errors.InvalidRequest(errors.BODY_NOT_UTF8)
     if isinstance(exc, MultiPartException):

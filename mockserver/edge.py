@@ -5,6 +5,7 @@ refused without being read into memory.
 """
 
 import asyncio
+import contextlib
 import time
 
 import orjson
@@ -14,7 +15,7 @@ from kycspec.model import ApiSpec
 from mockserver import errors
 from mockserver.prefer import parse_prefer
 from mockserver.sandbox import TokenPolicy
-from mockserver.store import LoggedRequest, Store
+from mockserver.store import LoggedRequest, Store, StoreUnavailable
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_DELAY_MS = 30_000
@@ -148,18 +149,19 @@ class ApiEdge:
         await send({"type": "http.response.body", "body": body})
 
     def _log(self, scope: Scope, authorization: bytes | None, status: int, started: float) -> None:
-        self.store.log(
-            LoggedRequest(
-                at=time.time(),
-                sandbox=self._sandbox(authorization),
-                api=self.spec.name,
-                method=scope["method"],
-                path=scope["path"],
-                query=scope.get("query_string", b"").decode("latin-1"),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
+        entry = LoggedRequest(
+            at=time.time(),
+            sandbox=self._sandbox(authorization),
+            api=self.spec.name,
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
+        # The request has its answer (a 503 if it needed the store); only the entry is lost.
+        with contextlib.suppress(StoreUnavailable):
+            self.store.log(entry)
 
     def _sandbox(self, authorization: bytes | None) -> str | None:
         if not authorization:

@@ -41,6 +41,7 @@ FIXTURE_CALLER_OWNED = (
     "{resource} record, field {field}: {value!r} conflicts with the value the server sets in "
     "sandbox {sandbox!r} ({expected!r}); leave the field out"
 )
+STORE_UNAVAILABLE = "The mock's store cannot be reached; retry later."
 PREFER_FORCED = "Response {code} forced by the Prefer header."
 PREFER_UNKNOWN_CODE = "Prefer: code={code} is not a declared response; declared: {declared}."
 PREFER_UNKNOWN_EXAMPLE = "Prefer: example={name} is not a named example; known: {known}."

@@ -7,15 +7,20 @@ A save serialises every sandbox (records, sequence numbers, timers, clocks) on t
 loop, then writes a temporary file next to PATH, fsyncs it and renames it over PATH (POSIX
 `rename` is atomic), so PATH always holds one complete snapshot. The request log is not saved.
 
-One process only: two processes saving one file would overwrite each other's writes.
+One process only: two processes saving one file would overwrite each other's writes, so the
+store holds an exclusive lock (`flock`) on PATH + `.lock` while open, and a second process is
+refused at start. The kernel drops the lock when the process ends, `kill -9` included.
 """
 
 import asyncio
+import fcntl
 import logging
 import os
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -29,6 +34,10 @@ VERSION = 1
 UNREADABLE = "cannot read the store file {path}: {reason}"
 NOT_A_STORE = "{path} is not a kyc-contracts store file (format {format} version {version})"
 SAVE_FAILED = "could not save the store file; the next change tries again"
+IN_USE = (
+    "another mock process keeps its state in {path}; a file store serves one process "
+    "(share state between processes with redis://)"
+)
 NO_DIRECTORY = "cannot keep the store in {path}: {directory} is not a writable directory"
 
 
@@ -42,11 +51,18 @@ class FileStore(InMemoryStore):
         directory = path.parent
         if not directory.is_dir() or not os.access(directory, os.W_OK):
             raise StoreError(NO_DIRECTORY.format(path=path, directory=directory))
+        lock = _locked(path.with_name(path.name + ".lock"), path)
+        try:
+            if path.exists():
+                self.restore(_read(path)["sandboxes"])
+        except StoreError:
+            lock.close()
+            raise
+        # The lock file stays open (locked) as long as the store object lives.
+        weakref.finalize(self, lock.close)
         self._pending = False  # changes not in any save yet
         self._timer: asyncio.TimerHandle | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-file")
-        if path.exists():
-            self.restore(_read(path)["sandboxes"])
 
     def close(self) -> None:
         """Save pending changes now, after any save under way. The store stays usable."""
@@ -95,6 +111,17 @@ class FileStore(InMemoryStore):
             os.fsync(directory)  # the rename itself survives a power cut
         finally:
             os.close(directory)
+
+
+def _locked(lock: Path, path: Path) -> BinaryIO:
+    """The open lock file, locked for this process; `StoreError` when another holds it."""
+    file = lock.open("ab")
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.close()
+        raise StoreError(IN_USE.format(path=path)) from None
+    return file
 
 
 def _report(saved: Future[None]) -> None:

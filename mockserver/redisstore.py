@@ -21,17 +21,21 @@ if the record is still exactly what this collection object read, and otherwise r
 take their sequence number inside the script, so creates never conflict; a conflict costs
 one retry, and only writes to the same record conflict. Clock changes use WATCH/MULTI
 (redis-py's `transaction`). Scripts touch keys they compute, so this needs one Redis, not a
-cluster.
+cluster. When Redis stops answering, every method raises `StoreUnavailable` (a 503).
 """
 
+import functools
 import hashlib
+import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 
 from kycspec.types import JSONObject
 from mockserver.clock import MockClock
@@ -42,12 +46,20 @@ from mockserver.store import (
     Predicate,
     StoreConflict,
     StoreError,
+    StoreUnavailable,
     dump_clock,
     matches,
     restore_clock,
 )
 
 PREFIX = "kyc:"
+# The client blocks the event loop while it waits, so it gives up quickly: a lost connection is
+# tried again a few times within about 0.2 s, then the request gets 503. A URL's query
+# (`?socket_timeout=...`) overrides these.
+CONNECT_TIMEOUT_S = 2.0
+REPLY_TIMEOUT_S = 5.0
+RETRIES = 3
+_T = TypeVar("_T")
 UNREACHABLE = "cannot reach Redis at {url}: {reason}"
 _BATCH_MAX = 1000
 
@@ -112,16 +124,28 @@ return current
 """
 )
 
-# KEYS: candidates (sorted set), rec. ARGV: highest score (exclusive form allowed), offset,
-# count. Returns id, record, id, record, ... newest first (a record deleted meanwhile: false).
+# KEYS: rec, ord, then the equality indexes that the predicates can use. ARGV: highest score
+# (exclusive form allowed), offset, count. Reads the smallest of the indexes (nothing when one
+# is empty), or `ord` when there is none. Returns id, record, sequence number, ... newest
+# first (a record deleted meanwhile: false).
 _PAGE = """
-local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '-inf', 'LIMIT', ARGV[2], ARGV[3])
+local source, smallest = KEYS[2], nil
+for i = 3, #KEYS do
+  local size = redis.call('ZCARD', KEYS[i])
+  if size == 0 then return {} end
+  if smallest == nil or size < smallest then source, smallest = KEYS[i], size end
+end
+local scored = redis.call(
+  'ZREVRANGEBYSCORE', source, ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', ARGV[2], ARGV[3])
 local found = {}
-if #ids == 0 then return found end
-local records = redis.call('HMGET', KEYS[2], unpack(ids))
+if #scored == 0 then return found end
+local ids = {}
+for i = 1, #scored, 2 do ids[#ids + 1] = scored[i] end
+local records = redis.call('HMGET', KEYS[1], unpack(ids))
 for i, id in ipairs(ids) do
-  found[2 * i - 1] = id
-  found[2 * i] = records[i]
+  found[3 * i - 2] = id
+  found[3 * i - 1] = records[i]
+  found[3 * i] = scored[2 * i]
 end
 return found
 """
@@ -161,10 +185,44 @@ class _Scripts:
         self.reset = client.register_script(_RESET)
 
 
+_LOST = (redis.ConnectionError, redis.TimeoutError)
+
+
+def _reported(cls: type[_T]) -> type[_T]:
+    """The class, with every method raising `StoreUnavailable` when Redis cannot be reached."""
+    for name, method in list(vars(cls).items()):
+        if callable(method) and (not name.startswith("_") or name in ("__len__", "__iter__")):
+            setattr(cls, name, _translated(method))
+    return cls
+
+
+def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generate(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from method(*args, **kwargs)
+            except _LOST as exc:
+                raise StoreUnavailable(str(exc)) from exc
+
+        return generate
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except _LOST as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    return call
+
+
 def _digest(value: Any) -> str:
     return hashlib.sha1(orjson.dumps(value), usedforsecurity=False).hexdigest()[:20]
 
 
+@_reported
 class RedisCollection:
     """A `Collection` in Redis; one object per request, remembering what it read.
 
@@ -195,6 +253,7 @@ class RedisCollection:
         self._rec, self._ord, self._ix = base + "rec", base + "ord", base + "ix"
         self._next, self._tm = base + "next", base + "tm"
         self._seen: dict[str, bytes] = {}
+        self._seqs: dict[str, int] = {}
 
     def __len__(self) -> int:
         return int(self._client.zcard(self._ord))
@@ -216,6 +275,9 @@ class RedisCollection:
         return None if raw is None else self._read(record_id, raw)
 
     def seq(self, record_id: str) -> int | None:
+        known = self._seqs.get(record_id)  # a record of a page this object read
+        if known is not None:
+            return known
         score = self._client.zscore(self._ord, record_id)
         return None if score is None else int(score)
 
@@ -273,26 +335,31 @@ class RedisCollection:
     def page(
         self, predicates: list[Predicate], limit: int, before: int | None = None
     ) -> tuple[list[JSONObject], bool]:
-        """As `MemoryCollection.page`: newest first over the smallest equality index."""
-        source = self._candidates(predicates)
-        if source is None:
-            return [], False
+        """As `MemoryCollection.page`: newest first over the smallest equality index; one
+        round trip per batch, the index choice included."""
+        indexes = [
+            self._index_key(name, value)
+            for name, op, value in predicates
+            if op == "eq" and name in self.indexed and value is not None
+        ]
+        keys = [self._rec, self._ord, *indexes]
         highest = "+inf" if before is None else f"({before}"
         result: list[JSONObject] = []
         offset, count = 0, limit + 1
         while True:
-            found = self._scripts.page(keys=[source, self._rec], args=[highest, offset, count])
+            found = self._scripts.page(keys=keys, args=[highest, offset, count])
             if not found:
                 return result, False
-            for record_id, raw in zip(found[::2], found[1::2], strict=True):
+            for record_id, raw, seq in zip(found[::3], found[1::3], found[2::3], strict=True):
                 if not raw:
                     continue  # deleted between the index and the read
                 record = self._read(record_id.decode(), raw)
                 if matches(record, predicates):
                     if len(result) == limit:
                         return result, True
+                    self._seqs[record_id.decode()] = int(seq)
                     result.append(record)
-            offset += len(found) // 2
+            offset += len(found) // 3
             count = min(count * 2, _BATCH_MAX)
 
     def schedule(self, when: datetime, record_id: str) -> None:
@@ -319,24 +386,8 @@ class RedisCollection:
             ]
         )
 
-    def _candidates(self, predicates: list[Predicate]) -> str | None:
-        """The smallest sorted set holding every match: an equality index, or all records;
-        None when an equality index is empty (nothing can match)."""
-        keys = [
-            self._index_key(name, value)
-            for name, op, value in predicates
-            if op == "eq" and name in self.indexed and value is not None
-        ]
-        if not keys:
-            return self._ord
-        pipe = self._client.pipeline(transaction=False)
-        for key in keys:
-            pipe.zcard(key)
-        sizes = pipe.execute()
-        size, key = min(zip(sizes, keys, strict=True))
-        return None if size == 0 else key
 
-
+@_reported
 class RedisStore:
     """A `Store` in one Redis database (see the module docstring for the layout)."""
 
@@ -345,7 +396,12 @@ class RedisStore:
     def __init__(self, url: str, *, log_size: int = 1000):
         try:
             # Typed as Any: redis-py's return types are unions of every reply shape.
-            self._client: Any = redis.Redis.from_url(url)
+            self._client: Any = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+                socket_timeout=REPLY_TIMEOUT_S,
+                retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), RETRIES),
+            )
             self._client.ping()
         except (redis.RedisError, ValueError) as exc:
             raise StoreError(UNREACHABLE.format(url=url, reason=exc)) from exc

@@ -37,7 +37,14 @@ STORE_CONFLICT = "the record changed since it was read"
 
 
 class StoreError(ValueError):
-    """A store that cannot be opened or used (bad URL, unreadable file, unreachable Redis)."""
+    """A store that cannot be opened (bad URL, unreadable file, unreachable Redis)."""
+
+
+class StoreUnavailable(Exception):
+    """A shared store that stopped answering while the mock runs (Redis down, say).
+
+    Requests then get 503 in the vendor's error envelope, with `Retry-After`.
+    """
 
 
 class StoreConflict(Exception):

@@ -9,10 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from mockserver import errors
+from mockserver.app import create_app
+from mockserver.redisstore import RedisStore
 from tests.mockprocess import MockProcess, mock_process
 from tests.mockserver.conftest import CONTROL, FINX, KONTORION, bearer, finx_body, kontorion_body
-from tests.redisserver import flush
+from tests.redisserver import flush, running_redis
 
 SAVED_TIMEOUT_S = 30.0
 CONFLICTS_PER_RECORD = 32
@@ -272,3 +276,20 @@ def test_redis_store_serves_from_several_workers(redis_url: str, tmp_path: Path)
         ids = asyncio.run(_create_across([mock.url], finx="/v1"))
         listed = _list_all(mock.url, "/v1/kyc", "test_many")
         assert sorted(r["id"] for r in listed) == sorted(ids)
+
+
+def test_redis_store_lost_answers_503_in_the_vendor_envelope(tmp_path: Path) -> None:
+    with running_redis(tmp_path) as url:
+        store = RedisStore(url)
+        app = create_app(store=store)
+        client = TestClient(app, raise_server_exceptions=False)
+        assert client.get(f"{FINX}/kyc", headers=bearer("test_lost")).status_code == 200
+    # redis-server has stopped
+    response = client.get(f"{FINX}/kyc", headers=bearer("test_lost"))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert errors.STORE_UNAVAILABLE in response.text
+    clock = client.get(f"{CONTROL}/sandboxes/lost/clock")
+    assert clock.status_code == 503
+    assert clock.json()["detail"] == errors.STORE_UNAVAILABLE
+    store.close()

@@ -92,3 +92,13 @@ def test_store_url_workers_run_the_worker_factory(redis_url: str, started: dict[
     assert config.store_url == redis_url
     assert started["factory"] is True
     assert started["workers"] == 3
+
+
+def test_store_url_file_used_by_another_process_is_refused(
+    tmp_path: Path, started: dict[str, Any]
+) -> None:
+    path = tmp_path / "state.json"
+    FileStore(path)  # holds the lock, as a running mock would
+    result = _serve("--store", f"file://{path}")
+    assert result.exit_code == 1
+    assert filestore.IN_USE.format(path=path) in " ".join(result.output.split())
