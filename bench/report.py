@@ -173,11 +173,11 @@ def chart(data: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def write(data: dict[str, Any]) -> str:
-    """Write every output; returns the Markdown."""
+def write(data: dict[str, Any], name: str = "latest") -> str:
+    """Write every output (`<name>.json`, `<name>.md`, the chart); returns the Markdown."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
     text = markdown(data)
-    (RESULTS / "latest.md").write_text(text)
-    chart(data, RESULTS / "chart.png")
+    (RESULTS / f"{name}.md").write_text(text)
+    chart(data, RESULTS / ("chart.png" if name == "latest" else f"chart-{name}.png"))
     return text

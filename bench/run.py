@@ -12,10 +12,12 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bench import conformance_speed, report, scale
@@ -25,13 +27,27 @@ from bench.targets import (
     Target,
     ceiling_target,
     ensure_prism,
+    ensure_redis,
     ensure_wrk,
     free_port,
     mock_target,
     prism_target,
+    redis_target,
     running,
 )
 from bench.wrk import ENDPOINTS, Endpoint, Run, measure
+
+# Throughput targets, in the order they are measured in each round.
+TARGETS = {
+    "mock": "`mockserver serve --api finx` (request validation on, response validation off)",
+    "mock-redis": "the same with `--store redis://127.0.0.1:<port>/1` (redis-server 7 on the "
+    "same machine, no persistence)",
+    "mock-redis-2w": "the same with `--store redis://127.0.0.1:<port>/2 --workers 2`",
+    "prism": f"`prism mock -v warn specs/finx.yaml`, @stoplight/prism-cli {PRISM_VERSION}, "
+    "static examples",
+    "ceiling": "bench/ceiling.py, Starlette + uvicorn, dict store, no validation",
+}
+REDIS_WORKERS = {"mock-redis": 1, "mock-redis-2w": 2}  # worker processes of each Redis target
 
 
 def smoke(target: Target, endpoint: Endpoint) -> int:
@@ -57,7 +73,7 @@ def throughput(
 ) -> dict[str, Any]:
     """Every endpoint on every target, `args.repeats` interleaved rounds."""
     for target in targets:
-        if target.name in ("mock", "ceiling"):
+        if target.name.startswith("mock") or target.name == "ceiling":
             scale.seed_throughput(target)
         for endpoint in ENDPOINTS:
             code = smoke(target, endpoint)
@@ -114,7 +130,7 @@ def memory(records: int) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5, help="length of one measured run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per target and endpoint")
@@ -125,7 +141,33 @@ def main() -> None:
     parser.add_argument(
         "--records", type=int, default=1_000_000, help="records for the memory figure"
     )
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help=f"comma-separated throughput targets, of: {', '.join(TARGETS)}",
+    )
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="measure throughput only (no list latency by size, memory or conformance time)",
+    )
+    parser.add_argument(
+        "--output",
+        default="latest",
+        help="results file names: bench/results/<output>.json, .md (and chart-<output>.png)",
+    )
     args = parser.parse_args()
+    chosen = [name.strip() for name in args.targets.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(TARGETS))
+    if unknown:
+        parser.error(f"unknown targets {', '.join(unknown)}; known: {', '.join(TARGETS)}")
+    args.chosen = chosen
+    return args
+
+
+def main() -> None:
+    args = _arguments()
+    chosen: list[str] = args.chosen
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     notes: list[str] = []
@@ -137,17 +179,26 @@ def main() -> None:
         notes.append(
             "wrk could not be installed; the Python load generator was used (lower figures)"
         )
-    prism_problem = ensure_prism()
+    prism_problem = ensure_prism() if "prism" in chosen else None
     if prism_problem:
         notes.append(f"Prism not measured: {prism_problem}")
+        chosen.remove("prism")
+    redis_problem = ensure_redis() if any(n in REDIS_WORKERS for n in chosen) else None
+    if redis_problem:
+        notes.append(f"Redis rows not measured: {redis_problem}")
+        chosen = [name for name in chosen if name not in REDIS_WORKERS]
 
-    targets = [mock_target(free_port())]
-    if not prism_problem:
-        targets.append(prism_target(free_port()))
-    targets.append(ceiling_target(free_port()))
-    print("== throughput: " + ", ".join(t.name for t in targets), flush=True)
-    with running(targets):
-        results_throughput = throughput(targets, wrk, args, notes)
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as directory:
+        redis = redis_target(free_port(), Path(directory))
+        targets = [_target(name, redis) for name in chosen]
+        servers = [redis, *targets] if any(n in REDIS_WORKERS for n in chosen) else targets
+        print("== throughput: " + ", ".join(t.name for t in targets), flush=True)
+        with running(servers):
+            results_throughput = throughput(targets, wrk, args, notes)
+    if args.throughput_only:
+        data = _results(args, started, started_at, load_before, wrk, results_throughput, notes)
+        print(report.write(data, args.output))
+        return
 
     print("== list latency by sandbox size", flush=True)
     with running([mock_target(free_port())]) as (scale_mock,):
@@ -168,7 +219,32 @@ def main() -> None:
         results_conformance = conformance_speed.run(targets[0])
         print(f"  skipped: {results_conformance['skipped']}", flush=True)
 
-    data = {
+    data = _results(args, started, started_at, load_before, wrk, results_throughput, notes)
+    data.update(scale=results_scale, memory=results_memory, conformance=results_conformance)
+    print(report.write(data, args.output))
+
+
+def _target(name: str, redis: Target) -> Target:
+    """The throughput target `name`; the Redis ones each get a database of `redis`."""
+    if name in REDIS_WORKERS:
+        database = list(REDIS_WORKERS).index(name) + 1
+        store = f"redis://127.0.0.1:{redis.port}/{database}"
+        return mock_target(free_port(), name, store, REDIS_WORKERS[name])
+    return {"mock": mock_target, "prism": prism_target, "ceiling": ceiling_target}[name](
+        free_port()
+    )
+
+
+def _results(
+    args: argparse.Namespace,
+    started: float,
+    started_at: str,
+    load_before: tuple[float, float, float],
+    wrk: str | None,
+    results_throughput: dict[str, Any],
+    notes: list[str],
+) -> dict[str, Any]:
+    return {
         "environment": {
             "started": started_at,
             "wall_seconds": time.perf_counter() - started,
@@ -182,20 +258,14 @@ def main() -> None:
             "repeats": args.repeats,
             "warmup": args.warmup,
             "targets": {
-                "mock": "`mockserver serve --api finx` "
-                "(request validation on, response validation off)",
-                "prism": f"`prism mock -v warn specs/finx.yaml`, "
-                f"@stoplight/prism-cli {PRISM_VERSION}, static examples",
-                "ceiling": "bench/ceiling.py, Starlette + uvicorn, dict store, no validation",
+                name: description
+                for name, description in TARGETS.items()
+                if name in results_throughput["median"]
             },
         },
         "throughput": results_throughput,
-        "scale": results_scale,
-        "memory": results_memory,
-        "conformance": results_conformance,
         "notes": notes,
     }
-    print(report.write(data))
 
 
 if __name__ == "__main__":

@@ -108,6 +108,7 @@ class Target:
     port: int = 0
     note: str = ""
     process: subprocess.Popen[bytes] | None = None
+    ready_path: str | None = "/__mock/"  # None: ready once the port accepts connections
 
     @property
     def url(self) -> str:
@@ -119,7 +120,9 @@ class Target:
         return self.process.pid
 
 
-def mock_target(port: int) -> Target:
+def mock_target(
+    port: int, name: str = "mock", store: str = "memory://", workers: int = 1
+) -> Target:
     """Our mock, as users run it: one API at the root, request validation on, responses not."""
     command = [
         str(VENV_BIN / "mockserver"),
@@ -130,8 +133,27 @@ def mock_target(port: int) -> Target:
         "127.0.0.1",
         "--port",
         str(port),
+        "--store",
+        store,
+        "--workers",
+        str(workers),
     ]
-    return Target("mock", command, {"Authorization": f"Bearer {TOKEN}"}, port)
+    return Target(name, command, {"Authorization": f"Bearer {TOKEN}"}, port)
+
+
+def redis_target(port: int, directory: Path) -> Target:
+    """A redis-server for the shared-store rows: no persistence, its files in `directory`."""
+    program = shutil.which("redis-server") or "redis-server"
+    command = [program, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
+    command += ["--save", "", "--appendonly", "no"]
+    return Target("redis", command, port=port, ready_path=None)
+
+
+def ensure_redis() -> str | None:
+    """redis-server, from Debian when missing; returns why not when it cannot be had."""
+    if shutil.which("redis-server") is None:
+        _apt_install("redis-server")
+    return None if shutil.which("redis-server") else "redis-server could not be installed"
 
 
 def prism_target(port: int) -> Target:
@@ -146,8 +168,9 @@ def ceiling_target(port: int) -> Target:
     return Target("ceiling", command, {"Authorization": f"Bearer {TOKEN}"}, port)
 
 
-def start(target: Target, ready_path: str = "/__mock/", timeout: float = 60.0) -> None:
-    """Start the target in its own process group and wait until it answers HTTP."""
+def start(target: Target, timeout: float = 60.0) -> None:
+    """Start the target in its own process group and wait until it answers HTTP (or, without
+    a `ready_path`, accepts connections)."""
     RAW.mkdir(parents=True, exist_ok=True)
     log = (RAW / f"{target.name}.log").open("wb")
     target.process = subprocess.Popen(
@@ -163,7 +186,10 @@ def start(target: Target, ready_path: str = "/__mock/", timeout: float = 60.0) -
         if target.process.poll() is not None:
             raise RuntimeError(f"{target.name} exited early; see {RAW / (target.name + '.log')}")
         try:
-            urllib.request.urlopen(target.url + ready_path, timeout=1).close()
+            if target.ready_path is None:
+                socket.create_connection(("127.0.0.1", target.port), timeout=1).close()
+                return
+            urllib.request.urlopen(target.url + target.ready_path, timeout=1).close()
             return
         except urllib.error.HTTPError:
             return  # any HTTP answer means it is up
