@@ -86,8 +86,9 @@ def test_file_store_keeps_every_record_and_clock_through_kill_9(tmp_path: Path) 
     state = tmp_path / "state.json"
     store = f"file://{state}"
     with mock_process(tmp_path, "--store", store) as first:
-        created = _create_finx(first.url, "persist", 25)
+        # the clock first: the save that holds the last record holds every earlier change
         _freeze_clock(first.url, "persist", "2024-01-15T10:30:00Z")
+        created = _create_finx(first.url, "persist", 25)
         docs = _list_all(first.url, f"{FINX}/kyc", "test_docs")
         before = _list_all(first.url, f"{FINX}/kyc", "test_persist")
         _wait_until_saved(state, [r["id"] for r in created])
