@@ -173,11 +173,23 @@ def test_redis_store_reset_clock_and_request_log_are_shared(
     response = httpx.post(f"{two.url}{CONTROL}/sandboxes/ctl/clock/advance", json={"seconds": 60})
     assert response.json()["now"].startswith("2024-01-15T10:31:00")
     assert _clock(one.url, "ctl")["now"].startswith("2024-01-15T10:31:00")
-    logged = httpx.get(f"{two.url}{CONTROL}/requests", params={"sandbox": "ctl"}).json()["data"]
-    assert [entry["method"] for entry in logged] == ["POST"] * len(created)
+    assert _logged_methods(two.url, "ctl", len(created)) == ["POST"] * len(created)
     assert httpx.post(f"{two.url}{CONTROL}/sandboxes/ctl/reset").status_code == 204
     assert _list_all(one.url, f"{FINX}/kyc", "test_ctl") == []
     assert _clock(one.url, "ctl")["frozen"] is False
+
+
+def _logged_methods(url: str, sandbox: str, expected: int) -> list[str]:
+    """The methods of the sandbox's logged requests, once `expected` are there (an entry is
+    written just after its response is sent, so it may land a moment after the client has it).
+    """
+    deadline = time.monotonic() + SAVED_TIMEOUT_S
+    while True:
+        params = {"sandbox": sandbox}
+        logged = httpx.get(f"{url}{CONTROL}/requests", params=params).json()["data"]
+        if len(logged) >= expected or time.monotonic() > deadline:
+            return [entry["method"] for entry in logged]
+        time.sleep(0.05)
 
 
 async def _contest(urls: list[str], record_ids: list[str]) -> dict[str, list[tuple[int, str]]]:
