@@ -65,10 +65,10 @@ def run_documented(name: str, mock_url: str, extra: list[str], timeout: int, wor
         argv, cwd=work, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     output = completed.stdout + completed.stderr
-    summary = output.strip().splitlines()[-1] if output.strip() else ""
-    print(f"\n{name}: {' '.join(argv[1:])}\n{summary}")
+    cases = re.search(r"\d+ generated, \d+ passed[^\n]*", output)
+    print(f"\n{name}: {' '.join(argv[1:])}\n{cases[0] if cases else output[-300:]}")
     assert completed.returncode == 0, output[-8000:]
-    assert re.search(r"\d+ generated, \d+ passed", output), output[-3000:]
+    assert cases, output[-3000:]
 
 
 def test_readme_documents_a_command_for_every_spec() -> None:
