@@ -14,7 +14,6 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 from connexion.security import BearerSecurityHandler
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
@@ -24,11 +23,11 @@ from kycspec.types import JSONObject
 from mockserver import errors
 from mockserver.docs import DOCS_TITLE, served_document
 from mockserver.engine import Engine, MockRequest
-from mockserver.prefer import parse_prefer
+from mockserver.head import head_of
 from mockserver.sandbox import TokenPolicy
 from mockserver.stack import CachedAsyncApp, middlewares
 from mockserver.store import StoreUnavailable
-from mockserver.validation import validator_map
+from mockserver.validation import SingleValueURIParser, validator_map
 
 logger = logging.getLogger("mockserver")
 Handler = Callable[..., Awaitable[ConnexionResponse]]
@@ -96,7 +95,7 @@ class EngineResolver(Resolver):
             # Straight from the ASGI scope: each `connexion.request` attribute access builds a
             # new request object.
             scope = _scope.get()
-            headers = Headers(scope=scope)
+            head = head_of(scope)
             path_params = scope.get("path_params", {})
             token_info = kwargs.pop("token_info")
             kwargs.pop("user", None)
@@ -104,9 +103,9 @@ class EngineResolver(Resolver):
             files = {name: kwargs.pop(name) for name in list(kwargs) if _is_upload(kwargs[name])}
             if files:
                 body = {**(body or {}), **files}
-            prefer = headers.get("prefer")
+            prefer = head.preferences
             if prefer:
-                forced = preferred_response(spec, op, parse_prefer(prefer), examples)
+                forced = preferred_response(spec, op, prefer, examples)
                 if forced is not None:
                     return forced
             path = {k: v for k, v in kwargs.items() if k in path_params}
@@ -118,7 +117,7 @@ class EngineResolver(Resolver):
                         caller=token_info["caller"],
                         path=path,
                         query=query,
-                        headers=headers,
+                        headers=head.fields,
                         body=body,
                     ),
                 )
@@ -197,7 +196,7 @@ def to_mock_error(exc: Exception, policy: TokenPolicy | None = None) -> errors.M
     if isinstance(exc, errors.MockError):
         return exc
     if isinstance(exc, HTTPException):
-        detail = str(exc.detail).split("\n", 1)[0]
+        detail = errors.printable(str(exc.detail).split("\n", 1)[0])
         headers = dict(exc.headers or {})
         if exc.status_code == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")
@@ -244,6 +243,7 @@ def create_api_app(
             swagger_ui_template_arguments={"title": DOCS_TITLE.format(title=spec.title)},
         ),
         validator_map=validator_map(),
+        uri_parser_class=SingleValueURIParser,
     )
     register_error_handlers(app, spec.errors, allowed_methods(spec.document, base_path), policy)
     return app

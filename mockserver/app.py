@@ -13,6 +13,7 @@ from mockserver.control import create_control_app
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES, ApiEdge
 from mockserver.fixtures import FixtureRecord
 from mockserver.formats import register_formats
+from mockserver.head import canonical
 from mockserver.landing import LandingPage
 from mockserver.sandbox import TokenPolicy
 from mockserver.server import MockServer
@@ -59,6 +60,8 @@ class MockApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        if scope["type"] == "http":
+            scope = canonical(scope)  # every layer behind reads the one canonical head
         await self.asgi(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

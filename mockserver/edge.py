@@ -1,26 +1,38 @@
-"""The ASGI edge in front of each API: body size limit, Prism-style delays, the request log.
+"""The ASGI edge in front of each API: the request head, body size limit and content codings,
+Prism-style delays, the request log.
 
 These act on raw ASGI messages, before connexion parses anything, so an oversized body is
-refused without being read into memory.
+refused without being read into memory. The edge reads the request head through
+`mockserver.head` and hands connexion the canonical one; a request the head rules refuse
+(a single-valued field sent twice, an unsupported charset or content coding, a path or query
+that is not UTF-8) is answered here, in the vendor's error envelope.
 """
 
-import asyncio
 import contextlib
 import time
+from asyncio import sleep
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kycspec.model import ApiSpec
 from mockserver import errors
-from mockserver.prefer import parse_prefer
+from mockserver.bodies import decode_content, is_utf8_url
+from mockserver.head import (
+    HEAD,
+    LIST_VALUED,
+    SINGLE_VALUED,
+    RequestHead,
+    canonical,
+    read_head,
+    split_list,
+)
 from mockserver.sandbox import TokenPolicy
 from mockserver.store import LoggedRequest, Store, StoreUnavailable
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_DELAY_MS = 30_000
-# The only request headers the edge reads (ASGI gives names in lower case, but be lenient).
-_READ = frozenset((b"content-length", b"prefer", b"authorization", b"transfer-encoding"))
+UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
 _SANDBOX_CACHE_SIZE = 1024
 
 
@@ -45,25 +57,23 @@ class ApiEdge:
         self.store = store
         self.policy = policy
         self.max_body_bytes = max_body_bytes
-        self._sandboxes: dict[bytes, str | None] = {}
+        self._sandboxes: dict[str, str | None] = {}
+        declared = {
+            str(parameter["name"]).lower()
+            for op in spec.operations.values()
+            for parameter in op.parameters
+            if parameter.get("in") == "header"
+            and parameter.get("schema", {}).get("type") != "array"
+        }
+        self._single_valued = sorted((SINGLE_VALUED | declared) - LIST_VALUED)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        length = prefer = authorization = encoding = None
-        for key, value in scope["headers"]:
-            name = key.lower()
-            if name in _READ:
-                if name == b"content-length":
-                    length = value
-                elif name == b"prefer":
-                    prefer = value
-                elif name == b"authorization":
-                    authorization = value
-                else:
-                    encoding = value
+        scope = canonical(scope)
+        head: RequestHead = scope[HEAD]
         status = {"code": 500}
 
         async def logged_send(message: Message) -> None:
@@ -72,22 +82,52 @@ class ApiEdge:
             await send(message)
 
         try:
+            try:
+                scope, receive = await self._admit(scope, head, receive)
+            except errors.MockError as error:
+                await self._refuse(error, logged_send)
+                return
+            await self.app(scope, self._limited(receive), logged_send)
+        except _BodyTooLarge:
+            await self._refuse(self._too_large(), logged_send)
+        finally:
+            self._log(scope, head.get("authorization"), status["code"], started)
+
+    async def _admit(
+        self, scope: Scope, head: RequestHead, receive: Receive
+    ) -> tuple[Scope, Receive]:
+        """The request as connexion gets it, after the head and body rules; raises the
+        `errors.MockError` that refuses it."""
+        repeated = head.repeated(self._single_valued)
+        if repeated:
+            raise errors.InvalidRequest(errors.HEADER_REPEATED.format(name=repeated[0]))
+        if not is_utf8_url(scope.get("raw_path") or b""):
+            raise errors.InvalidRequest(errors.PATH_NOT_UTF8)
+        if not is_utf8_url(scope.get("query_string", b"")):
+            raise errors.InvalidRequest(errors.QUERY_NOT_UTF8)
+        length = head.get("content-length")
+        try:
             declared = int(length or 0)
         except ValueError:
             declared = 0
-        delay = parse_prefer(prefer.decode("latin-1")).get("delay") if prefer else None
-        try:
-            if declared > self.max_body_bytes:
-                raise _BodyTooLarge
-            if delay is not None and delay.isdigit():
-                await asyncio.sleep(min(int(delay), MAX_DELAY_MS) / 1000)
-            if length is None and encoding is not None and b"chunked" in encoding:
-                scope, receive = await self._buffered(scope, receive)
-            await self.app(scope, self._limited(receive), logged_send)
-        except _BodyTooLarge:
-            await self._too_large(logged_send)
-        finally:
-            self._log(scope, authorization, status["code"], started)
+        if declared > self.max_body_bytes:
+            raise self._too_large()
+        chunked = length is None and "chunked" in split_list(
+            (head.get("transfer-encoding") or "").lower()
+        )
+        media_type = head.content_type
+        charset = media_type.parameter("charset") if media_type else None
+        if (declared or chunked) and charset is not None and charset not in UTF8_CHARSETS:
+            raise errors.UnsupportedMediaType(
+                errors.CHARSET_UNSUPPORTED.format(charset=errors.shown(charset))
+            )
+        delay = head.preferences.get("delay")
+        if delay is not None and delay.isdigit():
+            await sleep(min(int(delay), MAX_DELAY_MS) / 1000)
+        codings = split_list(head.get("content-encoding") or "")
+        if codings or chunked:
+            return await self._buffered(scope, receive, codings)
+        return scope, receive
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
@@ -103,8 +143,11 @@ class ApiEdge:
 
         return limited
 
-    async def _buffered(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
-        """Read a chunked body (within the limit) and give the request its Content-Length.
+    async def _buffered(
+        self, scope: Scope, receive: Receive, codings: list[str]
+    ) -> tuple[Scope, Receive]:
+        """Read a chunked or content-coded body (within the limit), undo its content codings
+        (`mockserver.bodies.decode_content`), and give the request its Content-Length.
 
         connexion takes a request without Content-Length for one without a body, so a chunked
         body was refused as missing (400), and an oversized one never reached the 413.
@@ -118,7 +161,7 @@ class ApiEdge:
                 break
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = decode_content(b"".join(chunks), codings, self.max_body_bytes)
         replayed = False
 
         async def replay() -> Message:
@@ -128,27 +171,28 @@ class ApiEdge:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        raw = [(k, v) for k, v in scope["headers"] if k.lower() != b"transfer-encoding"]
+        dropped = (b"transfer-encoding", b"content-encoding", b"content-length")
+        raw = [(k, v) for k, v in scope["headers"] if k not in dropped]
         raw.append((b"content-length", str(len(body)).encode()))
-        return {**scope, "headers": raw}, replay
+        return {**scope, "headers": raw, HEAD: read_head(raw)}, replay
 
-    async def _too_large(self, send: Send) -> None:
-        error = errors.PayloadTooLarge(errors.BODY_TOO_LARGE.format(limit=self.max_body_bytes))
+    def _too_large(self) -> errors.MockError:
+        return errors.PayloadTooLarge(errors.BODY_TOO_LARGE.format(limit=self.max_body_bytes))
+
+    async def _refuse(self, error: errors.MockError, send: Send) -> None:
+        """Answer with the error in the vendor's envelope and close the connection (the body
+        may be partly unread)."""
         body = orjson.dumps(error.body(self.spec.errors))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.status_code,
-                "headers": [
-                    (b"content-type", self.spec.errors.media_type.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
+        headers = [
+            (b"content-type", self.spec.errors.media_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+        await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _log(self, scope: Scope, authorization: bytes | None, status: int, started: float) -> None:
+    def _log(self, scope: Scope, authorization: str | None, status: int, started: float) -> None:
         entry = LoggedRequest(
             at=time.time(),
             sandbox=self._sandbox(authorization),
@@ -163,12 +207,12 @@ class ApiEdge:
         with contextlib.suppress(StoreUnavailable):
             self.store.log(entry)
 
-    def _sandbox(self, authorization: bytes | None) -> str | None:
+    def _sandbox(self, authorization: str | None) -> str | None:
         if not authorization:
             return None
         if authorization in self._sandboxes:
             return self._sandboxes[authorization]
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        scheme, _, token = authorization.partition(" ")
         caller = self.policy.resolve(token.strip()) if scheme.lower() == "bearer" else None
         if len(self._sandboxes) >= _SANDBOX_CACHE_SIZE:
             self._sandboxes.clear()

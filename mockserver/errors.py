@@ -45,6 +45,40 @@ STORE_UNAVAILABLE = "The mock's store cannot be reached; retry later."
 PREFER_FORCED = "Response {code} forced by the Prefer header."
 PREFER_UNKNOWN_CODE = "Prefer: code={code} is not a declared response; declared: {declared}."
 PREFER_UNKNOWN_EXAMPLE = "Prefer: example={name} is not a named example; known: {known}."
+# The request head (mockserver.head) and body decoding (mockserver.bodies).
+HEADER_REPEATED = "The {name} header was sent more than once with different values."
+CHARSET_UNSUPPORTED = "Request bodies are read as UTF-8; charset={charset} is not supported."
+CODING_UNSUPPORTED = "Content-Encoding {coding} is not supported; supported: {known}."
+CODING_CORRUPT = "The request body is not valid {coding} data."
+JSON_BOM = "The request body starts with a byte order mark; JSON is sent without one."
+JSON_TOO_DEEP = "The JSON body nests arrays and objects deeper than {limit} levels."
+JSON_NUMBER_RANGE = (
+    "The JSON number {number} is out of range: integers must fit in 64 bits (signed), "
+    "other numbers must be finite."
+)
+JSON_LONE_SURROGATE = (
+    "The JSON body has a string with an unpaired surrogate escape (\\uD800-\\uDFFF)."
+)
+JSON_DUPLICATE_MEMBER = "The JSON body names the member {name} twice in one object."
+PARAMETER_REPEATED = "The parameter {name} was sent more than once; it takes a single value."
+QUERY_NOT_UTF8 = "The query string is not valid UTF-8 once percent-decoded."
+PATH_NOT_UTF8 = "The request path is not valid UTF-8 once percent-decoded."
+SHOWN_CHARS = 40
+DETAIL_CHARS = 300
+
+
+def shown(value: object) -> str:
+    """A request value as a message shows it: quoted and escaped (`repr` escapes control and
+    non-printable characters), cut to `SHOWN_CHARS` characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def printable(detail: str) -> str:
+    """A message that may quote the request (connexion's validation errors do): every
+    non-printable character escaped, cut to `DETAIL_CHARS` characters."""
+    text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in detail)
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 3] + "..."
 
 
 class MockError(Exception):

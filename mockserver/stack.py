@@ -5,8 +5,9 @@ Still connexion's own classes, subclassed where they rebuild something per reque
 - `AsyncOperation.fn` builds the decorator chain (and inspects the handler's signature, and
   builds a URI parser) on every request; `CachedAsyncOperation` builds it once per operation.
 - The parameter decorator reads the body even of a request that has none (every GET).
-- The parameter decorator parses a urlencoded body again after the form validator has parsed
-  it; the handler's request takes the validator's parse from the scope instead.
+- The parameter decorator parses a JSON or urlencoded body again after the body validator has
+  parsed it; the handler's request takes the validator's parse from the scope instead, and
+  parses by the same rules (`mockserver.bodies`) when no validator ran.
 - `SwaggerUIMiddleware` routes every request to see whether it is for `/ui` or the spec; it now
   hands anything outside those paths straight on, and renders the docs page from
   `templates/index.j2` (Swagger UI's own page, titled after the API).
@@ -37,7 +38,8 @@ from connexion.operations import AbstractOperation
 from starlette.templating import Jinja2Templates
 from starlette.types import Receive, Scope, Send
 
-from mockserver.validation import PARSED_FORM
+from mockserver.bodies import load_json, parse_urlencoded
+from mockserver.validation import PARSED_BODY
 
 _BODY_HEADERS = (b"content-length", b"transfer-encoding", b"content-type")
 DOCS_TEMPLATES = resources.files("mockserver") / "templates"
@@ -51,16 +53,23 @@ class _ParameterDecorator(AsyncParameterDecorator):
         return super()._maybe_get_body(request, **kwargs)
 
 
-class _ParsedFormRequest(ConnexionRequest):
-    """connexion's request, taking a urlencoded body from the form validator's parse."""
+class _ParsedBodyRequest(ConnexionRequest):
+    """connexion's request, taking a JSON or urlencoded body from the validator's parse."""
+
+    async def json(self) -> Any:
+        if PARSED_BODY in self.scope:
+            return self.scope[PARSED_BODY]
+        return load_json(await self.body())
 
     async def _split_form_files(self) -> None:
-        parsed = self.scope.get(PARSED_FORM)
-        if parsed is None or self.mimetype != "application/x-www-form-urlencoded":
+        if self.mimetype != "application/x-www-form-urlencoded":
             await super()._split_form_files()
             return
         self._files: dict[str, list[Any]] = {}  # a urlencoded body carries no uploads
-        self._form = parsed
+        if PARSED_BODY in self.scope:
+            self._form = self.scope[PARSED_BODY]
+        else:
+            self._form = self.uri_parser.resolve_form(parse_urlencoded(await self.body()))
 
 
 class _Framework(StarletteFramework):
@@ -68,7 +77,7 @@ class _Framework(StarletteFramework):
     def get_request(
         *, scope: Scope, receive: Receive, uri_parser: Any, **kwargs: Any
     ) -> ConnexionRequest:
-        return _ParsedFormRequest(scope, receive, uri_parser=uri_parser)
+        return _ParsedBodyRequest(scope, receive, uri_parser=uri_parser)
 
 
 class CachedStarletteDecorator(StarletteDecorator):

@@ -28,11 +28,20 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextmanager
 def serve_in_thread(
-    app: ASGIApp, *, host: str = "127.0.0.1", timeout: float = STARTUP_TIMEOUT_S
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    timeout: float = STARTUP_TIMEOUT_S,
+    http: str = "auto",
 ) -> Iterator[str]:
-    """Serve `app` until the block ends; yields its base URL. Always shuts the server down."""
+    """Serve `app` until the block ends; yields its base URL. Always shuts the server down.
+
+    `http` picks uvicorn's HTTP parser: "auto" (httptools when installed), "httptools" or "h11".
+    """
     port = free_port(host)
-    config = uvicorn.Config(app, host=host, port=port, log_level="error", access_log=False)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="error", access_log=False, http=http
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

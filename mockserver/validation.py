@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema_rs
 from connexion.json_schema import Draft4RequestValidator
+from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -28,6 +29,9 @@ from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartParser
 from starlette.types import Scope
+
+from mockserver import errors
+from mockserver.bodies import load_json, parse_urlencoded
 
 _CACHE_LIMIT = 4096
 
@@ -84,49 +88,65 @@ def compiled(schema: Any, validator_cls: Any) -> CompiledSchema:
     return found
 
 
+PARSED_BODY = "mockserver.parsed_body"
+"""The scope key under which a body validator leaves the JSON or urlencoded body it parsed, so
+the handler's request takes it instead of parsing the body again."""
+
+
 class CachedJSONBodyValidator(JSONRequestBodyValidator):
-    """connexion's JSON body validator with a compiled schema."""
+    """connexion's JSON body validator with a compiled schema, parsing by the mock's JSON
+    intake rules (`mockserver.bodies.load_json`)."""
 
     @property
     def _validator(self) -> CompiledSchema:
         return compiled(self._schema, Draft4RequestValidator)
 
-
-PARSED_FORM = "mockserver.parsed_form"
-"""The scope key under which the form validator leaves the urlencoded body it parsed."""
-
-
-def _is_file(schema: Any) -> bool:
-    return (
-        isinstance(schema, dict)
-        and schema.get("type") == "string"
-        and schema.get("format") in ("binary", "base64")
-    )
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        value = load_json(b"".join([chunk async for chunk in stream]))
+        scope[PARSED_BODY] = value
+        return value
 
 
 class CachedFormValidator(FormDataValidator):
-    """connexion's form (urlencoded) validator with a compiled schema, which leaves the parsed
-    form in the scope (`PARSED_FORM`) for the handler's request, so the body is parsed once.
-
-    Its parse is the parameter decorator's (the same form parser, then the operation's URI
-    parser's `resolve_form`), except that it blanks fields the schema declares as files; a
-    form with such a field is not handed on, and is parsed again as before.
-    """
+    """connexion's form (urlencoded) validator with a compiled schema, parsing the body as UTF-8
+    (`mockserver.bodies.parse_urlencoded`) and then by the operation's URI parser."""
 
     @property
     def _validator(self) -> CompiledSchema:
         return compiled(self._schema, Draft4RequestValidator)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> dict[str, Any]:
-        data: dict[str, Any] = await super()._parse(stream, scope)
-        if self._uri_parser is not None:
-            properties = self._schema.get("properties", {})
-            for key in data:
-                field = properties.get(key, {})
-                if _is_file(field) or _is_file(field.get("items")):
-                    return data
-            scope[PARSED_FORM] = data
+        fields = parse_urlencoded(b"".join([chunk async for chunk in stream]))
+        data: dict[str, Any] = (
+            fields if self._uri_parser is None else self._uri_parser.resolve_form(fields)
+        )
+        scope[PARSED_BODY] = data
         return data
+
+
+class SingleValueURIParser(OpenAPIURIParser):
+    """connexion's OpenAPI 3 URI parser, refusing a parameter or form field whose schema is not
+    an array when it is sent more than once (connexion would keep the last value, or join the
+    values with commas); the 400 names it."""
+
+    def resolve_params(self, params: dict[str, Any], _in: str) -> dict[str, Any]:
+        if _in != "path":
+            _refuse_repeats(params, self.param_schemas)
+        return super().resolve_params(params, _in)  # type: ignore[no-any-return]
+
+    def resolve_form(self, form_data: dict[str, Any]) -> dict[str, Any]:
+        if self._body_schema is not None and self._body_schema.get("type") == "object":
+            _refuse_repeats(form_data, self.form_defns)
+        return super().resolve_form(form_data)  # type: ignore[no-any-return]
+
+
+def _refuse_repeats(values: dict[str, Any], schemas: dict[str, Any]) -> None:
+    for name, given in values.items():
+        schema = schemas.get(name)
+        if schema is None or schema.get("type") == "array":
+            continue
+        if isinstance(given, list) and len(given) > 1:
+            raise errors.InvalidRequest(errors.PARAMETER_REPEATED.format(name=errors.shown(name)))
 
 
 class _ClosingMultiPartParser(MultiPartParser):

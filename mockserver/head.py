@@ -1,0 +1,197 @@
+"""The request head, read once per request by one set of rules (RFC 9110, RFC 9112, RFC 7240).
+
+Every layer of the mock (the edge, connexion's security and validation, the engine, `Prefer`)
+reads header fields only as this module leaves them, so the answer does not depend on which
+HTTP parser uvicorn runs (httptools or h11) or on which layer reads which line:
+
+- names are case-insensitive (RFC 9110 §5.1) and kept in lower case;
+- a field value's leading and trailing whitespace (SP, HTAB) is not part of it (RFC 9112 §5.1);
+- a field sent on several lines is one field whose value is the lines joined by ", " (RFC 9110
+  §5.3), which is what a list-valued field (`Prefer`, `Accept`, `Content-Encoding`) means; a
+  field whose grammar is a single value (`Authorization`, `Content-Type`) sent twice with
+  different values is ambiguous, and `RequestHead.repeated` names it so the edge can refuse it;
+- a media type (`Content-Type`) is compared case-insensitively, with optional whitespace around
+  its `;` parameters (RFC 9110 §8.3.1); it is handed on in one canonical spelling,
+  `type/subtype; name=value`, since connexion picks a body validator by its exact string.
+"""
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import Scope
+
+HEAD = "mockserver.head"
+"""The scope key under which the request's `RequestHead` is kept."""
+
+_OWS = " \t"
+# RFC 9110 §5.6.2 token and §5.6.4 quoted-string.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_MEDIA_TYPE = re.compile(
+    rf"^({_TOKEN})/({_TOKEN})((?:[ \t]*;[ \t]*(?:{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))?)*)$"
+)
+_PARAMETER = re.compile(rf"[ \t]*;[ \t]*(?:({_TOKEN})=({_TOKEN}|{_QUOTED}))?")
+# Fields whose value is a single item: a second, different line makes the request ambiguous.
+SINGLE_VALUED = frozenset({"authorization", "content-type", "content-length", "host"})
+# Fields whose grammar is a list (RFC 9110, RFC 7240, RFC 7239 and the de-facto
+# X-Forwarded-For): several lines are simply more elements.
+LIST_VALUED = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "connection",
+        "content-encoding",
+        "forwarded",
+        "prefer",
+        "te",
+        "transfer-encoding",
+        "via",
+        "x-forwarded-for",
+    }
+)
+
+
+@dataclass(frozen=True)
+class MediaType:
+    """A media type (RFC 9110 §8.3.1): type and subtype in lower case, parameters in order with
+    lower-case names (a `charset` value in lower case too, as it is case-insensitive)."""
+
+    type: str
+    subtype: str
+    parameters: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def essence(self) -> str:
+        """`type/subtype`."""
+        return f"{self.type}/{self.subtype}"
+
+    def parameter(self, name: str) -> str | None:
+        return next((value for key, value in self.parameters if key == name), None)
+
+    def __str__(self) -> str:
+        shown = "".join(f"; {key}={_quote(value)}" for key, value in self.parameters)
+        return self.essence + shown
+
+
+def parse_media_type(text: str) -> MediaType | None:
+    """The media type a `Content-Type` value (or an `Accept` element) names, or None when it
+    does not follow the grammar."""
+    match = _MEDIA_TYPE.match(text.strip(_OWS))
+    if match is None:
+        return None
+    parameters = []
+    for found in _PARAMETER.finditer(match.group(3)):
+        name, value = found.groups()
+        if name is None:
+            continue
+        name = name.lower()
+        value = _unquote(value)
+        parameters.append((name, value.lower() if name == "charset" else value))
+    return MediaType(match.group(1).lower(), match.group(2).lower(), tuple(parameters))
+
+
+def _unquote(value: str) -> str:
+    if value.startswith('"'):
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def _quote(value: str) -> str:
+    if re.fullmatch(_TOKEN, value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def split_list(value: str) -> list[str]:
+    """The elements of a list-valued field (RFC 9110 §5.6.1), commas inside quotes kept, empty
+    elements dropped."""
+    items = [item.strip(_OWS) for item in re.findall(r'(?:[^,"]|"(?:[^"\\]|\\.)*"?)+', value)]
+    return [item for item in items if item]
+
+
+def parse_preferences(value: str) -> dict[str, str]:
+    """The preferences of a `Prefer` field (RFC 7240 §2): `name[=value]` items in lower-case
+    names, quotes removed; `;` separates items as `,` does (Prism's `code=404; example=x`);
+    a preference given twice counts once, the first time (RFC 7240 §2)."""
+    found: dict[str, str] = {}
+    for item in split_list(value.replace(";", ",")):
+        name, _, given = item.partition("=")
+        name = name.strip(_OWS).lower()
+        if name and name not in found:
+            found[name] = _unquote(given.strip(_OWS))
+    return found
+
+
+@dataclass(frozen=True)
+class RequestHead:
+    """A request's header fields after the rules above.
+
+    `fields` maps each lower-case name to its value (several lines joined by ", ");
+    `repeated` names the single-valued fields (`SINGLE_VALUED`, or any name the caller asks
+    about) that came on several lines with different values.
+    """
+
+    fields: Mapping[str, str]
+    lines: Mapping[str, tuple[str, ...]] = field(repr=False)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.fields.get(name.lower(), default)
+
+    def repeated(self, names: Iterable[str] = SINGLE_VALUED) -> list[str]:
+        """The given single-valued fields sent on several lines with different values."""
+        return [name for name in names if len(set(self.lines.get(name, ()))) > 1]
+
+    @property
+    def content_type(self) -> MediaType | None:
+        value = self.fields.get("content-type")
+        return None if value is None else parse_media_type(value)
+
+    @property
+    def preferences(self) -> dict[str, str]:
+        value = self.fields.get("prefer")
+        return parse_preferences(value) if value else {}
+
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        """The fields as ASGI header pairs, one per name, in the canonical spelling."""
+        return [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in self.fields.items()
+        ]
+
+
+def read_head(raw: Iterable[tuple[bytes, bytes]]) -> RequestHead:
+    """Read ASGI header pairs (names and values are bytes, decoded as ISO-8859-1 per RFC 9110
+    §5.5) into a `RequestHead`."""
+    lines: dict[str, list[str]] = {}
+    for raw_name, raw_value in raw:
+        lines.setdefault(raw_name.decode("latin-1").lower(), []).append(
+            raw_value.decode("latin-1").strip(_OWS)
+        )
+    fields: dict[str, str] = {}
+    for name, values in lines.items():
+        distinct = list(dict.fromkeys(values)) if name in SINGLE_VALUED else values
+        fields[name] = ", ".join(distinct)
+    content_type = fields.get("content-type")
+    if content_type is not None:
+        media_type = parse_media_type(content_type)
+        if media_type is not None:
+            fields["content-type"] = str(media_type)
+    return RequestHead(fields, {name: tuple(values) for name, values in lines.items()})
+
+
+def canonical(scope: Scope) -> Scope:
+    """The scope with its header list in the canonical spelling and its `RequestHead` under
+    `HEAD`; a scope already read is returned as it is."""
+    if HEAD in scope:
+        return scope
+    head = read_head(scope["headers"])
+    return {**scope, "headers": head.raw(), HEAD: head}
+
+
+def head_of(scope: Mapping[str, Any]) -> RequestHead:
+    """The `RequestHead` of a scope `canonical` has read (read now when it has not)."""
+    found = scope.get(HEAD)
+    return found if isinstance(found, RequestHead) else read_head(scope["headers"])
