@@ -8,7 +8,7 @@ A value is JSON; a string starting with `$` is an expression (`$now+7d`, `$body.
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from kycspec.idformat import generate_id, id_pattern
@@ -39,21 +39,54 @@ _NOW = re.compile(r"^\$now(?:\+(\d+)([smhd]))?$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
+# RFC 3339 §5.6 date-time; "T" and "Z" may be lower case (§5.6, note).
+_DATE_TIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$",
+    re.ASCII,
+)
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(microsecond=0, tzinfo=UTC)
+
+
 def format_time(moment: datetime, fmt: str) -> JSON:
     """A timestamp in a resource's format: Unix seconds or RFC 3339 (UTC, whole seconds)."""
     if fmt == "unix":
         return int(moment.timestamp())
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def parse_time(value: JSON) -> datetime:
-    """The inverse of `format_time`, for either format."""
+    """The UTC instant of a timestamp: Unix seconds, or an RFC 3339 §5.6 `date-time` (any
+    offset, `T`/`Z` in either case, a leap second `:60` read as the next second as POSIX time
+    does, fractions beyond microseconds cut).
+
+    Raises ValueError for anything else, and for instants outside `EARLIEST`..`LATEST` (what a
+    `datetime` can hold once brought to UTC: `9999-12-31T23:59:59-05:00` is not one).
+    """
     if isinstance(value, bool):
         raise ValueError(f"not a timestamp: {value!r}")
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        match = _DATE_TIME.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValueError(f"not an RFC 3339 date-time: {value!r}")
+        year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+        fraction, offset = match.group(7), match.group(8)
+        if offset in ("Z", "z"):
+            zone = UTC
+        else:
+            hours, minutes = int(offset[1:3]), int(offset[4:6])
+            if hours > 23 or minutes > 59:
+                raise ValueError(f"not an RFC 3339 offset: {offset!r}")
+            sign = -1 if offset[0] == "-" else 1
+            zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        leap = second == 60
+        moment = datetime(year, month, day, hour, minute, 59 if leap else second, micro, zone)
+        return (moment + timedelta(seconds=1) if leap else moment).astimezone(UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"outside the representable range: {value!r}") from exc
 
 
 @dataclass

@@ -3,6 +3,16 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+# The instants a sandbox clock may show: from the Unix epoch (Unix-time resources store no
+# negative seconds) to a year that leaves the spec's `$now+<n>d` expressions room to add.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def in_range(moment: datetime) -> bool:
+    """Whether a sandbox clock may show `moment` (`EARLIEST` <= moment < `LATEST`)."""
+    return EARLIEST <= moment < LATEST
+
 
 @dataclass
 class MockClock:

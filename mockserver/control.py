@@ -14,11 +14,11 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 from connexion.security import BearerSecurityHandler
 
-from kycspec.expressions import compile_value, parse_time
+from kycspec.expressions import compile_value, format_time, parse_time
 from kycspec.model import ErrorFormat
 from mockserver import errors
 from mockserver.api import allowed_methods, json_response, register_error_handlers
-from mockserver.clock import MockClock
+from mockserver.clock import EARLIEST, LATEST, MockClock, in_range
 from mockserver.fixtures import FixtureError, parse_fixtures
 from mockserver.server import MockServer
 from mockserver.stack import middlewares
@@ -101,7 +101,14 @@ class ControlPlane:
         return _clock_view(sandbox, self.server.store.clock(sandbox))
 
     def set_clock(self, sandbox: str, body: Any) -> Any:
-        moment, frozen = parse_time(body["now"]), bool(body.get("frozen", False))
+        try:
+            moment = parse_time(body["now"])
+        except ValueError:
+            raise errors.InvalidRequest(
+                errors.TIME_INVALID.format(name="now", value=errors.shown(body["now"]))
+            ) from None
+        _check_clock(moment, "now")
+        frozen = bool(body.get("frozen", False))
         clock = self.server.store.update_clock(sandbox, lambda c: c.set(moment, freeze=frozen))
         return _clock_view(sandbox, clock)
 
@@ -109,7 +116,8 @@ class ControlPlane:
         return _clock_view(sandbox, self.server.store.update_clock(sandbox, MockClock.reset))
 
     def advance_clock(self, sandbox: str, body: Any) -> Any:
-        delta = timedelta(seconds=body["seconds"])
+        delta = timedelta(seconds=body["seconds"])  # at most 100 years (control_plane.yaml)
+        _check_clock(self.server.store.clock(sandbox).now() + delta, "seconds")
         clock = self.server.store.update_clock(sandbox, lambda c: c.advance(delta))
         return _clock_view(sandbox, clock)
 
@@ -129,6 +137,17 @@ def _clock_view(sandbox: str, clock: MockClock) -> dict[str, Any]:
         "offset_seconds": clock.offset.total_seconds(),
         "frozen": clock.frozen_at is not None,
     }
+
+
+def _check_clock(moment: datetime, name: str) -> None:
+    if not in_range(moment):
+        raise errors.InvalidRequest(
+            errors.CLOCK_OUT_OF_RANGE.format(
+                earliest=format_time(EARLIEST, "rfc3339"),
+                latest=format_time(LATEST, "rfc3339"),
+                name=name,
+            )
+        )
 
 
 def _logged(entry: LoggedRequest) -> dict[str, Any]:

@@ -6,10 +6,9 @@ The role (`create`, `list`, `read`, `update`, `delete`, `transition`) and everyt
 
 import base64
 import binascii
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
@@ -72,6 +71,19 @@ def decode_cursor(cursor: str) -> int:
     if len(raw) != CURSOR_BYTES:
         raise errors.InvalidRequest(errors.BAD_CURSOR.format(cursor=cursor))
     return int.from_bytes(raw, "big")
+
+
+def _canonical_times(resource: Resource, record: JSONObject) -> JSONObject:
+    """The record with its `date-time` fields in the stored spelling (RFC 3339, UTC, whole
+    seconds), so stored times compare as strings the way list filters compare them.
+
+    The values were validated already (`mockserver.formats`): `parse_time` reads them.
+    """
+    properties = resource.schema.get("properties", {})
+    for key, value in record.items():
+        if isinstance(value, str) and properties.get(key, {}).get("format") == "date-time":
+            record[key] = format_time(parse_time(value), "rfc3339")
+    return record
 
 
 class Engine:
@@ -187,11 +199,14 @@ class Engine:
     def _stored_fields(self, resource: Resource, values: Mapping[str, Any]) -> JSONObject:
         """The request values that are fields of the stored record (read-only ones excluded)."""
         properties = resource.schema.get("properties", {})
-        return {
-            key: value
-            for key, value in values.items()
-            if key in properties and not properties[key].get("readOnly")
-        }
+        return _canonical_times(
+            resource,
+            {
+                key: value
+                for key, value in values.items()
+                if key in properties and not properties[key].get("readOnly")
+            },
+        )
 
     def _apply_magic(self, op: Operation, ctx: Context) -> JSONObject:
         values: JSONObject = {}
@@ -294,16 +309,26 @@ class Engine:
         return self._respond(op, ctx, items=items, has_more=has_more, next_cursor=cursor)
 
     def _predicate(self, op: Operation, param: str, name: str, kind: str, value: Any) -> Predicate:
-        """A filter, with time values brought to the stored format (whole seconds)."""
+        """A filter, with time values brought to the stored format (whole seconds).
+
+        Raises `errors.InvalidRequest` naming the parameter for a time value that is not an
+        RFC 3339 date-time within range (`kycspec.expressions.parse_time`).
+        """
         schema: JSONObject = next(
             (p.get("schema", {}) for p in op.parameters if p["name"] == param), {}
         )
         if schema.get("format") == "date-time":
-            moment = parse_time(value)
-            seconds = moment.timestamp()
-            rounded = math.ceil(seconds) if kind in ("gte", "lt") else math.floor(seconds)
-            moment = datetime.fromtimestamp(rounded, moment.tzinfo)
-            value = format_time(moment, op.resource.time_format)
+            try:
+                moment = parse_time(value)
+                if moment.microsecond and kind in ("gte", "lt"):
+                    moment += timedelta(seconds=1)  # the next whole second
+                value = format_time(moment.replace(microsecond=0), op.resource.time_format)
+            except (ValueError, OverflowError):
+                raise errors.InvalidRequest(
+                    errors.TIME_INVALID.format(
+                        name=f"The parameter {errors.shown(param)}", value=errors.shown(value)
+                    )
+                ) from None
         return (name, kind, value)
 
     def _read(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
@@ -437,6 +462,7 @@ class Engine:
                     problem=problems[0].message,
                 )
             )
+        record = _canonical_times(resource, record)
         if set(partition) != set(resource.partition) or not all(partition.values()):
             raise FixtureError(
                 errors.FIXTURE_PARTITION.format(

@@ -63,6 +63,12 @@ JSON_DUPLICATE_MEMBER = "The JSON body names the member {name} twice in one obje
 PARAMETER_REPEATED = "The parameter {name} was sent more than once; it takes a single value."
 QUERY_NOT_UTF8 = "The query string is not valid UTF-8 once percent-decoded."
 PATH_NOT_UTF8 = "The request path is not valid UTF-8 once percent-decoded."
+PARAMETER_INVALID = "The parameter {name} is not valid: {reason}"
+TIME_INVALID = (
+    "{name} is not an RFC 3339 date-time between 0001-01-01T00:00:00Z and "
+    "9999-12-31T23:59:59Z: {value}."
+)
+CLOCK_OUT_OF_RANGE = "The sandbox clock runs from {earliest} to {latest}; {name} leaves that range."
 SHOWN_CHARS = 40
 DETAIL_CHARS = 300
 

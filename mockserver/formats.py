@@ -1,14 +1,21 @@
-"""String formats the specs use that connexion's validation would otherwise let through.
+"""String formats the specs use that connexion's validation would otherwise get wrong.
 
 connexion 3.3 validates parameters, bodies and responses with jsonschema's Draft 4 format
 checker, which knows `date-time`, `email`, `ipv4`, `ipv6` and `regex` but not `uuid`. Kontorion's
 ids and `customer_id` are `format: uuid`, so without this a body with `"customer_id": ""` was
-stored and served back, breaking the response schema.
+stored and served back, breaking the response schema. Its `date-time` check is the grammar
+only, so `9999-12-31T23:59:59-05:00` (past the last instant a timestamp can hold once brought
+to UTC) passed it and failed later, as a 500; here `date-time` is what
+`kycspec.expressions.parse_time` reads (RFC 3339 §5.6 within its range), for requests and
+for the fixtures the engine checks alike.
 """
 
 import re
 
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, FormatChecker
+from openapi_schema_validator import oas30_format_checker
+
+from kycspec.expressions import parse_time
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -18,8 +25,20 @@ def is_uuid(value: object) -> bool:
     return not isinstance(value, str) or UUID.fullmatch(value) is not None
 
 
+def is_date_time(value: object) -> bool:
+    """An RFC 3339 §5.6 date-time `parse_time` can hold; non-strings pass (JSON Schema)."""
+    if not isinstance(value, str):
+        return True
+    try:
+        parse_time(value)
+    except ValueError:
+        return False
+    return True
+
+
 def register_formats() -> None:
-    """Teach the checker connexion uses the formats above (idempotent)."""
-    checker = Draft4Validator.FORMAT_CHECKER
-    if "uuid" not in checker.checkers:
+    """Teach the checkers connexion and the engine use the formats above (idempotent)."""
+    checkers: tuple[FormatChecker, ...] = (Draft4Validator.FORMAT_CHECKER, oas30_format_checker)
+    for checker in checkers:
         checker.checks("uuid")(is_uuid)
+        checker.checks("date-time")(is_date_time)

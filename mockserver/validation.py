@@ -173,7 +173,8 @@ class ClosingMultiPartValidator(MultiPartFormDataValidator):
 
 
 class CachedParameterValidator(ParameterValidator):
-    """connexion's parameter validator, without the per-request deepcopy and compile."""
+    """connexion's parameter validator, without the per-request deepcopy and compile, whose
+    message names the parameter."""
 
     @staticmethod
     def validate_parameter(
@@ -186,7 +187,12 @@ class CachedParameterValidator(ParameterValidator):
         try:
             compiled(param.get("schema", param), Draft4Validator).validate(value)
         except ValidationError as exception:
-            return str(exception)
+            name = errors.shown(param.get("name", param_name))
+            if exception.validator == "format" and exception.validator_value == "date-time":
+                return errors.TIME_INVALID.format(
+                    name=f"The parameter {name}", value=errors.shown(value)
+                )
+            return errors.PARAMETER_INVALID.format(name=name, reason=exception.message)
         return None
 
 

@@ -267,9 +267,8 @@ def test_format_time_parse_time_round_trip_drops_microseconds(fmt: str) -> None:
     assert parse_time(format_time(moment, fmt)) == moment.replace(microsecond=0)
 
 
-def test_parse_time_accepts_offsets_and_naive_times_as_utc() -> None:
+def test_parse_time_accepts_offsets() -> None:
     assert parse_time("2024-01-15T12:30:00+02:00") == NOW
-    assert parse_time("2024-01-15T10:30:00") == NOW
     assert parse_time("2024-01-15T10:30:00Z").tzinfo is not None
     assert parse_time(705103200) == datetime(1992, 5, 5, 22, 0, tzinfo=UTC)
     assert parse_time(float(NOW_UNIX)) == NOW
@@ -279,3 +278,40 @@ def test_parse_time_accepts_offsets_and_naive_times_as_utc() -> None:
 def test_parse_time_rejects_non_timestamps(bad: Any) -> None:
     with pytest.raises(ValueError):
         parse_time(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-01-15t10:30:00z", "2024-01-15T10:30:00Z"),
+        ("2024-01-15T10:30:00+05:30", "2024-01-15T05:00:00Z"),
+        ("2024-01-15T10:30:00.999999999-00:00", "2024-01-15T10:30:00Z"),
+        ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00Z"),
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),
+        ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"),
+    ],
+)
+def test_parse_time_reads_rfc_3339_date_time(text: str, expected: str) -> None:
+    assert format_time(parse_time(text), "rfc3339") == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9999-12-31T23:59:59-05:00",  # after the last instant, in UTC
+        "0001-01-01T00:00:00+05:00",  # before the first one
+        "2024-02-30T00:00:00Z",
+        "2024-01-15T10:30:00",  # no offset
+        "2024-01-15 10:30:00Z",
+        "2024-01-15T10:30:00+24:00",
+        "20240115T103000Z",
+    ],
+)
+def test_parse_time_refuses_what_rfc_3339_or_the_range_does_not_allow(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_time(text)
+
+
+def test_parse_time_unix_seconds_out_of_range_is_value_error() -> None:
+    with pytest.raises(ValueError):
+        parse_time(10**20)
