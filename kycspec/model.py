@@ -19,6 +19,7 @@ ERROR_KINDS = (
     "guard_failed",
     "payload_too_large",
     "unsupported_media_type",
+    "not_acceptable",
     "internal_error",
 )
 

@@ -10,10 +10,12 @@ import connexion
 import orjson
 from connexion.context import _scope
 from connexion.exceptions import OAuthResponseProblem, ProblemException
+from connexion.json_schema import Draft4ResponseValidator
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 from connexion.security import BearerSecurityHandler
+from jsonschema import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
@@ -22,12 +24,12 @@ from kycspec.model import ApiSpec, ErrorFormat, Operation
 from kycspec.types import JSONObject
 from mockserver import errors
 from mockserver.docs import DOCS_TITLE, served_document
-from mockserver.engine import Engine, MockRequest
-from mockserver.head import head_of
+from mockserver.engine import Engine, MockRequest, MockResponse
+from mockserver.head import acceptable, head_of
 from mockserver.sandbox import TokenPolicy
 from mockserver.stack import CachedAsyncApp, middlewares
 from mockserver.store import StoreUnavailable
-from mockserver.validation import SingleValueURIParser, validator_map
+from mockserver.validation import CompiledSchema, SingleValueURIParser, compiled, validator_map
 
 logger = logging.getLogger("mockserver")
 Handler = Callable[..., Awaitable[ConnexionResponse]]
@@ -50,6 +52,21 @@ def success_examples(spec: ApiSpec, op: Operation) -> dict[str, Any]:
         for name, example in media.get("examples", {}).items():
             found.setdefault(name, example.get("value"))
     return found
+
+
+def success_media_types(spec: ApiSpec, op: Operation) -> list[str]:
+    """The media types the operation's success response is declared in (none for a 204)."""
+    response = inline_refs(spec.document, op.raw["responses"][str(op.success_status)])
+    return list(response.get("content", {}))
+
+
+def negotiate(offered: list[str], accept: str | None) -> None:
+    """Refuse (406, as Prism does) a request whose `Accept` allows none of the media types the
+    success response is declared in (`mockserver.head.acceptable`, RFC 9110 §12.5.1)."""
+    if offered and accept and not acceptable(accept, offered):
+        raise errors.NotAcceptable(
+            errors.NOT_ACCEPTABLE.format(available=", ".join(offered), accept=errors.shown(accept))
+        )
 
 
 def preferred_response(
@@ -80,16 +97,21 @@ def preferred_response(
 class EngineResolver(Resolver):
     """Resolves every operation to the engine, instead of to a module function per operationId."""
 
-    def __init__(self, spec: ApiSpec, engine: Engine):
+    def __init__(self, spec: ApiSpec, engine: Engine, *, validate_responses: bool = False):
         super().__init__()
         self.spec = spec
         self.engine = engine
+        self.validate_responses = validate_responses
 
     def resolve(self, operation: Any) -> Resolution:
         spec = self.spec
         op = spec.operations[operation.operation_id]
         engine = self.engine
         examples = success_examples(spec, op)
+        offered = success_media_types(spec, op)
+        validator = None
+        if self.validate_responses and op.success_schema is not None:
+            validator = compiled(op.success_schema, Draft4ResponseValidator)
 
         async def handle(**kwargs: Any) -> ConnexionResponse:
             # Straight from the ASGI scope: each `connexion.request` attribute access builds a
@@ -103,14 +125,13 @@ class EngineResolver(Resolver):
             files = {name: kwargs.pop(name) for name in list(kwargs) if _is_upload(kwargs[name])}
             if files:
                 body = {**(body or {}), **files}
-            prefer = head.preferences
-            if prefer:
-                forced = preferred_response(spec, op, prefer, examples)
-                if forced is not None:
-                    return forced
             path = {k: v for k, v in kwargs.items() if k in path_params}
             query = {k: v for k, v in kwargs.items() if k not in path}
             try:
+                negotiate(offered, head.get("accept"))
+                forced = preferred_response(spec, op, head.preferences, examples)
+                if forced is not None:
+                    return forced
                 result = engine.handle(
                     op,
                     MockRequest(
@@ -121,12 +142,31 @@ class EngineResolver(Resolver):
                         body=body,
                     ),
                 )
+                response = response_for(result, validator)
+                result.commit()  # the response is ready: nothing after this can fail it
             finally:
                 for upload in files.values():
                     await upload.close()
-            return json_response(result.status, result.body)
+            return response
 
         return Resolution(handle, operation.operation_id)
+
+
+def response_for(result: MockResponse, validator: CompiledSchema | None) -> ConnexionResponse:
+    """The engine's answer as an HTTP response: checked against the success response schema
+    when response validation is on, and encoded.
+
+    Raises `errors.InternalError` for a body the schema refuses; the request's writes are not
+    committed then.
+    """
+    if validator is not None and result.body is not None:
+        try:
+            validator.validate(result.body)
+        except ValidationError as exc:
+            raise errors.InternalError(
+                errors.RESPONSE_NOT_CONFORMING.format(reason=errors.printable(exc.message))
+            ) from exc
+    return json_response(result.status, result.body)
 
 
 def _is_upload(value: Any) -> bool:
@@ -235,7 +275,7 @@ def create_api_app(
     app.add_api(
         served_document(spec.document),
         base_path=base_path,
-        resolver=EngineResolver(spec, engine),
+        resolver=EngineResolver(spec, engine, validate_responses=validate_responses),
         strict_validation=True,
         validate_responses=validate_responses,
         swagger_ui_options=SwaggerUIOptions(

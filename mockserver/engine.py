@@ -7,10 +7,11 @@ The role (`create`, `list`, `read`, `update`, `delete`, `transition`) and everyt
 import base64
 import binascii
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
@@ -39,12 +40,31 @@ class MockRequest:
     body: Any = None
 
 
+def _no_writes() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class MockResponse:
-    """What the engine answers: a status and a JSON body (or none)."""
+    """What the engine answers: a status, a JSON body (or none), and `commit`, which applies
+    the request's writes to the store.
+
+    The engine changes nothing itself: the caller calls `commit` once the response is ready to
+    send (encoded, and validated where that is on), with no await in between, so a request
+    that fails at any step leaves the store as it was, and no other request sees a half-done
+    one. `commit` encodes each record before it writes any, so nothing the store holds can
+    fail a later read.
+    """
 
     status: int
     body: JSON = None
+    commit: Callable[[], None] = _no_writes
+
+
+def _storable(record: JSONObject) -> JSONObject:
+    """The record, once it is known to encode as JSON (raises `orjson.JSONEncodeError`)."""
+    orjson.dumps(record)
+    return record
 
 
 CURSOR_BYTES = 8
@@ -241,9 +261,12 @@ class Engine:
         record = self._new_record(
             resource, ctx, given, op.set, lambda: self._apply_magic(op, ctx), initial
         )
-        collection.insert(record)
-        schedule_clock(resource, collection, record)
-        return self._respond(op, ctx, record=record)
+
+        def commit() -> None:
+            collection.insert(_storable(record))
+            schedule_clock(resource, collection, record)
+
+        return replace(self._respond(op, ctx, record=record), commit=commit)
 
     def _new_record(
         self,
@@ -338,8 +361,11 @@ class Engine:
     def _delete(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         collection = self._records(op, request, ctx)
         record = self._find(op, ctx, collection)
-        collection.delete(record[op.resource.id_field])
-        return self._respond(op, ctx, record=record)
+
+        def commit() -> None:
+            collection.delete(record[op.resource.id_field])
+
+        return replace(self._respond(op, ctx, record=record), commit=commit)
 
     def _update(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         resource = op.resource
@@ -399,22 +425,27 @@ class Engine:
         shown: JSONObject | None = None,
     ) -> MockResponse:
         self._finish(op.resource, record, ctx)
-        collection.replace(record)
-        schedule_clock(op.resource, collection, record)
+
+        def commit() -> None:
+            collection.replace(_storable(record))
+            schedule_clock(op.resource, collection, record)
+
         # The response view is built after `_finish`, so it shows the derived fields and the
         # update time of this write (a document upload's `documentsSubmitted`), not the old ones.
-        return self._respond(op, ctx, record={**record, **shown} if shown else record)
+        shown_record = {**record, **shown} if shown else record
+        return replace(self._respond(op, ctx, record=shown_record), commit=commit)
 
     # -- sandbox data ---------------------------------------------------------------------
 
     def seed(
         self, caller: Caller, resource_name: str, given: JSONObject, partition: Mapping[str, str]
-    ) -> JSONObject:
-        """Put a record (a fixture or an imported one) into the caller's sandbox, as a create
-        by `caller` would store it (`_new_record`: the same server fields); the record's own
-        values win, in any state of the lifecycle, except for fields the server takes from the
-        caller (`$auth` defaults of read-only fields, such as an organization), which must be
-        left out or equal.
+    ) -> tuple[JSONObject, Callable[[], None]]:
+        """A record (a fixture or an imported one) for the caller's sandbox, as a create by
+        `caller` would store it (`_new_record`: the same server fields), and the `commit` that
+        puts it there (the collection is looked up then, so a sandbox reset in between is no
+        matter); the record's own values win, in any state of the lifecycle, except for fields
+        the server takes from the caller (`$auth` defaults of read-only fields, such as an
+        organization), which must be left out or equal.
 
         Raises `FixtureError` naming the field when the resource is unknown, a caller-owned
         field conflicts, or the record breaks its schema.
@@ -470,10 +501,14 @@ class Engine:
                 )
             )
         values = tuple(str(partition[path]) for path in resource.partition)
-        collection = self.collection_for(caller.sandbox, resource, values)
-        collection.insert(record)
-        schedule_clock(resource, collection, record)
-        return record
+        _storable(record)
+
+        def commit() -> None:
+            collection = self.collection_for(caller.sandbox, resource, values)
+            collection.insert(record)
+            schedule_clock(resource, collection, record)
+
+        return record, commit
 
     def export(self, sandbox: str) -> list[tuple[str, Mapping[str, str], JSONObject]]:
         """Every record of this API in the sandbox: (resource, partition, record), oldest first."""

@@ -9,6 +9,7 @@ MockError                      status  kind
 ├── InvalidTransition          409     invalid_transition
 ├── GuardRefused               422     guard_failed (or the guard's own status and code)
 ├── PayloadTooLarge            413     payload_too_large
+├── NotAcceptable              406     not_acceptable
 ├── UnsupportedMediaType       415     unsupported_media_type
 └── InternalError              500     internal_error
 """
@@ -63,6 +64,10 @@ JSON_DUPLICATE_MEMBER = "The JSON body names the member {name} twice in one obje
 PARAMETER_REPEATED = "The parameter {name} was sent more than once; it takes a single value."
 QUERY_NOT_UTF8 = "The query string is not valid UTF-8 once percent-decoded."
 PATH_NOT_UTF8 = "The request path is not valid UTF-8 once percent-decoded."
+NOT_ACCEPTABLE = (
+    "No media type this operation answers with ({available}) is acceptable to Accept: {accept}."
+)
+RESPONSE_NOT_CONFORMING = "The mock built a response its spec does not allow: {reason}"
 PARAMETER_INVALID = "The parameter {name} is not valid: {reason}"
 TIME_INVALID = (
     "{name} is not an RFC 3339 date-time between 0001-01-01T00:00:00Z and "
@@ -170,6 +175,11 @@ class PayloadTooLarge(MockError):
     kind = "payload_too_large"
 
 
+class NotAcceptable(MockError):
+    status = 406
+    kind = "not_acceptable"
+
+
 class UnsupportedMediaType(MockError):
     status = 415
     kind = "unsupported_media_type"
@@ -203,6 +213,7 @@ STATUS_ERRORS: dict[int, type[MockError]] = {
         MethodNotAllowed,
         InvalidTransition,
         PayloadTooLarge,
+        NotAcceptable,
         UnsupportedMediaType,
         InternalError,
     )

@@ -126,6 +126,76 @@ def parse_preferences(value: str) -> dict[str, str]:
     return found
 
 
+_QUALITY = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    """One element of `Accept` (RFC 9110 §12.5.1): a media range and its weight."""
+
+    range: MediaType
+    weight: float
+
+    @property
+    def specificity(self) -> int:
+        """0 for `*/*`, 1 for `type/*`, 2 for `type/subtype`, 3 with parameters too."""
+        if self.range.type == "*":
+            return 0
+        if self.range.subtype == "*":
+            return 1
+        return 3 if self.range.parameters else 2
+
+    def matches(self, offered: MediaType) -> bool:
+        """Whether `offered` is in the range. The mock's bodies are UTF-8, so a range's
+        `charset=utf-8` is met by a type that names no charset."""
+        if self.range.type not in ("*", offered.type):
+            return False
+        if self.range.subtype not in ("*", offered.subtype):
+            return False
+        given = dict(offered.parameters)
+        given.setdefault("charset", "utf-8")
+        return all(given.get(name) == value for name, value in self.range.parameters)
+
+
+def parse_accept(value: str) -> list[MediaRange]:
+    """The media ranges of an `Accept` field; elements that do not parse (a bad `q` too) are
+    left out."""
+    found = []
+    for item in split_list(value):
+        media_type = parse_media_type(item)
+        if media_type is None or (media_type.type == "*" and media_type.subtype != "*"):
+            continue
+        parameters = list(media_type.parameters)
+        weight = 1.0
+        names = [name for name, _ in parameters]
+        if "q" in names:  # `q` ends the range's parameters; what follows it is extensions
+            weight_text = parameters[names.index("q")][1]
+            if not _QUALITY.match(weight_text):
+                continue
+            weight = float(weight_text)
+            parameters = parameters[: names.index("q")]
+        plain = MediaType(media_type.type, media_type.subtype, tuple(parameters))
+        found.append(MediaRange(plain, weight))
+    return found
+
+
+def acceptable(accept: str | None, offered: Iterable[str]) -> list[str]:
+    """The offered media types an `Accept` value allows (RFC 9110 §12.5.1): each takes the
+    weight of the most specific range that matches it, and weight 0 excludes it. Without
+    `Accept`, or with none of its elements readable, everything is acceptable."""
+    offered = list(offered)
+    ranges = parse_accept(accept) if accept else []
+    if not ranges:
+        return offered
+    allowed = []
+    for text in offered:
+        media_type = parse_media_type(text)
+        matching = [r for r in ranges if media_type is not None and r.matches(media_type)]
+        if matching and max(matching, key=lambda r: r.specificity).weight > 0:
+            allowed.append(text)
+    return allowed
+
+
 @dataclass(frozen=True)
 class RequestHead:
     """A request's header fields after the rules above.

@@ -66,13 +66,19 @@ class MockServer:
             for number, f in enumerate(spec.fixtures)
         ]
 
-    def load(self, records: Iterable[FixtureRecord]) -> list[FixtureRecord]:
+    def load(
+        self, records: Iterable[FixtureRecord], *, resetting: Iterable[str | None] = ()
+    ) -> list[FixtureRecord]:
         """Store fixture records as creates in their sandboxes would (server fields completed,
-        with the sandbox's user token as the caller); returns them as stored.
+        with the sandbox's user token as the caller), all or none; returns them as stored. The
+        sandboxes named in `resetting` (None: every sandbox) are reset first, once every
+        record is known to be valid.
 
-        Raises `FixtureError` naming the record's origin and the field at fault.
+        Raises `FixtureError` naming the record's origin and the field at fault; nothing
+        changes then.
         """
         stored = []
+        commits = []
         for item in records:
             where = f"{item.origin}: " if item.origin else ""
             engine = self.engines.get(item.api)
@@ -81,18 +87,23 @@ class MockServer:
                 raise FixtureError(f"{where}no API named {item.api!r} ({known})")
             caller = Caller(self.policy.user_prefix + item.sandbox, item.sandbox, admin=False)
             try:
-                record = engine.seed(caller, item.resource, item.record, item.partition)
+                record, commit = engine.seed(caller, item.resource, item.record, item.partition)
             except FixtureError as exc:
                 raise FixtureError(f"{where}{exc}") from exc
+            commits.append(commit)
             stored.append(
                 FixtureRecord(item.sandbox, item.api, item.resource, record, item.partition)
             )
+        for name in resetting:
+            self.store.reset(name)
+        for commit in commits:
+            commit()
         return stored
 
     def reset(self, sandbox: str | None = None) -> None:
         """Back to the start-up state: one sandbox, or all of them."""
-        self.store.reset(sandbox)
-        self.load(r for r in self.baseline if sandbox is None or r.sandbox == sandbox)
+        baseline = [r for r in self.baseline if sandbox is None or r.sandbox == sandbox]
+        self.load(baseline, resetting=[sandbox])
 
     def export(self, sandbox: str | None = None) -> list[FixtureRecord]:
         names = [sandbox] if sandbox is not None else self.store.sandboxes()
@@ -105,6 +116,4 @@ class MockServer:
 
     def replace(self, records: list[FixtureRecord]) -> list[FixtureRecord]:
         """Replace every sandbox named in the records with exactly those records."""
-        for name in dict.fromkeys(r.sandbox for r in records):
-            self.store.reset(name)
-        return self.load(records)
+        return self.load(records, resetting=dict.fromkeys(r.sandbox for r in records))
