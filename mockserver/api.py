@@ -164,7 +164,7 @@ def response_for(result: MockResponse, validator: CompiledSchema | None) -> Conn
             validator.validate(result.body)
         except ValidationError as exc:
             raise errors.InternalError(
-                errors.RESPONSE_NOT_CONFORMING.format(reason=errors.printable(exc.message))
+                errors.RESPONSE_NOT_CONFORMING.format(reason=exc.message)
             ) from exc
     return json_response(result.status, result.body)
 
@@ -236,7 +236,7 @@ def to_mock_error(exc: Exception, policy: TokenPolicy | None = None) -> errors.M
     if isinstance(exc, errors.MockError):
         return exc
     if isinstance(exc, HTTPException):
-        detail = errors.printable(str(exc.detail).split("\n", 1)[0])
+        detail = str(exc.detail).split("\n", 1)[0]
         headers = dict(exc.headers or {})
         if exc.status_code == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")

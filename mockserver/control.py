@@ -23,6 +23,7 @@ from mockserver.fixtures import FixtureError, parse_fixtures
 from mockserver.server import MockServer
 from mockserver.stack import middlewares
 from mockserver.store import LoggedRequest
+from mockserver.validation import SingleValueURIParser, validator_map
 
 CONTROL_SPEC = resources.files("mockserver") / "control_plane.yaml"
 CONTROL_BASE_PATH = "/__mock"  # the control plane spec's server URL
@@ -221,6 +222,8 @@ def create_control_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui_template_arguments={"title": title}),
         resolver=_MethodResolver(ControlPlane(server, links)),
         strict_validation=True,
+        validator_map=validator_map(),
+        uri_parser_class=SingleValueURIParser,
         validate_responses=validate_responses,
     )
     register_error_handlers(app, PROBLEM, allowed_methods(document, CONTROL_BASE_PATH))

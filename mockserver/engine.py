@@ -501,7 +501,10 @@ class Engine:
                 )
             )
         values = tuple(str(partition[path]) for path in resource.partition)
-        _storable(record)
+        try:
+            _storable(record)
+        except orjson.JSONEncodeError as exc:
+            raise FixtureError(f"{resource_name} record cannot be stored as JSON: {exc}") from exc
 
         def commit() -> None:
             collection = self.collection_for(caller.sandbox, resource, values)

@@ -86,8 +86,8 @@ def shown(value: object) -> str:
 
 
 def printable(detail: str) -> str:
-    """A message that may quote the request (connexion's validation errors do): every
-    non-printable character escaped, cut to `DETAIL_CHARS` characters."""
+    """A message as it is sent: every non-printable character escaped, cut to `DETAIL_CHARS`
+    characters, since many quote the request (connexion's validation errors, a record id)."""
     text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in detail)
     return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 3] + "..."
 
@@ -121,7 +121,7 @@ class MockError(Exception):
                 "status": status,
                 "code": self.code or errors.code(self.kind),
                 "title": HTTPStatus(status).phrase,
-                "detail": self.detail,
+                "detail": printable(self.detail),
             },
         )
         return errors.body(ctx)  # type: ignore[no-any-return]

@@ -5,11 +5,13 @@ from typing import Any
 
 import orjson
 import pytest
+from connexion.json_schema import Draft4ResponseValidator
 from starlette.testclient import TestClient
 
-from mockserver import api
+from mockserver import api, errors
 from mockserver.engine import MockRequest, MockResponse
 from mockserver.sandbox import TokenPolicy
+from mockserver.validation import compiled
 from tests.mockserver.conftest import (
     CONTROL,
     FINX,
@@ -117,3 +119,16 @@ def test_atomic_snapshot_import_refused_keeps_the_sandbox(client: TestClient) ->
     response = client.put(f"{CONTROL}/snapshot", json={"records": [bad]})
     assert response.status_code == 400
     assert _snapshot(client) == before
+
+
+def test_atomic_response_breaking_its_schema_is_refused_before_commit() -> None:
+    schema = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}
+    validator = compiled(schema, Draft4ResponseValidator)
+    committed: list[bool] = []
+    result = MockResponse(200, {"name": "x"}, commit=lambda: committed.append(True))
+    with pytest.raises(errors.InternalError) as refused:
+        api.response_for(result, validator)
+    assert refused.value.detail == errors.RESPONSE_NOT_CONFORMING.format(
+        reason="'id' is a required property"
+    )
+    assert committed == []

@@ -208,3 +208,26 @@ def test_bodies_decode_content_undoes_codings_in_reverse_order() -> None:
     raw_deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     data = raw_deflate.compress(b"hello") + raw_deflate.flush()
     assert decode_content(data, ["Deflate"], 10) == b"hello"
+
+
+def test_bodies_path_not_utf8_is_400(client: TestClient) -> None:
+    response = client.get(f"{FINX}/kyc/%FF%FE", headers=bearer("test_rep"))
+    assert response.status_code == 400
+    assert _finx_message(response) == errors.PATH_NOT_UTF8
+
+
+def test_bodies_long_values_are_shown_cut(client: TestClient) -> None:
+    record_id = "x" * 5000
+    response = client.get(f"{FINX}/kyc/{record_id}", headers=bearer("test_rep"))
+    assert response.status_code in (400, 404)
+    message = _finx_message(response)
+    assert isinstance(message, str)
+    assert len(message) <= errors.DETAIL_CHARS
+
+
+def test_bodies_control_plane_json_intake_is_the_same(client: TestClient) -> None:
+    entry = {"sandbox": "s", "api": "finx", "resource": "kyc_record", "record": {"x": "?"}}
+    body = orjson.dumps({"records": [entry]}).replace(b'"?"', b'"\\ud800"')
+    response = client.post(f"{CONTROL}/fixtures", headers=JSON, content=body)
+    assert response.status_code == 400
+    assert response.json()["detail"] == errors.JSON_LONE_SURROGATE
