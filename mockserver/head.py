@@ -29,8 +29,10 @@ _OWS = " \t"
 # RFC 9110 §5.6.2 token and §5.6.4 quoted-string.
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
+# Parameters: `;` then, optionally, whitespace and `name=value`; the whitespace before a `;`
+# belongs to no parameter, so no stretch of blanks can be read two ways (no backtracking blow-up).
 _MEDIA_TYPE = re.compile(
-    rf"^({_TOKEN})/({_TOKEN})((?:[ \t]*;[ \t]*(?:{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))?)*)$"
+    rf"^({_TOKEN})/({_TOKEN})((?:[ \t]*;(?:[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))?)*)$"
 )
 _PARAMETER = re.compile(rf"[ \t]*;[ \t]*(?:({_TOKEN})=({_TOKEN}|{_QUOTED}))?")
 # Fields whose value is a single item: a second, different line makes the request ambiguous.

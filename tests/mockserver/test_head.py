@@ -31,6 +31,11 @@ def test_head_media_type_is_case_insensitive_with_optional_whitespace() -> None:
     assert parse_media_type("application/json; =x") is None
 
 
+def test_head_media_type_blanks_around_semicolons_cannot_blow_up() -> None:
+    # Read two ways per blank, this took 2^n steps (a ReDoS); read one way it is linear.
+    assert parse_media_type("application/json" + " ; " * 30_000 + "x") is None
+
+
 def test_head_field_values_lose_surrounding_whitespace_and_lines_combine() -> None:
     head = read_head(
         [
