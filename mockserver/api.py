@@ -132,22 +132,18 @@ class EngineResolver(Resolver):
                 forced = preferred_response(spec, op, head.preferences, examples)
                 if forced is not None:
                     return forced
-                result = engine.handle(
-                    op,
-                    MockRequest(
-                        caller=token_info["caller"],
-                        path=path,
-                        query=query,
-                        headers=head.fields,
-                        body=body,
-                    ),
+                request = MockRequest(
+                    caller=token_info["caller"],
+                    path=path,
+                    query=query,
+                    headers=head.fields,
+                    body=body,
                 )
-                response = response_for(result, validator)
-                result.commit()  # the response is ready: nothing after this can fail it
+                # The writes commit once `response_for` has built the response.
+                return engine.handle(op, request, lambda result: response_for(result, validator))
             finally:
                 for upload in files.values():
                     await upload.close()
-            return response
 
         return Resolution(handle, operation.operation_id)
 

@@ -9,7 +9,7 @@ import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from jsonschema.exceptions import ValidationError
@@ -26,6 +26,7 @@ from mockserver.projection import project
 from mockserver.sandbox import Caller
 from mockserver.store import Collection, Predicate, Store, StoreConflict
 
+T = TypeVar("T")
 MAX_ATTEMPTS = 50  # runs of one request that lost write races before it answers 503
 
 
@@ -49,8 +50,8 @@ class MockResponse:
     """What the engine answers: a status, a JSON body (or none), and `commit`, which applies
     the request's writes to the store.
 
-    The engine changes nothing itself: the caller calls `commit` once the response is ready to
-    send (encoded, and validated where that is on), with no await in between, so a request
+    A role changes nothing itself: `Engine.handle` calls `commit` once the response is ready
+    to send (encoded, and validated where that is on), with no await in between, so a request
     that fails at any step leaves the store as it was, and no other request sees a half-done
     one. `commit` encodes each record before it writes any, so nothing the store holds can
     fail a later read.
@@ -146,15 +147,22 @@ class Engine:
             fields.add(status)
         return fields
 
-    def handle(self, op: Operation, request: MockRequest) -> MockResponse:
-        """Answer one request. A shared store refuses a write that lost a race with another
-        process (`StoreConflict`); the request then runs again on the state that won, up to
+    def handle(self, op: Operation, request: MockRequest, ready: Callable[[MockResponse], T]) -> T:
+        """Answer one request: `ready` turns the engine's answer into what is sent (encoded,
+        validated), and only then are the request's writes committed, so a request that fails
+        at any step, `ready` included, changes nothing.
+
+        A shared store refuses a write that lost a race with another process
+        (`StoreConflict`); the request then runs again on the state that won, up to
         `MAX_ATTEMPTS` times, and a request that still cannot write gets 503."""
         if op.admin and not request.caller.admin:
             raise errors.Forbidden(self._admin_only)
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._handle_once(op, request)
+                result = self._handle_once(op, request)
+                answer = ready(result)
+                result.commit()
+                return answer
             except StoreConflict:
                 continue
         raise errors.error_for(503, errors.STORE_BUSY, {"Retry-After": "1"})

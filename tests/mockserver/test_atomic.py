@@ -97,9 +97,9 @@ def test_atomic_a_record_that_cannot_be_encoded_is_never_stored(client: TestClie
     assert caller is not None
     before = _snapshot(client)
     # A lone surrogate, as a body that skipped the JSON intake would carry it.
-    result = engine.handle(op, MockRequest(caller, body=finx_body(document_type="\ud800")))
+    request = MockRequest(caller, body=finx_body(document_type="\ud800"))
     with pytest.raises(orjson.JSONEncodeError):
-        result.commit()
+        engine.handle(op, request, lambda result: result)
     assert _snapshot(client) == before
 
 
