@@ -116,6 +116,11 @@ class ApiEdge:
             (head.get("transfer-encoding") or "").lower()
         )
         media_type = head.content_type
+        given = head.get("content-type")
+        if (declared or chunked) and media_type is None and given is not None:
+            raise errors.UnsupportedMediaType(
+                errors.MEDIA_TYPE_MALFORMED.format(value=errors.shown(given))
+            )
         charset = media_type.parameter("charset") if media_type else None
         if (declared or chunked) and charset is not None and charset not in UTF8_CHARSETS:
             raise errors.UnsupportedMediaType(

@@ -48,6 +48,9 @@ PREFER_UNKNOWN_CODE = "Prefer: code={code} is not a declared response; declared:
 PREFER_UNKNOWN_EXAMPLE = "Prefer: example={name} is not a named example; known: {known}."
 # The request head (mockserver.head) and body decoding (mockserver.bodies).
 HEADER_REPEATED = "The {name} header was sent more than once with different values."
+MEDIA_TYPE_MALFORMED = (
+    "The Content-Type {value} is not a media type (type/subtype; name=value, RFC 9110 §8.3.1)."
+)
 CHARSET_UNSUPPORTED = "Request bodies are read as UTF-8; charset={charset} is not supported."
 CODING_UNSUPPORTED = "Content-Encoding {coding} is not supported; supported: {known}."
 CODING_CORRUPT = "The request body is not valid {coding} data."

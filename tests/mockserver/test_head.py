@@ -105,6 +105,25 @@ def test_head_charset_other_than_utf8_is_415(client: TestClient) -> None:
     assert response.json()["detail"] == errors.CHARSET_UNSUPPORTED.format(charset="'iso-8859-1'")
 
 
+# A Content-Type that is no media type was handed on as typed; spelled in upper case, connexion
+# took it for JSON but gave the engine the raw bytes (500).
+@pytest.mark.parametrize(
+    "content_type", ["Application/Json; ===", "application/json; ===", "application/", ""]
+)
+def test_head_content_type_that_is_no_media_type_is_415(
+    client: TestClient, content_type: str
+) -> None:
+    response = client.post(
+        f"{KONTORION}/customer-verifications",
+        headers=bearer("test_ct", **{"Content-Type": content_type}),
+        content=orjson.dumps(kontorion_body()),
+    )
+    assert response.status_code == 415
+    assert response.json()["detail"] == errors.MEDIA_TYPE_MALFORMED.format(
+        value=errors.shown(content_type)
+    )
+
+
 # Failing input 6: two Prefer lines; one layer read the first line, another the last.
 def test_head_prefer_lines_are_one_list(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
