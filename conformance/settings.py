@@ -23,7 +23,7 @@ class Profile:
 
 EVERY_LAYER = ("schema", "lifecycle", "security", "robustness")
 PROFILES = {
-    "core": Profile("core", ("schema", "lifecycle", "security"), 8, 20, 15),
+    "core": Profile("core", EVERY_LAYER, 8, 20, 15),
     "lifecycle": Profile("lifecycle", ("lifecycle",), 0, 40, 30),
     "security": Profile("security", ("security",), 0, 0, 0),
     "robustness": Profile("robustness", ("robustness",), 0, 0, 0),
