@@ -27,7 +27,7 @@ from mockserver.edge import DEFAULT_MAX_BODY_BYTES
 from mockserver.fixtures import FixtureError
 from mockserver.listen import AnnouncingServer, bind, bound_port
 from mockserver.readiness import NotReady, wait_ready
-from mockserver.storeurl import DEFAULT_STORE, require_shared
+from mockserver.storeurl import DEFAULT_STORE, check_store_url
 from mockserver.workers import (
     CONFIG_ENV,
     WORKER_FACTORY,
@@ -78,7 +78,12 @@ def main() -> None:
 @click.option("--api", help="Serve only this API, at the root (e.g. finx, kontorion, finhub).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
-    "--port", default=8080, show_default=True, envvar="PORT", help="Port to bind (0: any free)."
+    "--port",
+    default=8080,
+    show_default=True,
+    envvar="PORT",
+    show_envvar=True,
+    help="Port to bind (0: any free).",
 )
 @click.option(
     "--fixtures",
@@ -167,9 +172,9 @@ def serve(
     if not control_token and not is_loopback(host):
         raise click.UsageError(TOKEN_REQUIRED.format(host=host))
     try:
-        require_shared(store_url, workers)
+        check_store_url(store_url, workers)
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.UsageError(str(exc)) from exc
     sock = _listening_socket(host, port, fd)
     if detach:
         _detach(sock, host, control_token, ready_timeout, log_file)

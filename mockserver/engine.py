@@ -479,6 +479,7 @@ class Engine:
                         sandbox=caller.sandbox,
                     )
                 )
+        _refuse_unknown_fields(resource, given)
         lifecycle = resource.lifecycle
         try:
             record = self._new_record(
@@ -553,3 +554,26 @@ def _field_of(problem: ValidationError) -> str:
     else:
         path = list(problem.absolute_path)
     return ".".join(str(part) for part in path) or "(the record)"
+
+
+def _refuse_unknown_fields(resource: Resource, given: JSONObject) -> None:
+    """A fixture names only fields of its resource, as a create's body schema demands.
+
+    Raises `FixtureError` naming the first unknown field; a schema that allows additional
+    properties (or declares none) accepts any.
+    """
+    schema = resource.schema
+    properties = schema.get("properties")
+    if not properties or schema.get("additionalProperties", False) is not False:
+        return
+    unknown = sorted(key for key in given if key not in properties)
+    if unknown:
+        raise FixtureError(
+            errors.FIXTURE_FIELD.format(
+                resource=resource.name,
+                field=unknown[0],
+                problem=errors.FIXTURE_UNKNOWN_FIELD.format(
+                    resource=resource.name, known=", ".join(properties)
+                ),
+            )
+        )

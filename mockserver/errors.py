@@ -33,11 +33,15 @@ BODY_TOO_LARGE = "The request body is larger than {limit} bytes."
 BODY_NOT_UTF8 = "The request body is not valid UTF-8."
 BODY_NOT_JSON = "The request body is not valid JSON."
 BODY_NOT_MULTIPART = "The request body is not valid multipart/form-data."
+MULTIPART_WITHOUT_TYPE = (
+    "A multipart/form-data body needs a Content-Type header naming its boundary (RFC 7578)."
+)
 UNKNOWN_PAGE_START = "No record with id {id!r} to start the page after."
 BAD_CURSOR = "The cursor {cursor!r} is not valid."
 FIXTURE_PARTITION = "A {resource} record needs a partition naming exactly: {expected}."
 STORE_BUSY = "The record kept changing under this request; retry it."
 FIXTURE_FIELD = "{resource} record, field {field}: {problem}"
+FIXTURE_UNKNOWN_FIELD = "not a field of {resource} (its fields: {known})"
 FIXTURE_CALLER_OWNED = (
     "{resource} record, field {field}: {value!r} conflicts with the value the server sets in "
     "sandbox {sandbox!r} ({expected!r}); leave the field out"

@@ -26,28 +26,40 @@ NOT_SHARED = (
 
 def open_store(url: str) -> Store:
     """The store `url` names; raises `StoreError` with the reason when it cannot be opened."""
-    scheme = urlsplit(url).scheme
-    if url == DEFAULT_STORE or scheme == "memory":
+    scheme = _scheme(url)
+    if scheme == "memory":
         return InMemoryStore()
     if scheme == "file":
-        return _file_store(url)
-    if scheme in ("redis", "rediss"):
-        # Imported only when used: the redis package takes about 0.2 s to import.
-        from mockserver.redisstore import RedisStore  # noqa: PLC0415
+        return FileStore(_file_path(url))
+    # Imported only when used: the redis package takes about 0.2 s to import.
+    from mockserver.redisstore import RedisStore  # noqa: PLC0415
 
-        return RedisStore(url)
-    raise StoreError(UNKNOWN_SCHEME.format(url=url))
+    return RedisStore(url)
 
 
-def require_shared(url: str, workers: int) -> None:
-    """Refuse several worker processes on a store that only one process can use."""
-    if workers > 1 and urlsplit(url).scheme not in ("redis", "rediss"):
+def check_store_url(url: str, workers: int) -> None:
+    """Refuse a URL that names no store, and several worker processes on a store that only
+    one process can use, before anything starts; raises `StoreError` with the reason."""
+    scheme = _scheme(url)
+    if scheme == "file":
+        _file_path(url)
+    if workers > 1 and scheme not in _SHARED:
         raise StoreError(NOT_SHARED.format(workers=workers, url=url))
 
 
-def _file_store(url: str) -> Store:
+_SHARED = ("redis", "rediss")
+
+
+def _scheme(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme not in ("memory", "file", *_SHARED):
+        raise StoreError(UNKNOWN_SCHEME.format(url=url))
+    return scheme
+
+
+def _file_path(url: str) -> Path:
     parts = urlsplit(url)
     path = unquote(parts.netloc + parts.path)
     if not path:
         raise StoreError(FILE_WITHOUT_PATH.format(url=url))
-    return FileStore(Path(path))
+    return Path(path)

@@ -10,7 +10,16 @@ from starlette.testclient import TestClient
 from mockserver import errors
 from mockserver.bodies import MAX_JSON_DEPTH, decode_content, load_json, parse_urlencoded
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES
-from tests.mockserver.conftest import CONTROL, FINX, KONTORION, bearer, kontorion_body
+from tests.mockserver.conftest import (
+    CONTROL,
+    FINHUB,
+    FINX,
+    KONTORION,
+    bearer,
+    finhub_headers,
+    finhub_initiate,
+    kontorion_body,
+)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Content-Type": "application/json"}
@@ -231,3 +240,18 @@ def test_bodies_control_plane_json_intake_is_the_same(client: TestClient) -> Non
     response = client.post(f"{CONTROL}/fixtures", headers=JSON, content=body)
     assert response.status_code == 400
     assert response.json()["detail"] == errors.JSON_LONE_SURROGATE
+
+
+def test_bodies_multipart_without_content_type_is_415(client: TestClient) -> None:
+    verification = finhub_initiate(client, "test_mp", "cust_mp")
+    part = (
+        b'--XX\r\nContent-Disposition: form-data; name="documentType"\r\n\r\n'
+        b"GOVERNMENT_ID\r\n--XX--\r\n"
+    )
+    response = client.post(
+        f"{FINHUB}/verifications/{verification}/documents",
+        headers=finhub_headers("test_mp"),
+        content=part,
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["message"] == errors.MULTIPART_WITHOUT_TYPE

@@ -354,3 +354,18 @@ def test_control_introspect_unknown_api_is_a_400(client: TestClient) -> None:
     response = client.post(f"{CONTROL}/introspect", data={"token": "test_a", "api": "nope"})
     assert response.status_code == 400
     assert response.json()["detail"] == UNKNOWN_API.format(api="nope", known=", ".join(SPECS))
+
+
+def test_control_fixture_with_a_field_its_resource_lacks_is_refused(client: TestClient) -> None:
+    typo = {**FIXTURE_RECORD, "verfication_status": "verified"}
+    document = {
+        "records": [{"sandbox": "fx", "api": "finx", "resource": "kyc_record", "record": typo}]
+    }
+    response = client.post(f"{CONTROL}/fixtures", json=document)
+    assert response.status_code == 400
+    assert (
+        errors.FIXTURE_FIELD.format(resource="kyc_record", field="verfication_status", problem="")
+        in response.json()["detail"]
+    )
+    missing = client.get(f"{FINX}/kyc/{FIXTURE_RECORD['id']}", headers=bearer("test_fx"))
+    assert missing.status_code == 404

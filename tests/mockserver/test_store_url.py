@@ -48,7 +48,7 @@ def test_store_url_mistakes_exit_with_a_message(
     started: dict[str, Any], args: tuple[str, ...], message: str
 ) -> None:
     result = _serve(*args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad arguments, as README says
     assert message in " ".join(result.output.split())
     assert started == {}
 
