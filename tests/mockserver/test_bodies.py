@@ -141,6 +141,11 @@ def test_bodies_json_intake_accepts_the_limits() -> None:
     assert load_json(b"  ") is None
 
 
+def test_bodies_json_long_finite_numbers_are_read() -> None:
+    digits = "1" * 300
+    assert load_json(f"[0.{digits}, 1{'0' * 300}.0]".encode()) == [float(f"0.{digits}"), 1e300]
+
+
 def test_bodies_lone_surrogate_is_400_and_stores_nothing(client: TestClient) -> None:
     body = orjson.dumps(kontorion_body()).replace(b'"document"', b'"\\ud800"')
     response = client.post(
