@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -336,19 +336,30 @@ class IgnoreUnknownQuery:
         await self.app(scope, receive, send)
 
 
-_replace = mock_store.MemoryCollection.replace
+_save = mock_engine.Engine._save
 UPDATE_FIELDS = ("updated_at", "updatedAt")
 
 
-def _keep_time_when_unchanged(self: Any, record: dict[str, Any]) -> None:
-    """A write that changes nothing keeps the stored update time (and answers with it)."""
-    stored = self.get(record[self.id_field])
-    names = [name for name in UPDATE_FIELDS if name in record]
-    if stored is not None and names:
-        rest = {k: v for k, v in record.items() if k not in names}
-        if rest == {k: v for k, v in stored.items() if k not in names}:
-            record.update({name: stored[name] for name in names})
-    _replace(self, record)
+def _save_keeping_time_when_unchanged(
+    self: Any,
+    op: Any,
+    collection: Any,
+    record: dict[str, Any],
+    ctx: Any,
+    shown: dict[str, Any] | None = None,
+) -> Any:
+    """A write that changes nothing keeps the stored update time, in the answer and the store."""
+    stored = collection.get(record[op.resource.id_field])
+    if stored is not None:
+        written = dict(record)
+        self._finish(op.resource, written, ctx)
+        names = [name for name in UPDATE_FIELDS if name in written]
+        rest = {k: v for k, v in written.items() if k not in names}
+        if names and rest == {k: v for k, v in stored.items() if k not in names}:
+            record = {**written, **{name: stored[name] for name in names}}
+            response = self._respond(op, ctx, record={**record, **(shown or {})})
+            return replace(response, commit=lambda: None)
+    return _save(self, op, collection, record, ctx, shown)
 
 
 # Behind the default --clock-skew of 1 s; with whole-second timestamps, most writes on the
@@ -375,7 +386,7 @@ ALLOWED = [
         "a write that changes nothing keeps updated_at",
         "finx",
         frozenset({"timestamps_consistent"}),
-        patches=((mock_store.MemoryCollection, "replace", _keep_time_when_unchanged),),
+        patches=((mock_engine.Engine, "_save", _save_keeping_time_when_unchanged),),
     ),
     Variant(
         "two replicas, clocks 900 ms apart",
