@@ -124,6 +124,7 @@ class TranscriptClient:
             cut = replace(
                 answered,
                 status=None,
+                cut_status=answered.status,
                 error=error,
                 outage=LIMIT,
                 response_body=exc.prefix,

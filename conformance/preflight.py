@@ -107,7 +107,10 @@ def _tokens(client: TranscriptClient, target: Target) -> Problem | None:
         if token is None:
             continue
         exchange = _send(client, target, lists[0], token)
-        if exchange.error or exchange.status in REFUSED_STATUSES:
+        # An answer cut off at a limit still has its status line: the token is judged by it,
+        # and the limit is left to the requirement that reads the body.
+        status = exchange.cut_status if exchange.outage == LIMIT else exchange.status
+        if status is None or status in REFUSED_STATUSES:
             message = TOKEN_REFUSED.format(
                 option=option, status=_answer(exchange), operation=lists[0].operation_id
             )

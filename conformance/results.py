@@ -39,6 +39,7 @@ class Exchange:
     elapsed_ms: float = 0.0
     credential: str = OTHER_CREDENTIAL
     outage: str | None = None  # `watch.HANGING`, `DOWN` or `LIMIT`: why there is no answer
+    cut_status: int | None = None  # `LIMIT`: the status line of the answer that was cut off
 
     def as_curl(self) -> str:
         parts = ["curl", "-X", self.method, shlex.quote(self.url)]

@@ -31,7 +31,7 @@ from conformance.requests import body_kwargs, headers_for
 from conformance.results import Exchange
 from conformance.tally import tally_of
 from conformance.target import bearer
-from conformance.watch import DOWN, HANGING
+from conformance.watch import DOWN, HANGING, LIMIT
 from kycspec.expressions import parse_time
 from kycspec.idformat import id_pattern
 from kycspec.model import Operation
@@ -138,7 +138,9 @@ class Scenario:
         where = f"{exchange.method} {exchange.url}"
         if exchange.outage == DOWN:
             self.run.stopped = UNREACHABLE
-        elif exchange.error and exchange.outage != HANGING:  # a hanging operation costs nothing
+        elif exchange.error and exchange.outage not in (HANGING, LIMIT):
+            # A hanging operation costs nothing; an answer cut off at a limit is an answer
+            # (the server is there), failed below with its evidence.
             self.run.transport_errors += 1
             if self.run.transport_errors >= MAX_TRANSPORT_ERRORS:
                 self.run.stopped = UNREACHABLE

@@ -255,6 +255,12 @@ VARIANTS = [
         lambda a: DropQuery(a, "verification_status"),
     ),
     Variant(
+        "status filter ignored (kontorion)",
+        "kontorion",
+        frozenset({"list_filters_exact"}),
+        lambda a: DropQuery(a, "status"),
+    ),
+    Variant(
         "updated_at never moves",
         "finx",
         frozenset({"timestamps_consistent"}),

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from conformance.cli import EXIT_NOT_CONFORMANT, main
 from conformance.events import Event, Progress
 from conformance.http import TranscriptClient
+from conformance.layers.lifecycle_plan import UNREACHABLE
 from conformance.layers.schema import BoundedSession, CutOff
 from conformance.limits import (
     DECLARED_TOO_LARGE,
@@ -161,3 +162,15 @@ def test_limits_cli_hanging_operation_is_a_failed_run(serve: Any) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == EXIT_NOT_CONFORMANT, result.output
     assert "DELETE /v1/kyc/{id} hangs" in " ".join(result.output.split())
+
+
+def test_limits_answers_cut_off_fail_the_requirement_not_a_stopped_server(serve: Any) -> None:
+    served: Served = serve(Endless(create_app()))
+    args = ["run", "--api", "kontorion", "--base-url", served.url + "/kontorion"]
+    args += ["--token", "test_cli", "--control-url", served.url + "/__mock"]
+    args += ["--profile", "lifecycle", "--max-response-bytes", "100000", "--seed", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == EXIT_NOT_CONFORMANT, result.output
+    shown = " ".join(result.output.split())
+    assert "ResponseTooLarge" in shown and "FAILED" in shown
+    assert UNREACHABLE not in shown

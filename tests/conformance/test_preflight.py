@@ -15,6 +15,7 @@ from conformance.preflight import (
 )
 from mockserver.app import create_app
 from tests.conformance.conftest import Served
+from tests.conformance.hostile import Endless
 
 
 def _head(template: str) -> str:
@@ -78,3 +79,11 @@ def test_preflight_control_plane_behind_a_control_token(serve: Any) -> None:
     _, refused = preflight(served.target("finx"))
     assert refused is not None
     assert refused.message == CONTROL_SILENT.format(url=url, answer=401)
+
+
+def test_preflight_answer_cut_off_at_a_limit_is_judged_by_its_status(serve: Any) -> None:
+    # an endless 200 body: the server accepted the token; the limit is a requirement's matter
+    served: Served = serve(Endless(create_app()))
+    target, problem = preflight(served.target("kontorion", max_response_bytes=100_000))
+    assert problem is None, problem
+    assert target.sandbox == "conf"
