@@ -87,7 +87,12 @@ _check("timestamps_consistent", "lifecycle", "a record seen again after it was f
 _check("allowed_transitions_accepted", "lifecycle", "a declared transition sent")
 _check("forbidden_transitions_refused", "lifecycle", "an undeclared transition sent")
 _check("terminal_states_final", "lifecycle", "a state change asked of a record in a final state")
-_check("list_filters_exact", "lifecycle", "a filtered list compared with the known records")
+_check(
+    "list_filters_exact",
+    "lifecycle",
+    "a filtered list whose filter keeps some known records and drops others",
+    "filter",
+)
 _check("pagination_complete", "lifecycle", "a list that took more than one page")
 _check(
     "limit_honoured",

@@ -9,6 +9,7 @@ import httpx
 
 from conformance.limits import (
     CUT_OFF,
+    NO_ANSWER,
     ResponseTooSlow,
     ResponseUnbounded,
     check_declared_length,
@@ -133,16 +134,15 @@ class TranscriptClient:
             watch.note_unbounded(operation, cut, hangs=isinstance(exc, ResponseTooSlow))
             return cut
         except httpx.HTTPError as exc:  # no answer, or its body stopped half-way
-            failed = replace(
-                answered, status=None, error=f"{type(exc).__name__}: {exc}", elapsed_ms=_ms(started)
+            kind = type(exc).__name__
+            hangs = isinstance(exc, httpx.TimeoutException) and not isinstance(
+                exc, httpx.ConnectTimeout
             )
-            return watch.after_failure(
-                operation,
-                failed,
-                hangs=isinstance(exc, httpx.TimeoutException)
-                and not isinstance(exc, httpx.ConnectTimeout),
-                lost=isinstance(exc, LOST),
+            error = (
+                NO_ANSWER.format(kind=kind, timeout=target.timeout) if hangs else f"{kind}: {exc}"
             )
+            failed = replace(answered, status=None, error=error, elapsed_ms=_ms(started))
+            return watch.after_failure(operation, failed, hangs=hangs, lost=isinstance(exc, LOST))
         return replace(answered, response_body=body, elapsed_ms=_ms(started))
 
     def take(self) -> tuple[Exchange, ...]:

@@ -29,6 +29,7 @@ CUT_OFF = "{kind}: {status} response: {reason}"
 TOO_SLOW = (
     "the response was not complete {timeout:g} s after the request (--timeout) and was cut off"
 )
+NO_ANSWER = "{kind}: no response within {timeout:g} s (--timeout)"
 
 
 class ResponseUnbounded(Exception):

@@ -10,7 +10,9 @@ The checks, in order:
 2. it serves the spec: the spec's lists (GET operations without path parameters) do not all
    answer 404;
 3. every given token (`--token`, `--token-b`, `--admin-token`) is accepted by a list (no 401 or
-   403);
+   403), judged by the status line of the first list that answers one, even when its body is
+   then cut off at a limit (`conformance.limits`: that is for the requirements to fail); when
+   no list answers at all within the limits, the token cannot be judged and the limit is named;
 4. a given `--control-url` answers (with `--control-token`, when given), and knows the sandbox
    behind `--token`: given with `--sandbox`, or found by RFC 7662 token introspection
    (`POST <control-url>/introspect`, which the kyc-contracts mock answers). The sandbox is
@@ -33,6 +35,9 @@ NOT_SERVED = (
     "({count} tried); --base-url is the spec's server URL with the host swapped"
 )
 TOKEN_REFUSED = "the server refused {option} with {status} on {operation}; give a key it accepts"
+TOKEN_UNJUDGED = (
+    "cannot judge {option}: no list answered with a status line ({count} tried; the first: {error})"
+)
 CONTROL_SILENT = (
     "the control plane at {url} did not answer ({answer}); --control-url is the mock's "
     "control plane (http://host:port/__mock)"
@@ -84,11 +89,11 @@ def preflight(target: Target) -> tuple[Target, Problem | None]:
 
 def _served(client: TranscriptClient, target: Target) -> Problem | None:
     first = client.request("GET", target.base_url, absolute=True)
-    if first.error and first.outage != LIMIT:  # an answer cut off at a limit is an answer
+    if first.error and _status(first) is None:  # an answer cut off at a limit is an answer
         return Problem(UNREACHABLE.format(url=target.base_url, error=first.error), first)
     lists = _lists(target)
     answers = [_send(client, target, op, target.token) for op in lists]
-    if answers and all(a.status == 404 for a in answers):
+    if answers and all(_status(a) == 404 for a in answers):
         message = NOT_SERVED.format(url=target.base_url, api=target.api, count=len(answers))
         return Problem(message, answers[0])
     return None
@@ -98,23 +103,37 @@ def _send(client: TranscriptClient, target: Target, op: Operation, token: str) -
     return client.request(op.method, path_for(op), headers=headers_for(op, target, token))
 
 
+def _status(exchange: Exchange) -> int | None:
+    """The status line of an answer, kept when its body was cut off at a limit."""
+    return exchange.cut_status if exchange.outage == LIMIT else exchange.status
+
+
 def _tokens(client: TranscriptClient, target: Target) -> Problem | None:
     lists = [op for op in _lists(target) if not op.admin]
-    if not lists:
-        return None
     for name, option in TOKEN_OPTIONS.items():
         token = getattr(target, name)
         if token is None:
             continue
-        exchange = _send(client, target, lists[0], token)
-        # An answer cut off at a limit still has its status line: the token is judged by it,
-        # and the limit is left to the requirement that reads the body.
-        status = exchange.cut_status if exchange.outage == LIMIT else exchange.status
-        if status is None or status in REFUSED_STATUSES:
-            message = TOKEN_REFUSED.format(
-                option=option, status=_answer(exchange), operation=lists[0].operation_id
-            )
+        # A token is judged by the status of the first list that answers one: an answer cut
+        # off at a limit still has its status line, and the limit is left to the requirements.
+        exchanges = []
+        for op in lists:
+            exchanges.append(_send(client, target, op, token))
+            if _status(exchanges[-1]) is not None:
+                break
+        if not exchanges:
+            return None
+        exchange, operation = exchanges[-1], lists[len(exchanges) - 1].operation_id
+        status = _status(exchange)
+        if status in REFUSED_STATUSES:
+            message = TOKEN_REFUSED.format(option=option, status=status, operation=operation)
             return Problem(message, exchange)
+        if status is None:
+            first = exchanges[0]
+            message = TOKEN_UNJUDGED.format(
+                option=option, count=len(exchanges), error=first.error or ""
+            )
+            return Problem(message, first)
     return None
 
 

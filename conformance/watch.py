@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 HANGING = "hanging"  # Exchange.outage: the operation hangs; the request was not sent
 DOWN = "down"  # Exchange.outage: the server stopped answering
-LIMIT = "limit"  # Exchange.outage: the answer broke a limit and was cut off (conformance.limits)
+# Exchange.outage: the answer broke a limit (conformance.limits): cut off, or none in time
+LIMIT = "limit"
 NOT_SENT_HANGING = "not sent: {operation} hangs ({first} got no answer: {error})"
 NOT_SENT_DOWN = (
     "not sent: the server stopped answering {after:.1f} s into the run ({first}: {error})"
@@ -78,12 +79,13 @@ class ServerWatch:
         self, operation: str, exchange: Exchange, *, hangs: bool, lost: bool
     ) -> Exchange:
         """Learn from a request that got no complete answer; returns the exchange, marked
-        `DOWN` when the server turned out to be gone.
+        `LIMIT` when it timed out, `DOWN` when the server turned out to be gone.
 
         `hangs`: it timed out waiting for the answer; `lost`: its connection failed (refused,
         reset, closed before an answer).
         """
         if hangs:
+            exchange = replace(exchange, outage=LIMIT)
             self.note_unbounded(operation, exchange, hangs=True)
         elif lost and self.note_lost(exchange):
             return replace(exchange, outage=DOWN)

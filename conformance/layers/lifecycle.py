@@ -17,8 +17,10 @@ from hypothesis.stateful import get_state_machine_test
 
 from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
+from conformance.layers.lifecycle_list import filter_unit
 from conformance.layers.lifecycle_machine import LifecycleMachine
 from conformance.layers.lifecycle_plan import BUDGET_SPENT, Plan, Run, build_plan
+from conformance.layers.lifecycle_writes import GUARD_OUTCOMES
 from conformance.requirements import Requirement
 from conformance.results import Result, Verdict
 from conformance.settings import Emit, Settings
@@ -28,8 +30,9 @@ from conformance.target import Target
 LAYER = "lifecycle"
 NO_CLOCK = "the server offers no clock control (--control-url)"
 NO_MAGIC = "the target does not honour the spec's sandbox magic values, which lead to these cases"
-# What a guard requirement must see: a guard refusing a transition, and one letting it through.
-GUARD_OUTCOMES = ("refused", "let through")
+# Requirements whose cases the spec's magic values lead to: guards that only a magic value arms,
+# records whose filtered fields differ only when made by one.
+MAGIC_LED = ("sandbox_magic_values", "guards_enforced", "list_filters_exact")
 NO_ADMIN = "its operations are admin-only and no admin token was given (--admin-token)"
 NO_CREATE = "the resource has no create operation"
 NOT_EXERCISED = "no scenario exercised it ({scenarios} scenarios)"
@@ -47,7 +50,8 @@ def _skip_reason(check: str, plan: Plan | None, run: Run) -> tuple[str, str | No
         return NO_CREATE, None
     if check == "clock_expiry" and not target.control_url:
         return NO_CLOCK, "--control-url"
-    if check in ("sandbox_magic_values", "guards_enforced") and not target.magic:
+    magic = any(op.magic for op in (plan.create, *plan.transitions))
+    if check in MAGIC_LED and magic and not target.magic:
         return NO_MAGIC, "--magic"
     spec_ops = target.spec.operations_of(plan.resource.name, "transition")
     if not plan.transitions and any(op.admin for op in spec_ops):
@@ -124,11 +128,9 @@ def run_lifecycle(
     with TranscriptClient(target) as client:
         for resource in resources:
             tallies = {r.check: Tally(r) for r in _requirements(catalogue, resource.name)}
-            if "guards_enforced" in tallies:
-                for outcome in GUARD_OUTCOMES:
-                    tallies["guards_enforced"].expect(outcome)
-            run = Run(target, settings, client, tallies, progress)
             plan = build_plan(spec, resource, target)
+            _expect(tallies, plan)
+            run = Run(target, settings, client, tallies, progress)
             if plan is not None:
                 try:
                     _run_machine(plan, run)
@@ -141,6 +143,17 @@ def run_lifecycle(
                     continue
             results += _results(run, plan)
     return results
+
+
+def _expect(tallies: dict[str, Tally], plan: Plan | None) -> None:
+    """The units the lifecycle requirements about every guard outcome or filter must cover."""
+    if "guards_enforced" in tallies:
+        for outcome in GUARD_OUTCOMES:
+            tallies["guards_enforced"].expect(outcome)
+    if "list_filters_exact" in tallies and plan is not None:
+        for op in plan.lists:
+            for flt in op.filters:
+                tallies["list_filters_exact"].expect(filter_unit(op, flt))
 
 
 def _crashed(run: Run, exc: Exception) -> list[Result]:

@@ -15,6 +15,7 @@ from conformance.layers.lifecycle_inputs import pick, property_schema
 from conformance.layers.lifecycle_model import UNKNOWN, OneOf, same
 from conformance.layers.lifecycle_plan import Violation
 from conformance.records import items_from, value_in
+from conformance.tally import tally_of
 from kycspec.expressions import parse_time
 from kycspec.model import Filter, Operation
 from kycspec.types import JSONObject
@@ -39,21 +40,6 @@ def _filter_values(machine: "LifecycleMachine", op: Operation, flt: Filter) -> l
     return values or list(property_schema(op, flt.param).get("enum", []))
 
 
-def _splitting(
-    machine: "LifecycleMachine", op: Operation, filters: list[Filter]
-) -> list[tuple[Filter, Any]]:
-    """Each filter and value that splits the known records: some pass it and some do not."""
-    found: list[tuple[Filter, Any]] = []
-    for flt in filters:
-        for value in _filter_values(machine, op, flt):
-            verdicts = {
-                _matches(machine.records[rid], op, {flt.param: value}) for rid in machine.live()
-            }
-            if True in verdicts and False in verdicts:
-                found.append((flt, value))
-    return found
-
-
 def _matches(record: JSONObject, op: Operation, params: dict[str, Any]) -> bool | None:
     """Whether the model's record passes the list's filters (None: the model cannot tell)."""
     for flt in op.filters:
@@ -74,24 +60,37 @@ def _matches(record: JSONObject, op: Operation, params: dict[str, Any]) -> bool 
     return True
 
 
+def filter_unit(op: Operation, flt: Filter) -> str:
+    """How coverage names a filter of a list operation."""
+    return f"{op.operation_id}?{flt.param}"
+
+
+def discriminated(machine: "LifecycleMachine", op: Operation, params: dict[str, Any]) -> list[str]:
+    """The filters this list showed to be applied: among the known records that pass the other
+    filters, some pass this one and some do not (a filter that keeps all, or none, of the known
+    records would look the same if the server ignored it)."""
+    found = []
+    for flt in op.filters:
+        if flt.param not in params:
+            continue
+        others = {k: v for k, v in params.items() if k != flt.param}
+        verdicts = set()
+        for rid in machine.live():
+            record = machine.records[rid]
+            if _matches(record, op, others):
+                verdicts.add(_matches(record, op, {flt.param: params[flt.param]}))
+        if True in verdicts and False in verdicts:
+            found.append(filter_unit(op, flt))
+    return found
+
+
 def _query(machine: "LifecycleMachine", op: Operation, data: st.DataObject) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    scope = machine.plan.scope_filter(op)
-    if scope is not None:
-        params[scope.param] = machine.scope_value
+    params = _scoped(machine, op)
     # One more filter at most: each is then checked on its own, and pages stay full.
-    others = [f for f in op.filters if f is not scope]
-    # Half the lists filter on a value some known records have and others lack: only such a
-    # list shows that the filter is applied (list_filters_exact is exercised by no other).
-    split = bool(others) and data.draw(st.booleans(), label="split the records")
-    splitting = _splitting(machine, op, others) if split else []
-    flt: Filter | None
-    if splitting:
-        flt, value = pick(data, splitting, "filter and value")
-    else:
-        flt = data.draw(st.sampled_from([None, *others]), label="filter") if others else None
-        values = _filter_values(machine, op, flt) if flt is not None else []
-        value = pick(data, [None, *values], "filter value")
+    others = [f for f in op.filters if f is not machine.plan.scope_filter(op)]
+    flt = data.draw(st.sampled_from([None, *others]), label="filter") if others else None
+    values = _filter_values(machine, op, flt) if flt is not None else []
+    value = pick(data, [None, *values], "filter value")
     if flt is not None and value is not None:
         params[flt.param] = value
     paging = op.paging
@@ -102,9 +101,38 @@ def _query(machine: "LifecycleMachine", op: Operation, data: st.DataObject) -> d
     return params
 
 
+def _scoped(machine: "LifecycleMachine", op: Operation) -> dict[str, Any]:
+    scope = machine.plan.scope_filter(op)
+    return {scope.param: machine.scope_value} if scope is not None else {}
+
+
+def cover_filters(machine: "LifecycleMachine") -> None:
+    """List once with each filter not yet shown to be applied, as soon as the known records
+    split on one of its values (so each declared filter is covered whenever the data allows,
+    not when the draws happen to pick that filter and value)."""
+    tally = tally_of(machine.run.tallies, "list_filters_exact")
+    if tally is None or not machine.listable:
+        return
+    for op in machine.plan.lists:
+        params = _scoped(machine, op)
+        queries = [params] + [
+            {**params, flt.param: value}
+            for flt in op.filters
+            if flt.param not in params and filter_unit(op, flt) not in tally.covered
+            for value in _filter_values(machine, op, flt)
+        ]
+        for query in queries:
+            if set(discriminated(machine, op, query)) - tally.covered:
+                check_list(machine, op, query)
+
+
 def walk_list(machine: "LifecycleMachine", op: Operation, data: st.DataObject) -> None:
     """List with drawn filters and limit; walk every page; compare with the model."""
-    params = _query(machine, op, data)
+    check_list(machine, op, _query(machine, op, data))
+
+
+def check_list(machine: "LifecycleMachine", op: Operation, params: dict[str, Any]) -> None:
+    """List with `params`; walk every page; compare with the model."""
     paging = op.paging
     limit = params.get(paging.limit_param or "") if paging else None
     size = limit or (paging.default_limit if paging else None)
@@ -129,8 +157,8 @@ def walk_list(machine: "LifecycleMachine", op: Operation, data: st.DataObject) -
         full = len(sizes) > 1 or sizes[-1] == size
         check = "pagination_complete" if full else "list_filters_exact"
         raise Violation(check, f"list {params} left out {missing} ({len(sizes)} page(s))")
-    if True in verdicts.values() and False in verdicts.values():
-        machine.ran("list_filters_exact")  # the filters had known records to keep and to drop
+    for unit in discriminated(machine, op, params):
+        machine.ran("list_filters_exact", unit)
     if paging and size is not None and len(expected) > size:
         machine.ran("limit_honoured")  # more matching records than fit on a page
     if limit is None and size is not None and None not in verdicts.values():

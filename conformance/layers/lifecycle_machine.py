@@ -20,7 +20,7 @@ from conformance.layers.lifecycle_inputs import (
     property_schema,
     unique_value,
 )
-from conformance.layers.lifecycle_list import walk_list
+from conformance.layers.lifecycle_list import cover_filters, walk_list
 from conformance.layers.lifecycle_model import (
     expect_create,
 )
@@ -43,7 +43,11 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
         RuleBasedStateMachine.__init__(self)
         Scenario.__init__(self, plan, run)
         create = plan.create
-        self.scope_value = unique_value(property_schema(create, plan.scope)) if plan.scope else None
+        schema = property_schema(create, plan.scope) if plan.scope else None
+        self.scope_value = unique_value(schema) if schema is not None else None
+        # The scenario's second record goes to another customer of its own: the lists, all
+        # within the first, then show that the scope filter is applied.
+        self.other_scope_value = unique_value(schema) if schema is not None else None
 
     def teardown(self) -> None:
         if self.number:
@@ -62,6 +66,8 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
                 self.setup()
             if not self.run.stopped:
                 action()
+            if not (self.halted or self.run.stopped):
+                cover_filters(self)
         except Violation as violation:
             self.record_failure(violation.check, violation.message, check)
         except Flaky:
@@ -171,7 +177,8 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
             if p.get("in") == "path"
         }
         if self.plan.scope:
-            (path if self.plan.scope in path else body)[self.plan.scope] = str(self.scope_value)
+            scope = self.other_scope_value if len(self.order) == 1 else self.scope_value
+            (path if self.plan.scope in path else body)[self.plan.scope] = str(scope)
         magic = self._steer(op, data, body, path)
         expected, magic_values = expect_create(op, model_body(body), path, self.run.target.magic)
         exchange, _ = self.send("read_after_write", op, path_for(op, None, path), body=body)

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from conformance.http import TranscriptClient
 from conformance.settings import Settings
@@ -10,7 +11,7 @@ from conformance.target import Target
 from kycspec.model import ApiSpec, Filter, Operation, Resource
 
 MAX_TRANSPORT_ERRORS = 3
-UNREACHABLE = "the server stopped answering (timeouts or reset connections)"
+UNREACHABLE = "the server stopped answering (connections refused or reset)"
 BUDGET_SPENT = "the run's time budget was spent first"
 ROLES = ("read", "update", "delete")
 
@@ -84,3 +85,6 @@ class Run:
     scenarios: dict[str, set[int]] = field(default_factory=dict)
     stopped: str | None = None
     transport_errors: int = 0
+    # `$auth` values learnt from records: (key, owner) -> value; the owner is the API key for a
+    # per-key value (`$auth.actor`), the account for the others (`lifecycle_scenario.owner`).
+    auth: dict[tuple[str, str], Any] = field(default_factory=dict)

@@ -12,12 +12,16 @@ from typing import Any
 
 from conformance.checks import VerdictLost
 from conformance.layers.lifecycle_model import (
+    ADMIN,
     UNKNOWN,
+    USER,
+    AuthValue,
     OneOf,
     adopt,
     apply_clock,
     clock_move,
     mismatches,
+    same,
 )
 from conformance.layers.lifecycle_plan import (
     MAX_TRANSPORT_ERRORS,
@@ -37,8 +41,22 @@ from kycspec.idformat import id_pattern
 from kycspec.model import Operation
 from kycspec.types import JSONObject
 
+# specs/README.md: `$auth.actor` is a stable UUID for the API key (each key its own), the other
+# `$auth` values are the account's (the token and the admin token share one account).
+PER_KEY = ("actor",)
+ACCOUNT = "account"
+AUTH_MOVED = "{rid}: {field} is {seen!r}; {option} showed $auth.{key} {known!r} before"
+AUTH_SHARED = (
+    "{rid}: {field} is {seen!r}, which {other} showed as its $auth.{key}; "
+    "{option} is another API key (each key has its own)"
+)
 UNREPORTABLE = "neither {check} nor {rule} applies to this resource; lost failure: {message}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _option(caller: str) -> str:
+    """The command-line option that gives a credential (`admin_token`: `--admin-token`)."""
+    return "--" + caller.replace("_", "-")
 
 
 def time_problem(value: Any, fmt: str) -> str | None:
@@ -138,12 +156,14 @@ class Scenario:
         where = f"{exchange.method} {exchange.url}"
         if exchange.outage == DOWN:
             self.run.stopped = UNREACHABLE
-        elif exchange.error and exchange.outage not in (HANGING, LIMIT):
-            # A hanging operation costs nothing; an answer cut off at a limit is an answer
-            # (the server is there), failed below with its evidence.
+        elif exchange.error and exchange.outage is None:
+            # A lost connection; an answer cut off at a limit, none in time, or a request not
+            # sent to a hanging operation is the server's failure, judged below with the limit.
             self.run.transport_errors += 1
             if self.run.transport_errors >= MAX_TRANSPORT_ERRORS:
                 self.run.stopped = UNREACHABLE
+        if exchange.error and exchange.outage in (LIMIT, HANGING):
+            raise Violation(check, f"{where}: {exchange.error}")  # names the limit it broke
         if exchange.error:
             raise Violation(check, f"{where}: no response ({exchange.error})")
         document = parse_json(exchange)
@@ -208,7 +228,7 @@ class Scenario:
             raise Violation(check, f"{op.operation_id}: no record in the response")
         self.check_formats(seen)
         self.check_times(rid, seen, wrote)
-        expected = self.records[rid]
+        expected = self.records[rid] = self.resolve_auth(rid, self.records[rid], seen, check)
         status = resource.status_field
         if rid in self.clock_due and status is not None and status in seen:
             self.clock_due.discard(rid)
@@ -232,6 +252,50 @@ class Scenario:
             raise Violation(check, f"{op.operation_id}: {rid}: " + "; ".join(problems[:3]))
         self.records[rid] = adopt(expected, seen)
         self.ran(check)
+
+    def owner(self, value: AuthValue) -> str:
+        """Whose `$auth` value it is: the API key's (per-key values), else the account's."""
+        if value.key in PER_KEY:
+            return str(getattr(self.run.target, value.caller))
+        return ACCOUNT
+
+    def resolve_auth(
+        self, rid: str, expected: JSONObject, seen: JSONObject, check: str
+    ) -> JSONObject:
+        """The record with its `$auth` values filled in: as an earlier record showed them for
+        the same owner, or learnt from `seen` (a per-key value must differ from every other
+        key's). A value the server recorded for the wrong caller breaks `check`."""
+        resolved = dict(expected)
+        for name, value in expected.items():
+            if not isinstance(value, AuthValue) or name not in seen:
+                continue
+            owner, option = self.owner(value), _option(value.caller)
+            known = self.run.auth.get((value.key, owner), UNKNOWN)
+            if known is UNKNOWN:
+                for (key, other), shown in self.run.auth.items():
+                    if key == value.key and other != owner and same(shown, seen[name]):
+                        message = AUTH_SHARED.format(
+                            rid=rid,
+                            field=name,
+                            seen=seen[name],
+                            key=key,
+                            option=option,
+                            other=self._option_of(other),
+                        )
+                        raise Violation(check, message)
+                known = self.run.auth[(value.key, owner)] = seen[name]
+            elif not same(known, seen[name]):
+                message = AUTH_MOVED.format(
+                    rid=rid, field=name, seen=seen[name], option=option, key=value.key, known=known
+                )
+                raise Violation(check, message)
+            resolved[name] = known
+        return resolved
+
+    def _option_of(self, owner: str) -> str:
+        target = self.run.target
+        names = [n for n in (USER, ADMIN) if getattr(target, n) == owner]
+        return _option(names[0]) if names else owner
 
     def check_formats(self, seen: JSONObject) -> None:
         resource = self.resource

@@ -22,6 +22,7 @@ from conformance.layers.lifecycle_inputs import (
 from conformance.layers.lifecycle_model import (
     UNKNOWN,
     Outcome,
+    context,
     expect_transition,
     expect_update,
     same,
@@ -30,6 +31,7 @@ from conformance.layers.lifecycle_plan import Violation
 from conformance.layers.lifecycle_scenario import Scenario
 from conformance.records import GONE_STATUSES, GONE_TEXT, record_from
 from conformance.requests import path_for
+from conformance.tally import tally_of
 from kycspec.expressions import parse_time
 from kycspec.model import Magic, Operation
 from kycspec.types import JSONObject
@@ -41,6 +43,9 @@ UNDECLARED_REFUSAL = "{what} answered {status}; an undeclared transition is refu
 GUARD_REFUSAL = "{what} answered {status}; the guard refuses it with {expected}"
 NOT_GONE = "reading deleted {rid} answered {status}, expected {gone}"
 SMALL_STEPS = (2, 30, 90)
+# What a guard requirement must see: a guard refusing a transition, and one letting it through.
+GUARD_REFUSED, GUARD_LET_THROUGH = "refused", "let through"
+GUARD_OUTCOMES = (GUARD_REFUSED, GUARD_LET_THROUGH)
 CLOCK_MARGIN_S = 3
 
 
@@ -125,6 +130,7 @@ class Steps(Scenario):
             key = str(self.records[rid].get(op.lookup.field))
             rid = self._newest(op.lookup.field, key)
         magic = self._steer(op, data, body, path)
+        self._provoke_guard(op, rid, body, path)
         self.tick()
         outcome = expect_transition(
             op, self.records[rid], model_body(body), path, self.run.target.magic
@@ -151,14 +157,14 @@ class Steps(Scenario):
                 )
                 raise Violation(outcome.refused, message)
             for check in outcome.checks:
-                self.ran(check, "refused" if check == "guards_enforced" else None)
+                self.ran(check, GUARD_REFUSED if check == "guards_enforced" else None)
             self.read_record(rid, outcome.refused, unchanged=True)
             return
         check = outcome.checks[0] if outcome.checks else "read_after_write"
         if status != op.success_status:
             raise Violation(check, f"{what} answered {status}, expected {op.success_status}")
         for name in outcome.checks:
-            self.ran(name, "let through" if name == "guards_enforced" else None)
+            self.ran(name, GUARD_LET_THROUGH if name == "guards_enforced" else None)
         changed = _changed(self.records[rid], outcome.record or {}, self.resource.updated_field)
         self.records[rid] = outcome.record or {}
         seen = record_from(op, exchange)
@@ -210,6 +216,32 @@ class Steps(Scenario):
         magic = data.draw(st.sampled_from([None, *op.magic]), label="magic")
         return magic if magic is not None and steer(magic, body, path) else None
 
+    def _provoke_guard(
+        self, op: Operation, rid: str, body: JSONObject, path: dict[str, str]
+    ) -> None:
+        """Until a guard has been seen refusing, set the body field a guard of this write
+        requires to a declared value that breaks the requirement (so a guard is reached
+        whenever a record it applies to exists, not when the draws happen to break it)."""
+        tally = tally_of(self.run.tallies, "guards_enforced")
+        lifecycle = self.resource.lifecycle
+        if tally is None or lifecycle is None or GUARD_REFUSED in tally.covered:
+            return
+        record = self.records[rid]
+        for transition in lifecycle.transitions:
+            if transition.operation != op.operation_id:
+                continue
+            if record.get(lifecycle.field) not in transition.sources:
+                continue
+            for guard in transition.guards:
+                for name in _required_body_fields(guard.raw.get("require", {})):
+                    for value in property_schema(op, name).get("enum", []):
+                        trial = model_body({**body, name: value})
+                        if guard.refuses(
+                            context(self.resource, body=trial, path=path, record=record)
+                        ):
+                            body[name] = value
+                            return
+
     def _check_magic(self, magic: Magic | None, values: JSONObject, seen: Any) -> None:
         if magic is None or not isinstance(seen, dict):
             return
@@ -230,6 +262,16 @@ def _changed(before: JSONObject, after: JSONObject, updated: str) -> bool:
     """Whether the model's record changed (a value only the server knows counts as changed)."""
     keys = (set(before) | set(after)) - {updated}
     return any(not same(before.get(k), after.get(k)) for k in keys)
+
+
+def _required_body_fields(require: Any) -> list[str]:
+    """The top-level body fields a guard's `require` condition reads (`body.approvalLevel`)."""
+    fields = []
+    for where in require if isinstance(require, dict) else ():
+        root, *keys = str(where).split(".")
+        if root == "body" and len(keys) == 1:
+            fields.append(keys[0])
+    return fields
 
 
 def _body_fields(op: Operation) -> set[str]:

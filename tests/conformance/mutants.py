@@ -23,6 +23,7 @@ from kycspec.loader import load_all
 from mockserver import engine as mock_engine
 from mockserver import store as mock_store
 from mockserver.clock import MockClock
+from mockserver.sandbox import Caller
 from tests.conformance.broken import BrokenApp
 from tests.conformance.hostile import EdgeServerError, Hang
 
@@ -118,6 +119,11 @@ def _always_more(node: dict[str, Any]) -> None:
 
 def _no_delete(self: Any, record_id: str) -> Any:
     return self.get(record_id)  # answers as if deleted, keeps the record
+
+
+def _account_as_actor(self: Caller) -> str:
+    """`$auth.actor` as the account's UUID: every key of an account records the same actor."""
+    return self.organization
 
 
 @dataclass(frozen=True)
@@ -259,6 +265,12 @@ VARIANTS = [
         "kontorion",
         frozenset({"list_filters_exact"}),
         lambda a: DropQuery(a, "status"),
+    ),
+    Variant(
+        "actor_id is the account's, not the API key's",
+        "kontorion",
+        frozenset({"read_after_write"}),
+        patches=((Caller, "actor", property(_account_as_actor)),),
     ),
     Variant(
         "updated_at never moves",
@@ -417,6 +429,16 @@ VACUOUS = [
             ),
         ),
         target={"magic": False},
+    ),
+    Variant(
+        "status filter ignored, every record in one status",
+        "kontorion",
+        frozenset({"list_filters_exact"}),
+        lambda a: DropQuery(a, "status"),
+        # Without magic values, the admin override or the clock, every record stays pending:
+        # no list can show whether the status filter is applied.
+        target={"magic": False, "admin_token": None, "control_url": None},
+        layers=("lifecycle",),
     ),
 ]
 

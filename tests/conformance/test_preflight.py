@@ -6,16 +6,18 @@ from typing import Any
 
 import pytest
 
+from conformance.limits import NO_ANSWER
 from conformance.preflight import (
     CONTROL_SILENT,
     NOT_SERVED,
     TOKEN_REFUSED,
+    TOKEN_UNJUDGED,
     UNREACHABLE,
     preflight,
 )
 from mockserver.app import create_app
 from tests.conformance.conftest import Served
-from tests.conformance.hostile import Endless
+from tests.conformance.hostile import Endless, Hang
 
 
 def _head(template: str) -> str:
@@ -87,3 +89,28 @@ def test_preflight_answer_cut_off_at_a_limit_is_judged_by_its_status(serve: Any)
     target, problem = preflight(served.target("kontorion", max_response_bytes=100_000))
     assert problem is None, problem
     assert target.sandbox == "conf"
+
+
+class _ListsHang:
+    """Every list of the API hangs; the rest (the base URL, reads) answers."""
+
+    def __init__(self, app: Any, lists: set[str]):
+        self.app, self.lists = app, lists
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in self.lists:
+            await Hang(self.app, scope["method"])(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def test_preflight_token_without_any_answer_is_not_called_refused(serve: Any) -> None:
+    # no list answers in time: the token cannot be judged, and the time limit is the reason
+    lists = {"/kontorion/v1/customer-verifications"}
+    served: Served = serve(_ListsHang(create_app(), lists))
+    _, problem = preflight(served.target("kontorion", timeout=0.3))
+    assert problem is not None and problem.exchange is not None
+    error = NO_ANSWER.format(kind="ReadTimeout", timeout=0.3)
+    assert problem.message.startswith(_head(TOKEN_UNJUDGED).replace("{option}", "--token"))
+    assert error in problem.message and "hangs" in problem.message
+    assert not problem.message.startswith(_head(TOKEN_REFUSED))
