@@ -8,12 +8,17 @@ from typing import Any
 
 import pytest
 
+from conformance.http import TranscriptClient
 from conformance.layers.lifecycle import run_lifecycle
-from conformance.layers.lifecycle_writes import NOT_GONE
+from conformance.layers.lifecycle_model import ADMIN, USER, AuthValue
+from conformance.layers.lifecycle_plan import Run, Violation, build_plan
+from conformance.layers.lifecycle_scenario import AUTH_MOVED, AUTH_SHARED
+from conformance.layers.lifecycle_writes import GUARD_REFUSED, NOT_GONE, Steps
 from conformance.records import GONE_TEXT
 from conformance.requirements import build_catalogue
 from conformance.results import Result, Verdict
 from conformance.settings import Profile, Settings
+from conformance.tally import Tally
 from conformance.target import Target
 from kycspec import load_all
 from mockserver.app import create_app
@@ -128,3 +133,63 @@ def test_lifecycle_layer_presents_the_control_token(presented: str, passes: bool
     else:
         assert all(r.verdict is not Verdict.PASSED for r in expiry)
         assert any("control plane" in r.message for r in results), [r.message for r in results]
+
+
+def test_lifecycle_guard_is_provoked_once_a_record_it_applies_to_exists() -> None:
+    # FinHub: a low-risk verification (a magic value) requires two documents; an upload of the
+    # third is what its guard refuses. Until a refusal has been seen, the write is aimed at it.
+    spec = SPECS["finhub"]
+    target = Target(spec, "http://127.0.0.1:9", "test_guard", magic=True)
+    tallies = {r.check: Tally(r) for r in build_catalogue(spec) if r.check == "guards_enforced"}
+    resource = spec.resources["verification"]
+    plan = build_plan(spec, resource, target)
+    assert plan is not None
+    with TranscriptClient(target) as client:
+        steps = Steps(plan, Run(target, Settings(QUICK_PROFILE, SEED), client, tallies))
+    upload = spec.operations["uploadVerificationDocument"]
+    steps.records["ver_low"] = {"status": "INITIATED", "requiredDocuments": ["GOVERNMENT_ID"]}
+    body: dict[str, Any] = {"documentType": "GOVERNMENT_ID", "file": b"%PDF"}
+    steps._provoke_guard(upload, "ver_low", body, {})
+    assert body["documentType"] != "GOVERNMENT_ID"
+    # once a guard has refused, the draws decide again
+    tallies["guards_enforced"].ran(unit=GUARD_REFUSED)
+    body = {"documentType": "GOVERNMENT_ID", "file": b"%PDF"}
+    steps._provoke_guard(upload, "ver_low", body, {})
+    assert body["documentType"] == "GOVERNMENT_ID"
+
+
+def test_lifecycle_auth_values_are_one_per_api_key() -> None:
+    # Kontorion's actor_id is `$auth.actor`: learnt from the first record each key writes, then
+    # the same on every record that key writes, and never another key's.
+    spec = SPECS["kontorion"]
+    target = Target(spec, "http://127.0.0.1:9", "test_a", admin_token="admin_a")
+    plan = build_plan(spec, spec.resources["verification"], target)
+    assert plan is not None
+    with TranscriptClient(target) as client:
+        scenario = Steps(plan, Run(target, Settings(QUICK_PROFILE, SEED), client, {}))
+    user, admin = AuthValue("actor", USER), AuthValue("actor", ADMIN)
+    learnt = scenario.resolve_auth(
+        "v1", {"actor_id": user}, {"actor_id": "u-1"}, "read_after_write"
+    )
+    assert learnt == {"actor_id": "u-1"}
+    with pytest.raises(Violation) as moved:
+        scenario.resolve_auth("v2", {"actor_id": user}, {"actor_id": "u-2"}, "read_after_write")
+    assert moved.value.message == AUTH_MOVED.format(
+        rid="v2", field="actor_id", seen="u-2", option="--token", key="actor", known="u-1"
+    )
+    with pytest.raises(Violation) as shared:
+        scenario.resolve_auth("v1", {"actor_id": admin}, {"actor_id": "u-1"}, "read_after_write")
+    assert shared.value.message == AUTH_SHARED.format(
+        rid="v1", field="actor_id", seen="u-1", key="actor", option="--admin-token", other="--token"
+    )
+    # the account's values are shared by its keys
+    org = {"organization_id": AuthValue("organization", ADMIN)}
+    scenario.resolve_auth(
+        "v1",
+        {"organization_id": AuthValue("organization", USER)},
+        {"organization_id": "o"},
+        "read_after_write",
+    )
+    assert scenario.resolve_auth("v3", org, {"organization_id": "o"}, "read_after_write") == {
+        "organization_id": "o"
+    }
