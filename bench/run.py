@@ -1,6 +1,6 @@
 """`make bench`: the mock against Prism and the Starlette ceiling, in one run.
 
-Order of work: install the tools, start the three targets side by side, measure every endpoint
+Order of work: install the tools, start the targets side by side, measure every endpoint
 in interleaved rounds (so drift on a shared machine hits every target alike), then list latency
 by sandbox size, memory per record, and the conformance run time. Every process started here is
 stopped on the way out, error or not.
@@ -40,6 +40,7 @@ from bench.wrk import ENDPOINTS, Endpoint, Run, measure
 # Throughput targets, in the order they are measured in each round.
 TARGETS = {
     "mock": "`mockserver serve --api finx` (request validation on, response validation off)",
+    "mock-slow": "the same with `--slow-path` (connexion's own middleware chain, the reference)",
     "mock-redis": "the same with `--store redis://127.0.0.1:<port>/1` (redis-server 7 on the "
     "same machine, no persistence)",
     "mock-redis-2w": "the same with `--store redis://127.0.0.1:<port>/2 --workers 2`",
@@ -230,6 +231,8 @@ def _target(name: str, redis: Target) -> Target:
         database = list(REDIS_WORKERS).index(name) + 1
         store = f"redis://127.0.0.1:{redis.port}/{database}"
         return mock_target(free_port(), name, store, REDIS_WORKERS[name])
+    if name == "mock-slow":
+        return mock_target(free_port(), name, slow_path=True)
     return {"mock": mock_target, "prism": prism_target, "ceiling": ceiling_target}[name](
         free_port()
     )

@@ -121,9 +121,15 @@ class Target:
 
 
 def mock_target(
-    port: int, name: str = "mock", store: str = "memory://", workers: int = 1
+    port: int,
+    name: str = "mock",
+    store: str = "memory://",
+    workers: int = 1,
+    *,
+    slow_path: bool = False,
 ) -> Target:
-    """Our mock, as users run it: one API at the root, request validation on, responses not."""
+    """Our mock, as users run it: one API at the root, request validation on, responses not;
+    with `slow_path`, through connexion's reference chain instead of the compiled operations."""
     command = [
         str(VENV_BIN / "mockserver"),
         "serve",
@@ -137,6 +143,7 @@ def mock_target(
         store,
         "--workers",
         str(workers),
+        *(["--slow-path"] if slow_path else []),
     ]
     return Target(name, command, {"Authorization": f"Bearer {TOKEN}"}, port)
 

@@ -18,16 +18,18 @@ from connexion.security import BearerSecurityHandler
 from jsonschema import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
+from starlette.types import Scope
 
 from kycspec.loader import HTTP_METHODS, inline_refs
 from kycspec.model import ApiSpec, ErrorFormat, Operation
 from kycspec.types import JSONObject
 from mockserver import errors
+from mockserver.compiled import DirectHandler, middlewares
 from mockserver.docs import DOCS_TITLE, served_document
 from mockserver.engine import Engine, MockRequest, MockResponse
 from mockserver.head import acceptable, head_of
 from mockserver.sandbox import TokenPolicy
-from mockserver.stack import CachedAsyncApp, middlewares
+from mockserver.stack import CachedAsyncApp
 from mockserver.store import StoreUnavailable
 from mockserver.validation import CompiledSchema, SingleValueURIParser, compiled, validator_map
 
@@ -95,13 +97,19 @@ def preferred_response(
 
 
 class EngineResolver(Resolver):
-    """Resolves every operation to the engine, instead of to a module function per operationId."""
+    """Resolves every operation to the engine, instead of to a module function per operationId.
+
+    connexion calls the handler with keyword arguments and the request in its context;
+    `direct` holds, per operationId, the same handler taking the arguments and the ASGI scope,
+    for the compiled operations (`mockserver.compiled`).
+    """
 
     def __init__(self, spec: ApiSpec, engine: Engine, *, validate_responses: bool = False):
         super().__init__()
         self.spec = spec
         self.engine = engine
         self.validate_responses = validate_responses
+        self.direct: dict[str, DirectHandler] = {}
 
     def resolve(self, operation: Any) -> Resolution:
         spec = self.spec
@@ -113,10 +121,7 @@ class EngineResolver(Resolver):
         if self.validate_responses and op.success_schema is not None:
             validator = compiled(op.success_schema, Draft4ResponseValidator)
 
-        async def handle(**kwargs: Any) -> ConnexionResponse:
-            # Straight from the ASGI scope: each `connexion.request` attribute access builds a
-            # new request object.
-            scope = _scope.get()
+        async def answer(kwargs: dict[str, Any], scope: Scope) -> ConnexionResponse:
             head = head_of(scope)
             path_params = scope.get("path_params", {})
             token_info = kwargs.pop("token_info")
@@ -145,6 +150,12 @@ class EngineResolver(Resolver):
                 for upload in files.values():
                     await upload.close()
 
+        async def handle(**kwargs: Any) -> ConnexionResponse:
+            # Straight from the ASGI scope: each `connexion.request` attribute access builds a
+            # new request object.
+            return await answer(kwargs, _scope.get())
+
+        self.direct[operation.operation_id] = answer
         return Resolution(handle, operation.operation_id)
 
 
@@ -260,13 +271,20 @@ def to_mock_error(exc: Exception, policy: TokenPolicy | None = None) -> errors.M
 
 
 def create_api_app(
-    spec: ApiSpec, engine: Engine, policy: TokenPolicy, *, base_path: str, validate_responses: bool
+    spec: ApiSpec,
+    engine: Engine,
+    policy: TokenPolicy,
+    *,
+    base_path: str,
+    validate_responses: bool,
+    slow_path: bool = False,
 ) -> connexion.AsyncApp:
-    """A connexion app serving one spec at `base_path`."""
+    """A connexion app serving one spec at `base_path` (through the compiled operations of
+    `mockserver.compiled`, or with `slow_path` through connexion's reference chain only)."""
     app = CachedAsyncApp(
         __name__,
         security_map={"bearer": bearer_handler(policy)},
-        middlewares=middlewares(validate_responses=validate_responses),
+        middlewares=middlewares(validate_responses=validate_responses, slow_path=slow_path),
     )
     app.add_api(
         served_document(spec.document),

@@ -100,13 +100,15 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     public_url: str = "",
     control_token: str | None = None,
+    slow_path: bool = False,
 ) -> MockApp:
     """The mock server for every spec in `specs_dir`.
 
     With `api`, that API is served at the root (its spec's own base path), so a vendor base URL
     maps one to one; without it each API lives under `/<name>` and `/` lists them. With
     `control_token`, the control plane's operations (all but the health check) require it as a
-    bearer token.
+    bearer token. With `slow_path`, every request goes through connexion's reference middleware
+    chain instead of the compiled operations (`mockserver.compiled`); the answers are the same.
     """
     register_formats()
     specs = load_all(specs_dir)
@@ -127,6 +129,7 @@ def create_app(
             policy_for_api,
             base_path=base_path,
             validate_responses=validate_responses,
+            slow_path=slow_path,
         )
         apps[name] = ApiEdge(
             connexion_app, spec, server.store, policy_for_api, max_body_bytes=max_body_bytes
@@ -143,7 +146,11 @@ def create_app(
             }
         )
     control = create_control_app(
-        server, links, validate_responses=validate_responses, token=control_token
+        server,
+        links,
+        validate_responses=validate_responses,
+        token=control_token,
+        slow_path=slow_path,
     )
     if api:
         return MockApp(server, {CONTROL_PREFIX: control}, apps[api], docs)

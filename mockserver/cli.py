@@ -46,6 +46,7 @@ TOKEN_REQUIRED = (
 )
 EXITED_EARLY = "the server exited with code {code} before it was ready"
 CONTROL_TOKEN_ENV = "MOCKSERVER_CONTROL_TOKEN"
+SLOW_PATH_ENV = "MOCKSERVER_SLOW_PATH"
 DEFAULT_READY_TIMEOUT_S = 60.0
 # Options that only concern the process that starts a detached server.
 _DETACH_OPTIONS = ("detach", "ready_timeout", "log_file", "fd", "control_token")
@@ -127,6 +128,14 @@ def main() -> None:
     type=click.IntRange(min=1),
     help="Worker processes; more than one needs a shared store (redis://).",
 )
+@click.option(
+    "--slow-path",
+    is_flag=True,
+    envvar=SLOW_PATH_ENV,
+    show_envvar=True,
+    help="Serve every request through connexion's own middleware chain instead of the "
+    "compiled operations (the reference the fast path is tested against; same answers, slower).",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
 @click.option(
     "--control-token",
@@ -160,6 +169,7 @@ def serve(
     validate_responses: bool,
     store_url: str,
     workers: int,
+    slow_path: bool,
     log_level: str,
     control_token: str | None,
     detach: bool,
@@ -191,6 +201,7 @@ def serve(
         public_url=public_url,
         store_url=store_url,
         control_token=control_token,
+        slow_path=slow_path,
     )
     try:
         app = build_app(config)

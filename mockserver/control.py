@@ -19,9 +19,9 @@ from kycspec.model import ErrorFormat
 from mockserver import errors
 from mockserver.api import allowed_methods, json_response, register_error_handlers
 from mockserver.clock import EARLIEST, LATEST, MockClock, in_range
+from mockserver.compiled import middlewares
 from mockserver.fixtures import FixtureError, parse_fixtures
 from mockserver.server import MockServer
-from mockserver.stack import middlewares
 from mockserver.store import LoggedRequest
 from mockserver.validation import SingleValueURIParser, validator_map
 
@@ -203,9 +203,11 @@ def create_control_app(
     *,
     validate_responses: bool,
     token: str | None = None,
+    slow_path: bool = False,
 ) -> connexion.AsyncApp:
     """The control plane as a connexion app at `/__mock`; with `token`, its operations (all
-    but the health check) require `Authorization: Bearer <token>`."""
+    but the health check) require `Authorization: Bearer <token>`; `slow_path` as for
+    `mockserver.api.create_api_app`."""
     document = yaml.safe_load(CONTROL_SPEC.read_text(encoding="utf-8"))
     security_map = {}
     if token:
@@ -214,7 +216,7 @@ def create_control_app(
     app = connexion.AsyncApp(
         __name__,
         security_map=security_map,
-        middlewares=middlewares(validate_responses=validate_responses),
+        middlewares=middlewares(validate_responses=validate_responses, slow_path=slow_path),
     )
     title = document["info"]["title"]
     app.add_api(

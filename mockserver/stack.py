@@ -11,8 +11,6 @@ Still connexion's own classes, subclassed where they rebuild something per reque
 - `SwaggerUIMiddleware` routes every request to see whether it is for `/ui` or the spec; it now
   hands anything outside those paths straight on, and renders the docs page from
   `templates/index.j2` (Swagger UI's own page, titled after the API).
-- The middleware list leaves out `LifespanMiddleware` (the dispatcher in front answers lifespan
-  itself; connexion apps never see it) and response validation when it is off.
 """
 
 import functools
@@ -26,13 +24,6 @@ from connexion.decorators import StarletteDecorator
 from connexion.decorators.parameter import AsyncParameterDecorator
 from connexion.frameworks.starlette import Starlette as StarletteFramework
 from connexion.lifecycle import ConnexionRequest
-from connexion.middleware.context import ContextMiddleware
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.request_validation import RequestValidationMiddleware
-from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.security import SecurityMiddleware
-from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from starlette.templating import Jinja2Templates
@@ -45,15 +36,20 @@ _BODY_HEADERS = (b"content-length", b"transfer-encoding", b"content-type")
 DOCS_TEMPLATES = resources.files("mockserver") / "templates"
 
 
+def has_body(scope: Scope) -> bool:
+    """Whether the request may have a body: without any of `_BODY_HEADERS` it has none, which
+    connexion reads as None."""
+    return any(name.lower() in _BODY_HEADERS for name, _ in scope["headers"])
+
+
 class _ParameterDecorator(AsyncParameterDecorator):
     def _maybe_get_body(self, request: Any, **kwargs: Any) -> Any:
-        # Without any of these headers the body is empty, which connexion reads as None.
-        if not any(name.lower() in _BODY_HEADERS for name, _ in request.scope["headers"]):
+        if not has_body(request.scope):
             return None
         return super()._maybe_get_body(request, **kwargs)
 
 
-class _ParsedBodyRequest(ConnexionRequest):
+class ParsedBodyRequest(ConnexionRequest):
     """connexion's request, taking a JSON or urlencoded body from the validator's parse."""
 
     async def json(self) -> Any:
@@ -72,18 +68,18 @@ class _ParsedBodyRequest(ConnexionRequest):
             self._form = self.uri_parser.resolve_form(parse_urlencoded(await self.body()))
 
 
-class _Framework(StarletteFramework):
+class Framework(StarletteFramework):
     @staticmethod
     def get_request(
         *, scope: Scope, receive: Receive, uri_parser: Any, **kwargs: Any
     ) -> ConnexionRequest:
-        return _ParsedBodyRequest(scope, receive, uri_parser=uri_parser)
+        return ParsedBodyRequest(scope, receive, uri_parser=uri_parser)
 
 
 class CachedStarletteDecorator(StarletteDecorator):
     """connexion's decorator chain, built once for the operation instead of per request."""
 
-    framework = _Framework
+    framework = Framework
 
     @property
     def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
@@ -162,23 +158,6 @@ class PrefixSwaggerUIMiddleware(SwaggerUIMiddleware):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-
-def middlewares(*, validate_responses: bool) -> list[Any]:
-    """connexion's default middleware list, less what this mock never uses."""
-    stack: list[Any] = [
-        ServerErrorMiddleware,
-        ExceptionMiddleware,
-        PrefixSwaggerUIMiddleware,
-        RoutingMiddleware,
-        SecurityMiddleware,
-        RequestValidationMiddleware,
-        ResponseValidationMiddleware,
-        ContextMiddleware,
-    ]
-    if not validate_responses:
-        stack.remove(ResponseValidationMiddleware)
-    return stack
 
 
 class CachedAsyncApp(connexion.AsyncApp):

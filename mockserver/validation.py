@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema_rs
 from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionRequest
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
@@ -176,9 +177,20 @@ class ClosingMultiPartValidator(MultiPartFormDataValidator):
         return compiled(self._schema, Draft4RequestValidator)
 
 
+PARSED_PARAMETERS = "mockserver.parsed_parameters"
+"""The scope key under which the parameter validator leaves the request it read the path and
+query parameters from (a `ConnexionRequest`, which keeps them once resolved), so the compiled
+operations take them instead of resolving them again."""
+
+
 class CachedParameterValidator(ParameterValidator):
     """connexion's parameter validator, without the per-request deepcopy and compile, whose
     message names the parameter."""
+
+    def validate(self, scope: Scope) -> None:
+        request = ConnexionRequest(scope, uri_parser=self.uri_parser)
+        self.validate_request(request)
+        scope[PARSED_PARAMETERS] = request
 
     @staticmethod
     def validate_parameter(

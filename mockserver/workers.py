@@ -34,6 +34,7 @@ class WorkerConfig:
     public_url: str
     store_url: str
     control_token: str | None = None
+    slow_path: bool = False
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -53,6 +54,7 @@ def build_app(config: WorkerConfig) -> MockApp:
         max_body_bytes=config.max_body_bytes,
         public_url=config.public_url,
         control_token=config.control_token,
+        slow_path=config.slow_path,
     )
 
 
