@@ -30,6 +30,7 @@ LAYERS = [
     ("mock engine + store", "mockserver/engine.py"),
     ("mock store", "mockserver/store.py"),
     ("mock edge (log, limits)", "mockserver/edge.py"),
+    ("mock compiled operations (dispatch, arguments)", "mockserver/compiled.py"),
     ("mock other", "mockserver/"),
     ("kycspec expressions", "kycspec/"),
     ("starlette", "starlette/"),

@@ -13,12 +13,19 @@ from typing import Any
 
 import pytest
 from connexion.middleware.routing import RoutingMiddleware
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from kycspec.loader import load_all
 from mockserver.app import create_app
+from mockserver.testing import serve_in_thread
 from tests.mockserver.corpus import CORPUS, Answer, answer, build, deterministic, load, run
+from tests.mockserver.httpfuzz import requests
+from tests.mockserver.rawhttp import exchange
 
 SHOWN_MISMATCHES = 10
+SPECS = load_all()
 
 
 def _shown(request: dict[str, Any], slow: Answer, fast: Answer) -> str:
@@ -92,3 +99,76 @@ def test_an_operation_skips_connexion_routing_on_the_fast_path(
     assert len(calls) == routed
     assert client.get("/v1/nowhere").status_code == 404  # not an operation: the reference chain
     assert len(calls) == routed + 1
+
+
+HUNT_SAMPLE = 60
+HUNT_SLOW = 3_000
+
+
+def _ids(app: Any) -> list[str]:
+    """The ids of the records the app holds, so that fuzzed paths sometimes name one."""
+    found = set()
+    for record in app.server.export():
+        resource = SPECS[record.api].resources[record.resource]
+        found.add(str(record.record.get(resource.id_field)))
+    return sorted(found)
+
+
+def _hunt(name: str, cases: int) -> tuple[int, list[str]]:
+    """Raw-HTTP fuzz cases (`httpfuzz`, a seed of their own) sent to two live servers, one on
+    each path, with ids and clock made deterministic: the answers must match but for `Date`
+    and the server's own address."""
+    spec = SPECS[name]
+    mismatches: list[str] = []
+    count = 0
+    slow_app = create_app(slow_path=True)
+    with (
+        deterministic() as reset,
+        serve_in_thread(slow_app) as slow_url,
+        serve_in_thread(create_app()) as fast_url,
+    ):
+        servers = [url.removeprefix("http://").rsplit(":", 1) for url in (slow_url, fast_url)]
+
+        @settings(
+            max_examples=cases,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(data=st.data())
+        def one_case(data: st.DataObject) -> None:
+            nonlocal count
+            target = data.draw(requests(spec, f"/{name}", lambda: _ids(slow_app)))
+            answers = []
+            for host, port in servers:
+                reset(count)
+                got = exchange(host, int(port), target.request)
+                # a redirect names the server's own address
+                fields = {
+                    k: v.replace(f"{host}:{port}", "<server>") for k, v in got.headers.items()
+                }
+                fields.pop("date", None)
+                answers.append((got.status, fields, got.body))
+            slow, fast = answers
+            if slow != fast:
+                mismatches.append(f"{target.request.to_bytes()[:400]!r}: slow {slow} / fast {fast}")
+            count += 1
+
+        one_case()
+    return count, mismatches
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_fuzzed_requests_answer_alike_on_both_paths(name: str) -> None:
+    count, mismatches = _hunt(name, HUNT_SAMPLE)
+    assert count >= HUNT_SAMPLE
+    assert not mismatches, "\n".join(mismatches[:SHOWN_MISMATCHES])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_fuzzed_requests_answer_alike_on_both_paths_at_length(name: str) -> None:
+    count, mismatches = _hunt(name, HUNT_SLOW)
+    print(f"\n{name}: {count} fuzz cases, {len(mismatches)} answered differently")
+    assert not mismatches, "\n".join(mismatches[:SHOWN_MISMATCHES])
