@@ -23,6 +23,7 @@ exception middleware and handlers in either case, so an answer does not depend o
 taken (`tests/mockserver/test_equivalence.py` replays the test corpus through both).
 """
 
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -71,7 +72,8 @@ class DirectOperation:
     def __init__(self, operation: AbstractOperation, handler: DirectHandler, pythonic_params: bool):
         self.operation = operation
         self.handler = handler
-        self.sanitize = pythonic if pythonic_params else sanitized
+        # connexion's name rule (three regular expressions per name), remembered per name.
+        self.sanitize = functools.lru_cache(maxsize=256)(pythonic if pythonic_params else sanitized)
         self.uri_parser = operation.uri_parser_class(
             operation.parameters, operation.body_definition()
         )

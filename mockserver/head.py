@@ -15,6 +15,7 @@ HTTP parser uvicorn runs (httptools or h11) or on which layer reads which line:
   `type/subtype; name=value`, since connexion picks a body validator by its exact string.
 """
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -217,12 +218,12 @@ class RequestHead:
         """The given single-valued fields sent on several lines with different values."""
         return [name for name in names if len(set(self.lines.get(name, ()))) > 1]
 
-    @property
+    @functools.cached_property
     def content_type(self) -> MediaType | None:
         value = self.fields.get("content-type")
         return None if value is None else parse_media_type(value)
 
-    @property
+    @functools.cached_property
     def preferences(self) -> dict[str, str]:
         value = self.fields.get("prefer")
         return parse_preferences(value) if value else {}
