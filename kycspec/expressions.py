@@ -28,6 +28,8 @@ ROOTS = frozenset(
         "item",
         "has_more",
         "next_cursor",
+        # a webhook event (`x-webhooks` payloads): id, type, created, state, via
+        "event",
         # error envelopes
         "status",
         "code",

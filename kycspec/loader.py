@@ -30,6 +30,7 @@ from kycspec.model import (
     TokenAlias,
 )
 from kycspec.types import JSONObject
+from kycspec.webhooks import WebhookSpecError, build_webhooks
 
 NOT_ON_DISK = "kyc-contracts reads its specs from files; install it unpacked, not as {location}"
 
@@ -230,6 +231,10 @@ def build_spec(name: str, document: JSONObject) -> ApiSpec:
             if method in path_item:
                 op = _operation(document, path, method, path_item, resources, magic)
                 operations[op.operation_id] = op
+    try:
+        webhooks = build_webhooks(document, resources, lambda node: inline_refs(document, node))
+    except WebhookSpecError as exc:
+        raise SpecError(f"{name}: {exc}") from None
     errors = document.get("x-errors", {})
     server = (document.get("servers") or [{"url": "/"}])[0]["url"]
     spec = ApiSpec(
@@ -249,6 +254,7 @@ def build_spec(name: str, document: JSONObject) -> ApiSpec:
         tokens={t: TokenAlias(**v) for t, v in sandbox.get("tokens", {}).items()},
         fixtures=_fixtures(document, sandbox.get("fixtures", [])),
         magic=magic,
+        webhooks=webhooks,
     )
     found = consistency.problems(spec)
     if found:

@@ -7,6 +7,7 @@ from typing import Any
 from kycspec.expressions import Condition, Value
 from kycspec.lifecycle import Lifecycle, Transition
 from kycspec.types import JSONObject
+from kycspec.webhooks import Webhooks
 
 ROLES = ("create", "list", "read", "update", "delete", "transition")
 ERROR_KINDS = (
@@ -183,6 +184,7 @@ class ApiSpec:
     tokens: Mapping[str, TokenAlias] = field(default_factory=dict)
     fixtures: tuple[Fixture, ...] = ()
     magic: tuple[Magic, ...] = ()
+    webhooks: Webhooks | None = None
 
     def operations_of(self, resource: str, role: str | None = None) -> list[Operation]:
         return [

@@ -10,11 +10,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kycspec.loader import SPECS_DIR, load_all
 from mockserver.api import create_api_app
 from mockserver.control import create_control_app
+from mockserver.delivery import POLL_INTERVAL_S, DeliveryWorker
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES, ApiEdge
 from mockserver.fixtures import FixtureRecord
 from mockserver.formats import register_formats
 from mockserver.head import canonical
 from mockserver.landing import LandingPage
+from mockserver.outbox import RetryPolicy
 from mockserver.sandbox import TokenPolicy
 from mockserver.server import MockServer
 from mockserver.store import InMemoryStore, Store
@@ -30,7 +32,8 @@ logging.getLogger("connexion.validators").setLevel(logging.CRITICAL)
 
 
 class MockApp:
-    """The ASGI app: dispatches on the first path segment without rewriting the path.
+    """The ASGI app: dispatches on the first path segment without rewriting the path, and runs
+    the webhook delivery worker from start-up to shutdown (ASGI lifespan).
 
     A `GET` of an API's root (`/finx`, `/finhub/api/v2.1`, `/` for `--api`), where no operation
     lives, redirects to that API's interactive docs (`docs`: path without a trailing slash to
@@ -43,8 +46,10 @@ class MockApp:
         routes: dict[str, ASGIApp],
         root: ASGIApp,
         docs: dict[str, str] | None = None,
+        worker: DeliveryWorker | None = None,
     ):
         self.server = server
+        self.worker = worker or DeliveryWorker(server.outbox, server.sweep)
         self.routes = routes
         self.root = root
         self.docs = docs or {}
@@ -70,10 +75,12 @@ class MockApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.worker.start()
                 self.server.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.server.ready = False
+                await self.worker.stop()
                 self.server.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -101,6 +108,9 @@ def create_app(
     public_url: str = "",
     control_token: str | None = None,
     slow_path: bool = False,
+    webhook_urls: tuple[str, ...] = (),
+    webhook_retry: RetryPolicy | None = None,
+    webhook_poll_s: float = POLL_INTERVAL_S,
 ) -> MockApp:
     """The mock server for every spec in `specs_dir`.
 
@@ -109,12 +119,22 @@ def create_app(
     `control_token`, the control plane's operations (all but the health check) require it as a
     bearer token. With `slow_path`, every request goes through connexion's reference middleware
     chain instead of the compiled operations (`mockserver.compiled`); the answers are the same.
+    `webhook_urls` receive every sandbox's webhook events, retried as
+    `webhook_retry` says; the delivery worker looks for due work every `webhook_poll_s` seconds.
     """
     register_formats()
     specs = load_all(specs_dir)
     if api is not None and api not in specs:
         raise ValueError(f"unknown API {api!r}; known: {', '.join(specs)}")
-    server = MockServer(specs, store or InMemoryStore(), policy or TokenPolicy(), fixtures or [])
+    server = MockServer(
+        specs,
+        store or InMemoryStore(),
+        policy or TokenPolicy(),
+        fixtures or [],
+        webhook_urls=webhook_urls,
+        retry=webhook_retry,
+    )
+    worker = DeliveryWorker(server.outbox, server.sweep, poll_s=webhook_poll_s)
     served = [api] if api else list(specs)
     links = []
     docs: dict[str, str] = {}
@@ -153,7 +173,7 @@ def create_app(
         slow_path=slow_path,
     )
     if api:
-        return MockApp(server, {CONTROL_PREFIX: control}, apps[api], docs)
+        return MockApp(server, {CONTROL_PREFIX: control}, apps[api], docs, worker)
     return MockApp(
-        server, {CONTROL_PREFIX: control, **apps}, LandingPage(links, server.policy), docs
+        server, {CONTROL_PREFIX: control, **apps}, LandingPage(links, server.policy), docs, worker
     )

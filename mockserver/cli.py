@@ -26,6 +26,7 @@ from kycspec.model import ApiSpec
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES
 from mockserver.fixtures import FixtureError
 from mockserver.listen import AnnouncingServer, bind, bound_port
+from mockserver.outbox import check_webhook_url
 from mockserver.readiness import NotReady, wait_ready
 from mockserver.storeurl import DEFAULT_STORE, check_store_url
 from mockserver.workers import (
@@ -145,6 +146,14 @@ def main() -> None:
     f"loopback. Also read from {CONTROL_TOKEN_ENV}.",
 )
 @click.option(
+    "--webhook-url",
+    "webhook_urls",
+    multiple=True,
+    callback=lambda ctx, param, value: _webhook_urls(value),
+    help="Deliver every sandbox's webhook events to this http(s) URL (repeatable; more "
+    "subscribers per sandbox on the control plane).",
+)
+@click.option(
     "--detach",
     is_flag=True,
     help="Start the server in the background, return once it is ready, print its PID.",
@@ -172,6 +181,7 @@ def serve(
     slow_path: bool,
     log_level: str,
     control_token: str | None,
+    webhook_urls: tuple[str, ...],
     detach: bool,
     ready_timeout: float,
     log_file: Path | None,
@@ -202,6 +212,7 @@ def serve(
         store_url=store_url,
         control_token=control_token,
         slow_path=slow_path,
+        webhook_urls=webhook_urls,
     )
     try:
         app = build_app(config)
@@ -297,6 +308,13 @@ def _detach(
     click.echo(process.pid)
 
 
+def _webhook_urls(values: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(check_webhook_url(value) for value in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 def _command_line(command: click.Command, params: Mapping[str, Any]) -> list[str]:
     """The options that reproduce `params` (without the ones only `--detach` itself reads)."""
     words: list[str] = []
@@ -308,6 +326,8 @@ def _command_line(command: click.Command, params: Mapping[str, Any]) -> list[str
             words.append(param.opts[0] if value else param.secondary_opts[0])
         elif param.is_flag:
             words += [param.opts[0]] if value else []
+        elif param.multiple:
+            words += [word for item in value or () for word in (param.opts[0], str(item))]
         elif value is not None:
             words += [param.opts[0], str(value)]
     return words

@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 import connexion
+import orjson
 import yaml
 from connexion.lifecycle import ConnexionResponse
 from connexion.options import SwaggerUIOptions
@@ -21,6 +22,7 @@ from mockserver.api import allowed_methods, json_response, register_error_handle
 from mockserver.clock import EARLIEST, LATEST, MockClock, in_range
 from mockserver.compiled import middlewares
 from mockserver.fixtures import FixtureError, parse_fixtures
+from mockserver.outbox import check_webhook_url
 from mockserver.server import MockServer
 from mockserver.store import LoggedRequest
 from mockserver.validation import SingleValueURIParser, validator_map
@@ -28,6 +30,12 @@ from mockserver.validation import SingleValueURIParser, validator_map
 CONTROL_SPEC = resources.files("mockserver") / "control_plane.yaml"
 CONTROL_BASE_PATH = "/__mock"  # the control plane spec's server URL
 UNKNOWN_API = "no API named {api!r} ({known})"
+NOT_A_WEBHOOK_URL = (
+    "url {url!r} is not an absolute http(s) URL (for example http://127.0.0.1:9000/hooks)"
+)
+UNKNOWN_EVENT = "no API declares the event {event!r}; declared: {known}"
+NO_SUBSCRIPTION = "sandbox {sandbox!r} has no subscription {id!r}"
+NO_DELIVERY = "sandbox {sandbox!r} has no delivery {id!r}"
 PROBLEM = ErrorFormat(
     media_type="application/problem+json",
     body=compile_value(
@@ -111,6 +119,7 @@ class ControlPlane:
         _check_clock(moment, "now")
         frozen = bool(body.get("frozen", False))
         clock = self.server.store.update_clock(sandbox, lambda c: c.set(moment, freeze=frozen))
+        self.server.sweep(sandbox)
         return _clock_view(sandbox, clock)
 
     def reset_clock(self, sandbox: str) -> Any:
@@ -120,6 +129,7 @@ class ControlPlane:
         delta = timedelta(seconds=body["seconds"])  # at most 100 years (control_plane.yaml)
         _check_clock(self.server.store.clock(sandbox).now() + delta, "seconds")
         clock = self.server.store.update_clock(sandbox, lambda c: c.advance(delta))
+        self.server.sweep(sandbox)  # what the move made due fires now, webhooks included
         return _clock_view(sandbox, clock)
 
     def list_requests(self, limit: int, sandbox: str | None = None) -> Any:
@@ -129,6 +139,76 @@ class ControlPlane:
     def clear_requests(self) -> ConnexionResponse:
         self.server.store.clear_log()
         return json_response(204, None)
+
+    def get_webhooks(self, sandbox: str) -> Any:
+        outbox = self.server.outbox
+        apis = {
+            name: {
+                "signature_header": spec.webhooks.signature_header,
+                "events": list(spec.webhooks.events),
+            }
+            for name, spec in self.server.specs.items()
+            if spec.webhooks is not None
+        }
+        return {
+            "sandbox": sandbox,
+            "secret": outbox.secret(sandbox),
+            "signature": SIGNATURE_SCHEME,
+            "apis": apis,
+            "subscriptions": outbox.subscriptions(sandbox),
+        }
+
+    def subscribe(self, sandbox: str, body: Any) -> ConnexionResponse:
+        try:
+            url = check_webhook_url(str(body["url"]))
+        except ValueError as exc:
+            raise errors.InvalidRequest(str(exc)) from None
+        events = body.get("events")
+        known = [
+            e for spec in self.server.specs.values() if spec.webhooks for e in spec.webhooks.events
+        ]
+        for event in events or ():
+            if event not in known:
+                raise errors.InvalidRequest(
+                    UNKNOWN_EVENT.format(event=event, known=", ".join(known) or "none")
+                )
+        return json_response(201, self.server.outbox.subscribe(sandbox, url, events))
+
+    def unsubscribe(self, sandbox: str, subscription: str) -> ConnexionResponse:
+        if not self.server.outbox.unsubscribe(sandbox, subscription):
+            raise errors.NotFound(NO_SUBSCRIPTION.format(sandbox=sandbox, id=subscription))
+        return json_response(204, None)
+
+    def list_deliveries(self, sandbox: str, limit: int) -> Any:
+        found = self.server.outbox.deliveries(sandbox, limit)
+        return {"data": [_delivery_view(delivery) for delivery in found]}
+
+    def get_delivery(self, sandbox: str, delivery: str) -> Any:
+        found = self.server.outbox.delivery(sandbox, delivery)
+        if found is None:
+            raise errors.NotFound(NO_DELIVERY.format(sandbox=sandbox, id=delivery))
+        return _delivery_view(found)
+
+    def redeliver(self, sandbox: str, delivery: str) -> ConnexionResponse:
+        found = self.server.outbox.redeliver(sandbox, delivery)
+        if found is None:
+            raise errors.NotFound(NO_DELIVERY.format(sandbox=sandbox, id=delivery))
+        return json_response(202, _delivery_view(found))
+
+
+SIGNATURE_SCHEME = "t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>' keyed with the secret>"
+_INTERNAL_DELIVERY_FIELDS = ("body", "lease_until", "order_key", "last_status")
+
+
+def _delivery_view(delivery: dict[str, Any]) -> dict[str, Any]:
+    """A delivery as the control plane shows it: the payload as JSON, times in RFC 3339."""
+    shown = {k: v for k, v in delivery.items() if k not in _INTERNAL_DELIVERY_FIELDS}
+    due = delivery["next_attempt_at"]
+    shown["next_attempt_at"] = (
+        None if due is None else datetime.fromtimestamp(due, UTC).isoformat(timespec="milliseconds")
+    )
+    shown["payload"] = orjson.loads(delivery["body"])
+    return shown
 
 
 def _clock_view(sandbox: str, clock: MockClock) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from kycspec.types import JSON, JSONObject
 from mockserver import errors
 from mockserver.fixtures import FixtureError
 from mockserver.lifecycle import check_transition, enter, run_clock, schedule_clock
+from mockserver.outbox import Outbox
 from mockserver.projection import project
 from mockserver.sandbox import Caller
 from mockserver.store import Collection, Predicate, Store, StoreConflict
@@ -113,6 +114,7 @@ class Engine:
     def __init__(self, spec: ApiSpec, store: Store, admin_prefix: str = "admin_"):
         self.spec = spec
         self.store = store
+        self.outbox: Outbox | None = None  # where the webhook events of changes go
         self._admin_only = errors.ADMIN_ONLY.format(admin_prefix=admin_prefix)
         self._indexed = {name: self._indexed_fields(name) for name in spec.resources}
         self._partitions = {
@@ -198,8 +200,31 @@ class Engine:
 
     def _records(self, op: Operation, request: MockRequest, ctx: Context) -> Collection:
         collection = self.collection(request.caller, op.resource, ctx)
-        run_clock(op.resource, collection, ctx)
+        self._run_clock(request.caller.sandbox, op.resource, collection, ctx)
         return collection
+
+    def _run_clock(
+        self, sandbox: str, resource: Resource, collection: Collection, ctx: Context
+    ) -> None:
+        for record, own in run_clock(resource, collection, ctx):
+            self._entered(sandbox, resource, record, own, "clock")
+
+    def sweep(self, sandbox: str) -> None:
+        """Apply the due clock transitions of every record of the sandbox (a clock moved on
+        the control plane, or time passing, fires them without waiting for a request)."""
+        now = self.store.clock(sandbox).now()
+        for (api, name, _), collection in self.store.collections(sandbox):
+            resource = self.spec.resources.get(name) if api == self.spec.name else None
+            if resource is not None and resource.lifecycle and resource.lifecycle.clock_transitions:
+                ctx = Context(now=now, time_format=resource.time_format)
+                self._run_clock(sandbox, resource, collection, ctx)
+
+    def _entered(
+        self, sandbox: str, resource: Resource, record: JSONObject, ctx: Context, via: str
+    ) -> None:
+        """A record was stored in a new state (`via`: create, operation, clock)."""
+        if self.outbox is not None:
+            self.outbox.entered(self.spec, sandbox, resource, record, ctx, via)
 
     def _find(self, op: Operation, ctx: Context, collection: Collection) -> JSONObject:
         resource = op.resource
@@ -273,6 +298,7 @@ class Engine:
         def commit() -> None:
             collection.insert(_storable(record))
             schedule_clock(resource, collection, record)
+            self._entered(request.caller.sandbox, resource, record, ctx, "create")
 
         return replace(self._respond(op, ctx, record=record), commit=commit)
 
@@ -385,10 +411,12 @@ class Engine:
         target = changes.pop(lifecycle.field, None) if lifecycle else None
         record.update(changes)
         record.update({key: value(ctx) for key, value in op.set.items()})
+        moved = None
         if lifecycle is not None and target is not None and target != record[lifecycle.field]:
             check_transition(resource, record[lifecycle.field], target, op.operation_id, ctx)
             enter(lifecycle, record, target, ctx)
-        return self._save(op, collection, record, ctx)
+            moved = request.caller.sandbox
+        return self._save(op, collection, record, ctx, moved=moved)
 
     def _transition(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         resource = op.resource
@@ -413,7 +441,7 @@ class Engine:
         enter(lifecycle, record, str(target), ctx)
         record.update(magic)
         shown = {op.collect.as_field: item} if op.collect and op.collect.as_field else {}
-        return self._save(op, collection, record, ctx, shown)
+        return self._save(op, collection, record, ctx, shown, moved=request.caller.sandbox)
 
     def _collect(self, op: Operation, record: JSONObject, ctx: Context) -> JSONObject | None:
         if op.collect is None:
@@ -431,12 +459,18 @@ class Engine:
         record: JSONObject,
         ctx: Context,
         shown: JSONObject | None = None,
+        *,
+        moved: str | None = None,
     ) -> MockResponse:
+        """The response whose `commit` stores the record; `moved` names the sandbox when the
+        record entered a state by this operation (its webhook events are emitted then)."""
         self._finish(op.resource, record, ctx)
 
         def commit() -> None:
             collection.replace(_storable(record))
             schedule_clock(op.resource, collection, record)
+            if moved is not None:
+                self._entered(moved, op.resource, record, ctx, "operation")
 
         # The response view is built after `_finish`, so it shows the derived fields and the
         # update time of this write (a document upload's `documentsSubmitted`), not the old ones.

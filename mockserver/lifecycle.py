@@ -44,11 +44,17 @@ def schedule_clock(resource: Resource, collection: Collection, record: JSONObjec
             collection.schedule(parse_time(moment), record[resource.id_field])
 
 
-def run_clock(resource: Resource, collection: Collection, ctx: Context) -> None:
-    """Apply every clock-driven transition that is due (`expires_at` passed, say)."""
+def run_clock(
+    resource: Resource, collection: Collection, ctx: Context
+) -> list[tuple[JSONObject, Context]]:
+    """Apply every clock-driven transition that is due (`expires_at` passed, say).
+
+    Returns the records moved (as stored), each with the context its on-enter values saw.
+    """
     lifecycle = resource.lifecycle
+    moved: list[tuple[JSONObject, Context]] = []
     if lifecycle is None or not lifecycle.clock_transitions:
-        return
+        return moved
     for record_id in collection.due(ctx.now):
         record = collection.get(record_id)
         if record is None:
@@ -60,7 +66,11 @@ def run_clock(resource: Resource, collection: Collection, ctx: Context) -> None:
             if parse_time(moment) > ctx.now:
                 continue
             changed = dict(record)
-            enter(lifecycle, changed, transition.target, ctx)
+            # on-enter values see the record the clock moves, not the request's own record
+            own = Context(now=ctx.now, time_format=ctx.time_format, values={"record": changed})
+            enter(lifecycle, changed, transition.target, own)
             changed[resource.updated_field] = moment
             collection.replace(changed)
+            moved.append((changed, own))
             break
+    return moved

@@ -1,13 +1,15 @@
 """The assembled mock: specs, engines, token policies and the start-up state."""
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kycspec.model import ApiSpec
 from mockserver.engine import Engine
 from mockserver.fixtures import FixtureError, FixtureRecord
+from mockserver.outbox import Outbox, RetryPolicy
 from mockserver.sandbox import Caller, TokenPolicy
-from mockserver.store import Store
+from mockserver.store import Store, StoreConflict
 
 DOCS_SANDBOX = "docs"
 
@@ -22,13 +24,18 @@ class MockServer:
     of several processes sharing a store only the first loads it.
     `ready` is true while the server accepts requests for every API (from start-up until
     shutdown).
+    `webhook_urls` (`--webhook-url`) receive every sandbox's webhook events; `retry` says when
+    a failed delivery is tried again.
     """
 
     specs: Mapping[str, ApiSpec]
     store: Store
     policy: TokenPolicy = field(default_factory=TokenPolicy)
     baseline: list[FixtureRecord] = field(default_factory=list)
+    webhook_urls: tuple[str, ...] = ()
+    retry: RetryPolicy | None = None
     engines: dict[str, Engine] = field(init=False)
+    outbox: Outbox = field(init=False)
     ready: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -36,6 +43,11 @@ class MockServer:
             name: Engine(spec, self.store, self.policy.admin_prefix)
             for name, spec in self.specs.items()
         }
+        self.outbox = Outbox(
+            self.store, dict(self.specs), urls=self.webhook_urls, policy=self.retry
+        )
+        for engine in self.engines.values():
+            engine.outbox = self.outbox
         self.baseline = [*self.docs_fixtures(), *self.baseline]
         if self.store.claim_baseline():
             self.load(self.baseline)
@@ -103,7 +115,21 @@ class MockServer:
     def reset(self, sandbox: str | None = None) -> None:
         """Back to the start-up state: one sandbox, or all of them."""
         baseline = [r for r in self.baseline if sandbox is None or r.sandbox == sandbox]
+        # Webhook subscriptions are the integrator's settings, not sandbox data: kept.
+        kept = self.outbox.registered([sandbox] if sandbox else self.store.sandboxes())
         self.load(baseline, resetting=[sandbox])
+        self.outbox.restore_subscriptions(kept)
+
+    def sweep(self, sandbox: str | None = None) -> None:
+        """Apply the due clock transitions of one sandbox or all, for the APIs with webhooks
+        (the others apply theirs when a request reads the records). A record another process
+        moved first is left to it."""
+        engines = [e for e in self.engines.values() if e.spec.webhooks is not None]
+        names = [sandbox] if sandbox is not None else self.store.sandboxes()
+        for name in names if engines else ():
+            for engine in engines:
+                with contextlib.suppress(StoreConflict):
+                    engine.sweep(name)
 
     def export(self, sandbox: str | None = None) -> list[FixtureRecord]:
         names = [sandbox] if sandbox is not None else self.store.sandboxes()

@@ -1,8 +1,9 @@
-"""Run the mock inside a test process: uvicorn on a free local port, in a background thread.
+"""Run the mock inside a test process: uvicorn on a free local port, in a background thread,
+and receive its webhooks there (`WebhookReceiver`, from `kycspec.receiver`).
 
 It ships with the package so teams can start the mock from their own test suites:
 
-    with serve_in_thread(create_app()) as url:
+    with serve_in_thread(create_app()) as url, WebhookReceiver() as receiver:
         httpx.get(f"{url}/finx/v1/kyc", headers={"Authorization": "Bearer test_me"})
 """
 
@@ -14,6 +15,10 @@ from contextlib import contextmanager
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from kycspec.receiver import WebhookReceiver
+
+__all__ = ["WebhookReceiver", "free_port", "serve_in_thread"]
 
 STARTUP_TIMEOUT_S = 10.0
 SERVER_DID_NOT_START = "the server did not start within {timeout} s"

@@ -35,6 +35,7 @@ class WorkerConfig:
     store_url: str
     control_token: str | None = None
     slow_path: bool = False
+    webhook_urls: tuple[str, ...] = ()
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -55,6 +56,7 @@ def build_app(config: WorkerConfig) -> MockApp:
         public_url=config.public_url,
         control_token=config.control_token,
         slow_path=config.slow_path,
+        webhook_urls=tuple(config.webhook_urls),
     )
 
 

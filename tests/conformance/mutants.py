@@ -288,7 +288,7 @@ VARIANTS = [
         "expiry never happens",
         "kontorion",
         frozenset({"clock_expiry"}),
-        patches=((mock_engine, "run_clock", lambda *args: None),),
+        patches=((mock_engine, "run_clock", lambda *args: []),),
     ),
     Variant(
         "guard ignored",

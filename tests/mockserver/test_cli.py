@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from mockserver import cli
+from mockserver.outbox import NOT_A_WEBHOOK_URL
 from tests.mockserver.conftest import FINX, bearer
 
 GOOD = """records:
@@ -141,3 +142,19 @@ def test_cli_serve_beyond_loopback_with_a_control_token_starts(started: dict[str
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
 def test_loopback_hosts(host: str) -> None:
     assert cli.is_loopback(host)
+
+
+def test_cli_serve_webhook_urls_subscribe_every_sandbox(started: dict[str, Any]) -> None:
+    hooks = ("http://127.0.0.1:9/a", "https://hooks.example/b")
+    result = _serve("--webhook-url", hooks[0], "--webhook-url", hooks[1])
+    assert result.exit_code == 0, result.output
+    with TestClient(started["app"]) as client:
+        shown = client.get("/__mock/webhooks/anyone").json()["subscriptions"]
+    assert [s["url"] for s in shown] == list(hooks)
+
+
+def test_cli_serve_a_webhook_url_must_be_http(started: dict[str, Any]) -> None:
+    result = _serve("--webhook-url", "localhost:9000")
+    assert result.exit_code == 2
+    assert NOT_A_WEBHOOK_URL.format(url="localhost:9000") in result.output
+    assert started == {}

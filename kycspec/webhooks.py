@@ -1,0 +1,257 @@
+"""`x-webhooks`: which record changes emit which event, its payload, and how it is signed.
+
+```yaml
+x-webhooks:
+  signature: {header: X-Kontorion-Signature}   # t=<unix>,v1=<HMAC-SHA256 hex> (Stripe-style)
+  event-id: 'evt_{lower:24}'                   # optional, the default
+  events:
+    customer_verification.verified:
+      resource: verification
+      trigger: {enter: [verified], via: operation}  # or `trigger: create`; via: clock too
+      schema: '#/components/schemas/VerificationEvent'
+      payload: {id: $event.id, type: $event.type, created_at: $event.created, data: $record}
+```
+
+Each event's payload schema must be the request body of an OpenAPI `callbacks` operation of the
+document (OpenAPI 3.0.3 section 4.7.15), so the documented callback and the mock's deliveries
+cannot drift apart. Everything else is refused at load with the JSON pointer at fault and what
+is allowed there.
+"""
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kycspec.expressions import Value, compile_value
+from kycspec.idformat import id_pattern
+from kycspec.types import JSONObject
+
+if TYPE_CHECKING:
+    from kycspec.model import Resource
+
+VIA = ("operation", "clock")
+DEFAULT_EVENT_ID = "evt_{lower:24}"
+_KEYS = {
+    "": ("signature", "events", "event-id"),
+    "signature": ("header",),
+    "event": ("resource", "trigger", "schema", "payload", "description"),
+    "trigger": ("enter", "via"),
+}
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 section 5.6.2 field name
+
+UNKNOWN_KEY = "{pointer}: unknown key {key!r} (allowed: {allowed})"
+NOT_AN_OBJECT = "{pointer}: expected an object"
+MISSING = "{pointer}: {key!r} is required"
+BAD_HEADER = "{pointer}: {value!r} is not an HTTP header name (RFC 9110 section 5.6.2)"
+UNKNOWN_RESOURCE = "{pointer}: unknown resource {value!r} (allowed: {allowed})"
+BAD_TRIGGER = "{pointer}: expected `create` or {{enter: [states], via: operation|clock}}"
+NO_LIFECYCLE = (
+    "{pointer}: resource {resource!r} has no lifecycle, so only `trigger: create` applies"
+)
+UNKNOWN_STATE = "{pointer}: unknown state {value!r} (allowed: {allowed})"
+BAD_VIA = "{pointer}: unknown via {value!r} (allowed: {allowed})"
+BAD_SCHEMA = "{pointer}: {value!r} is not a local reference to a schema of the document"
+NO_CALLBACK = (
+    "{pointer}: {value!r} is the request body of no OpenAPI `callbacks` operation; declare the "
+    "callback the event is delivered to (with this schema as its JSON request body)"
+)
+BAD_VALUE = "{pointer}: {problem}"
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One declared event: what emits it, and the payload it carries."""
+
+    name: str
+    resource: str
+    on_create: bool
+    states: tuple[str, ...]  # entered by a transition (empty for `on: create`)
+    via: str | None  # "operation", "clock" or None (either)
+    schema_ref: str
+    schema: JSONObject  # the payload schema, references inlined
+    payload: Value
+
+    def emitted_by(self, resource: str, state: str, via: str) -> bool:
+        """Whether a record of `resource` entering `state` by `via` (`create`, `operation`,
+        `clock`) emits this event."""
+        if resource != self.resource:
+            return False
+        if via == "create":
+            return self.on_create
+        return state in self.states and self.via in (None, via)
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    """The API's webhooks (`x-webhooks`)."""
+
+    signature_header: str
+    event_id: str
+    events: Mapping[str, WebhookEvent]
+
+    def emitted(self, resource: str, state: str, via: str) -> list[WebhookEvent]:
+        return [e for e in self.events.values() if e.emitted_by(resource, state, via)]
+
+
+class WebhookSpecError(ValueError):
+    """`x-webhooks` breaks its grammar; the message names the JSON pointer at fault."""
+
+
+def build_webhooks(
+    document: JSONObject, resources: Mapping[str, "Resource"], inline: Any
+) -> Webhooks | None:
+    """Compile the document's `x-webhooks`, or None when it declares none.
+
+    `inline(node)` returns a node with its local references resolved. Raises
+    `WebhookSpecError` naming the pointer at fault.
+    """
+    raw = document.get("x-webhooks")
+    if raw is None:
+        return None
+    base = "/x-webhooks"
+    _object(raw, base, "")
+    signature = _required(raw, base, "signature")
+    _object(signature, f"{base}/signature", "signature")
+    header = _required(signature, f"{base}/signature", "header")
+    if not isinstance(header, str) or not _TOKEN.match(header):
+        raise WebhookSpecError(BAD_HEADER.format(pointer=f"{base}/signature/header", value=header))
+    event_id = raw.get("event-id", DEFAULT_EVENT_ID)
+    _checked(lambda: id_pattern(event_id), f"{base}/event-id")
+    events = _required(raw, base, "events")
+    if not isinstance(events, dict):
+        raise WebhookSpecError(NOT_AN_OBJECT.format(pointer=f"{base}/events"))
+    bodies = set(callback_bodies(document))
+    built = {
+        name: _event(document, resources, inline, bodies, name, item)
+        for name, item in events.items()
+    }
+    return Webhooks(signature_header=header, event_id=event_id, events=built)
+
+
+def _event(
+    document: JSONObject,
+    resources: Mapping[str, "Resource"],
+    inline: Any,
+    bodies: set[str],
+    name: str,
+    raw: Any,
+) -> WebhookEvent:
+    pointer = f"/x-webhooks/events/{_escape(name)}"
+    _object(raw, pointer, "event")
+    resource_name = _required(raw, pointer, "resource")
+    resource = resources.get(resource_name)
+    if resource is None:
+        raise WebhookSpecError(
+            UNKNOWN_RESOURCE.format(
+                pointer=f"{pointer}/resource", value=resource_name, allowed=", ".join(resources)
+            )
+        )
+    on_create, states, via = _trigger(
+        _required(raw, pointer, "trigger"), f"{pointer}/trigger", resource
+    )
+    schema_ref = _required(raw, pointer, "schema")
+    schema = _schema(document, inline, schema_ref, f"{pointer}/schema")
+    if schema_ref not in bodies:
+        raise WebhookSpecError(NO_CALLBACK.format(pointer=f"{pointer}/schema", value=schema_ref))
+    payload = _checked(lambda: compile_value(_required(raw, pointer, "payload")), pointer)
+    return WebhookEvent(name, resource.name, on_create, states, via, schema_ref, schema, payload)
+
+
+def _trigger(
+    raw: Any, pointer: str, resource: "Resource"
+) -> tuple[bool, tuple[str, ...], str | None]:
+    if raw == "create":
+        return True, (), None
+    if not isinstance(raw, dict) or "enter" not in raw:
+        raise WebhookSpecError(BAD_TRIGGER.format(pointer=pointer))
+    _object(raw, pointer, "trigger")
+    lifecycle = resource.lifecycle
+    if lifecycle is None:
+        raise WebhookSpecError(NO_LIFECYCLE.format(pointer=pointer, resource=resource.name))
+    entered = raw["enter"]
+    states = tuple(entered) if isinstance(entered, list) else (entered,)
+    for number, state in enumerate(states):
+        if state not in lifecycle.states:
+            raise WebhookSpecError(
+                UNKNOWN_STATE.format(
+                    pointer=f"{pointer}/enter/{number}" if isinstance(entered, list) else pointer,
+                    value=state,
+                    allowed=", ".join(lifecycle.states),
+                )
+            )
+    via = raw.get("via")
+    if via is not None and via not in VIA:
+        raise WebhookSpecError(
+            BAD_VIA.format(pointer=f"{pointer}/via", value=via, allowed=", ".join(VIA))
+        )
+    return False, states, via
+
+
+def _schema(document: JSONObject, inline: Any, ref: Any, pointer: str) -> JSONObject:
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        raise WebhookSpecError(BAD_SCHEMA.format(pointer=pointer, value=ref))
+    try:
+        schema = inline({"$ref": ref})
+    except (KeyError, TypeError, ValueError):
+        raise WebhookSpecError(BAD_SCHEMA.format(pointer=pointer, value=ref)) from None
+    if not isinstance(schema, dict):
+        raise WebhookSpecError(BAD_SCHEMA.format(pointer=pointer, value=ref))
+    return schema
+
+
+def callback_bodies(document: JSONObject) -> Iterator[str]:
+    """The `$ref` of every JSON request body schema of a `callbacks` operation (an operation's
+    own or one in `components/callbacks` it references)."""
+    named = document.get("components", {}).get("callbacks", {})
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for callback in operation.get("callbacks", {}).values():
+                ref = callback.get("$ref", "")
+                if ref.startswith("#/components/callbacks/"):
+                    yield from _bodies(named.get(ref.rsplit("/", 1)[1], {}))
+                else:
+                    yield from _bodies(callback)
+
+
+def _bodies(callback: Mapping[str, Any]) -> Iterator[str]:
+    for path_item in callback.values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            for media_type, media in content.items():
+                ref = media.get("schema", {}).get("$ref")
+                if "json" in media_type and ref:
+                    yield ref
+
+
+def _object(raw: Any, pointer: str, kind: str) -> None:
+    if not isinstance(raw, dict):
+        raise WebhookSpecError(NOT_AN_OBJECT.format(pointer=pointer or "/"))
+    allowed = _KEYS[kind]
+    for key in raw:
+        if key not in allowed and not str(key).startswith("x-"):
+            raise WebhookSpecError(
+                UNKNOWN_KEY.format(pointer=pointer, key=key, allowed=", ".join([*allowed, "x-..."]))
+            )
+
+
+def _required(raw: Mapping[str, Any], pointer: str, key: str) -> Any:
+    if key not in raw:
+        raise WebhookSpecError(MISSING.format(pointer=pointer, key=key))
+    return raw[key]
+
+
+def _checked(build: Any, pointer: str) -> Any:
+    try:
+        return build()
+    except ValueError as exc:
+        raise WebhookSpecError(BAD_VALUE.format(pointer=pointer, problem=exc)) from None
+
+
+def _escape(name: str) -> str:
+    """A key as a JSON pointer token (RFC 6901 section 3)."""
+    return name.replace("~", "~0").replace("/", "~1")

@@ -1,0 +1,318 @@
+"""The webhook outbox: subscriptions, signing secrets, and one delivery record per event and
+subscriber, kept in the store so deliveries survive a restart and are shared by processes.
+
+Per sandbox, in collections of the reserved API name `WEBHOOKS` (never an API's own):
+
+- `subscriptions`: `{id, url, events, created_at}` registered on the control plane (the
+  `--webhook-url` ones are configuration, not state, and apply to every sandbox);
+- `deliveries`: `{id, event_id, event, api, resource, record_id, subscription, url, body,
+  created_at, state, attempts, next_attempt_at, lease_until, order_key}`. `state` is `pending`,
+  `delivered` or `failed`; times of attempts are real time (RFC 3339, and Unix seconds for
+  `next_attempt_at` and `lease_until`); `created_at` is the sandbox clock.
+
+A delivery is written when the change that emits it is committed (`entered`), so a refused or
+rolled-back request emits nothing. `mockserver.delivery` sends them.
+"""
+
+import contextlib
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import orjson
+
+from kycspec.expressions import Context, format_time
+from kycspec.idformat import generate_id
+from kycspec.model import ApiSpec, Resource
+from kycspec.types import JSONObject
+from mockserver.store import Collection, CollectionKey, Store, StoreConflict
+
+WEBHOOKS = "__webhooks"
+DELIVERIES: CollectionKey = (WEBHOOKS, "deliveries", ())
+SUBSCRIPTIONS: CollectionKey = (WEBHOOKS, "subscriptions", ())
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+SCAN_LIMIT = 1000  # pending deliveries looked at per sandbox and pass
+KEPT_DELIVERIES = 1000  # per sandbox; older finished ones are dropped
+KEPT_ATTEMPTS = 50  # per delivery, the newest
+SECRET_KEY = b"kyc-contracts webhook signing secret"
+CLI_SUBSCRIPTION = "cli_{number}"
+DEFAULT_SIGNATURE_HEADER = "Webhook-Signature"
+NOT_A_WEBHOOK_URL = (
+    "{url!r} is not an absolute http(s) URL to deliver webhooks to "
+    "(for example http://127.0.0.1:9000/webhooks)"
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a failed delivery is tried again: after `base_delay_s` * 2^(n-1) seconds for the
+    n-th failure (at most `max_delay_s`), until `max_attempts` attempts were made.
+
+    A 2xx answer delivers; a 5xx, 408 or 429 answer, a timeout (`timeout_s`) or a refused
+    connection is a failure worth a retry; any other answer fails the delivery at once.
+    """
+
+    base_delay_s: float = 1.0
+    max_delay_s: float = 600.0
+    max_attempts: int = 8
+    timeout_s: float = 5.0
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.base_delay_s * 2 ** (failures - 1), self.max_delay_s))
+
+    @property
+    def lease_s(self) -> float:
+        """How long a claimed delivery is left to the process that claimed it."""
+        return self.timeout_s + 5.0
+
+
+def signing_secret(sandbox: str) -> str:
+    """The sandbox's signing secret: `whsec_` and 32 hex digits, stable for the sandbox name
+    (so every process, and every restart, signs alike)."""
+    digest = hmac.new(SECRET_KEY, sandbox.encode(), hashlib.sha256).hexdigest()
+    return f"whsec_{digest[:32]}"
+
+
+def check_webhook_url(url: str) -> str:
+    """The URL, when it is an absolute http(s) URL; raises `ValueError` (`NOT_A_WEBHOOK_URL`)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(NOT_A_WEBHOOK_URL.format(url=url))
+    return url
+
+
+def _real_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Outbox:
+    """Subscriptions and deliveries of every sandbox, in `store`.
+
+    `urls` are the `--webhook-url` subscribers of every sandbox. `wake` is called after a
+    delivery is written (the worker sets it, to send at once).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        specs: dict[str, ApiSpec],
+        *,
+        urls: tuple[str, ...] = (),
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.specs = specs
+        self.urls = urls
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+        self.wake: Callable[[], None] = lambda: None
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def _subscriptions(self, sandbox: str) -> Collection:
+        return self.store.collection(sandbox, SUBSCRIPTIONS, "id", ())
+
+    def subscriptions(self, sandbox: str) -> list[JSONObject]:
+        """The `--webhook-url` subscribers, then those registered, oldest first."""
+        configured = [
+            {
+                "id": CLI_SUBSCRIPTION.format(number=n),
+                "url": url,
+                "events": None,
+                "created_at": None,
+            }
+            for n, url in enumerate(self.urls)
+        ]
+        return [*configured, *self._subscriptions(sandbox)]
+
+    def subscribe(self, sandbox: str, url: str, events: list[str] | None) -> JSONObject:
+        subscription = {
+            "id": generate_id("whs_{lower:16}"),
+            "url": url,
+            "events": events,
+            "created_at": _real_now(),
+        }
+        self._subscriptions(sandbox).insert(subscription)
+        return subscription
+
+    def unsubscribe(self, sandbox: str, subscription_id: str) -> bool:
+        return self._subscriptions(sandbox).delete(subscription_id) is not None
+
+    def restore_subscriptions(self, kept: dict[str, list[JSONObject]]) -> None:
+        """Put back subscriptions read before a sandbox reset (they are not sandbox data)."""
+        for sandbox, subscriptions in kept.items():
+            collection = self._subscriptions(sandbox)
+            for subscription in subscriptions:
+                collection.insert(subscription)
+
+    def registered(self, sandboxes: list[str]) -> dict[str, list[JSONObject]]:
+        return {name: list(self._subscriptions(name)) for name in sandboxes}
+
+    # -- emission ---------------------------------------------------------------------------
+
+    def entered(
+        self,
+        spec: ApiSpec,
+        sandbox: str,
+        resource: Resource,
+        record: JSONObject,
+        ctx: Context,
+        via: str,
+    ) -> None:
+        """Write the deliveries of every event the change emits (`via`: `create`,
+        `operation` or `clock`), one per subscriber whose `events` include it."""
+        webhooks = spec.webhooks
+        lifecycle = resource.lifecycle
+        if webhooks is None:
+            return
+        state = str(record.get(lifecycle.field)) if lifecycle else ""
+        emitted = webhooks.emitted(resource.name, state, via)
+        if not emitted:
+            return
+        subscribers = self.subscriptions(sandbox)
+        deliveries = self._deliveries(sandbox)
+        record_id = str(record.get(resource.id_field))
+        for event in emitted:
+            described = {
+                "id": generate_id(webhooks.event_id),
+                "type": event.name,
+                "created": format_time(ctx.now, resource.time_format),
+                "resource": resource.name,
+                "state": state,
+                "via": via,
+            }
+            own = Context(ctx.now, resource.time_format, {"record": record, "event": described})
+            body = orjson.dumps(event.payload(own)).decode()
+            order = f"{spec.name}|{resource.name}|{record_id}"
+            for subscription in subscribers:
+                if subscription["events"] is not None and event.name not in subscription["events"]:
+                    continue
+                deliveries.insert(
+                    {
+                        "id": generate_id("dlv_{lower:16}"),
+                        "event_id": described["id"],
+                        "event": event.name,
+                        "api": spec.name,
+                        "resource": resource.name,
+                        "record_id": record_id,
+                        "subscription": subscription["id"],
+                        "url": subscription["url"],
+                        "body": body,
+                        "created_at": format_time(ctx.now, "rfc3339"),
+                        "state": PENDING,
+                        "attempts": [],
+                        "last_status": None,
+                        "next_attempt_at": self.clock(),
+                        "lease_until": 0.0,
+                        "order_key": f"{subscription['id']}|{order}",
+                    }
+                )
+        self._prune(deliveries)
+        self.wake()
+
+    # -- the delivery log -------------------------------------------------------------------
+
+    def _deliveries(self, sandbox: str) -> Collection:
+        return self.store.collection(sandbox, DELIVERIES, "id", ("state",))
+
+    def deliveries(self, sandbox: str, limit: int) -> list[JSONObject]:
+        """The newest `limit` deliveries of the sandbox, newest first."""
+        return self._deliveries(sandbox).page([], limit)[0]
+
+    def delivery(self, sandbox: str, delivery_id: str) -> JSONObject | None:
+        return self._deliveries(sandbox).get(delivery_id)
+
+    def redeliver(self, sandbox: str, delivery_id: str) -> JSONObject | None:
+        """Send the delivery again now, whatever its state (its attempts are kept)."""
+        deliveries = self._deliveries(sandbox)
+        found = deliveries.get(delivery_id)
+        if found is None:
+            return None
+        again = {**found, "state": PENDING, "next_attempt_at": self.clock(), "lease_until": 0.0}
+        deliveries.replace(again)
+        self.wake()
+        return again
+
+    def _prune(self, deliveries: Collection) -> None:
+        excess = len(deliveries) - KEPT_DELIVERIES
+        if excess <= 0:
+            return
+        finished = [d["id"] for d in deliveries if d["state"] != PENDING][:excess]
+        for delivery_id in finished:
+            deliveries.delete(delivery_id)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def claim_due(self) -> Iterator[tuple[str, JSONObject]]:
+        """Deliveries to send now, each claimed (leased) for this process: per subscriber and
+        record the oldest pending one only, so a record's events arrive in order."""
+        now = self.clock()
+        for sandbox in self.store.sandboxes():
+            deliveries = self._deliveries(sandbox)
+            pending, _ = deliveries.page([("state", "eq", PENDING)], SCAN_LIMIT)
+            waiting: set[str] = set()
+            for delivery in reversed(pending):
+                key = delivery["order_key"]
+                if key in waiting:
+                    continue
+                waiting.add(key)
+                if delivery["next_attempt_at"] > now or delivery["lease_until"] > now:
+                    continue
+                claimed = {**delivery, "lease_until": now + self.policy.lease_s}
+                try:
+                    deliveries.replace(claimed)
+                except StoreConflict:
+                    continue  # another process claimed it
+                yield sandbox, claimed
+
+    def record_attempt(
+        self, sandbox: str, delivery_id: str, attempt: JSONObject, *, retry: bool
+    ) -> JSONObject | None:
+        """Log an attempt: delivered on 2xx, else pending again after the backoff while `retry`
+        and attempts remain, else failed. Returns the delivery as stored."""
+        deliveries = self._deliveries(sandbox)
+        current = deliveries.get(delivery_id)
+        if current is None:
+            return None  # the sandbox was reset meanwhile
+        attempts = [*current["attempts"], attempt][-KEPT_ATTEMPTS:]
+        failures = sum(1 for a in attempts if not a["ok"])
+        status = attempt["status"]
+        if attempt["ok"]:
+            state, next_at = DELIVERED, None
+        elif retry and failures < self.policy.max_attempts:
+            state, next_at = PENDING, self.clock() + self.policy.delay(failures)
+        else:
+            state, next_at = FAILED, None
+        updated = {
+            **current,
+            "attempts": attempts,
+            "state": state,
+            "next_attempt_at": next_at,
+            "lease_until": 0.0,
+            "last_status": status,
+        }
+        try:
+            deliveries.replace(updated)
+        except StoreConflict:
+            return None  # redelivered meanwhile: that request wins
+        return updated
+
+    def release(self, sandbox: str, delivery_id: str) -> None:
+        """Give up the claim on a delivery this process will not finish (it is stopping)."""
+        deliveries = self._deliveries(sandbox)
+        current = deliveries.get(delivery_id)
+        if current is not None and current["state"] == PENDING:
+            with contextlib.suppress(StoreConflict):
+                deliveries.replace({**current, "lease_until": 0.0})
+
+    def secret(self, sandbox: str) -> str:
+        return signing_secret(sandbox)
+
+    def signature_header(self, api: str) -> str:
+        webhooks = self.specs[api].webhooks
+        return webhooks.signature_header if webhooks else DEFAULT_SIGNATURE_HEADER
