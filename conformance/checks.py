@@ -121,3 +121,9 @@ for _name in (
 ):
     _check(_name, "robustness", "an edge-case request answered")
 _check("valid_variants_accepted", "robustness", "an RFC-allowed variant of an accepted request")
+# -- webhooks layer -----------------------------------------------------------------------
+_check("webhook_event_emitted", "webhooks", "a declared change made", "declared change")
+_check("webhook_payload_valid", "webhooks", "a delivery received")
+_check("webhook_signature_valid", "webhooks", "a delivery received with a secret to check it")
+_check("webhook_retried", "webhooks", "a delivery answered with a 5xx")
+_check("webhook_order_per_record", "webhooks", "a record changed more than once")

@@ -18,7 +18,11 @@ from urllib.parse import urlsplit
 import click
 from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
 
-from conformance.limits import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
+from conformance.limits import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_WEBHOOK_WAIT_S,
+)
 from conformance.reporters import REPORTERS, Broadcast, Reporter
 from conformance.requirements import build_catalogue
 from conformance.results import RunVerdict, run_verdict
@@ -45,6 +49,18 @@ MAX_SEED = 2**32
 SPECS_BROKEN = "cannot load specs from {specs_dir}: {error}"
 HYPOTHESIS_HOME_DEFAULT = "$XDG_CACHE_HOME/kyc-contracts/hypothesis (~/.cache/... when unset)"
 NOT_A_URL = "{value!r} is not an absolute http(s) URL (for example https://host/base/path)"
+
+
+NOT_HOST_PORT = "{value!r} is not HOST:PORT (for example 0.0.0.0:9000)"
+
+
+def _host_port(value: str | None) -> str | None:
+    if value is None:
+        return None
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(NOT_HOST_PORT.format(value=value))
+    return value
 
 
 class CannotRun(click.ClickException):
@@ -144,6 +160,25 @@ def main() -> None:
     help="The control plane's sandbox behind --token (default: asked by token introspection).",
 )
 @click.option("--magic/--no-magic", default=False, help="The server honours x-sandbox magic.")
+@click.option(
+    "--webhook-receiver",
+    default=None,
+    callback=lambda ctx, param, value: _host_port(value),
+    help="HOST:PORT the suite's webhook receiver listens on (default: a free 127.0.0.1 port); "
+    "for a server elsewhere, expose it and register it with the server yourself.",
+)
+@click.option(
+    "--webhook-secret",
+    default=None,
+    help="The signing secret of the server's webhooks (the mock's comes from --control-url).",
+)
+@click.option(
+    "--webhook-wait",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_WEBHOOK_WAIT_S,
+    show_default=True,
+    help="Seconds to wait for a declared webhook, and for a failed delivery to be tried again.",
+)
 @click.option("--profile", type=click.Choice(list(PROFILES)), default=DEFAULT_PROFILE)
 @click.option("--seed", type=click.IntRange(0, MAX_SEED - 1), default=None)
 @click.option(
@@ -197,6 +232,9 @@ def run_command(
     control_token: str | None,
     sandbox: str | None,
     magic: bool,
+    webhook_receiver: str | None,
+    webhook_secret: str | None,
+    webhook_wait: float,
     profile: str,
     seed: int | None,
     budget: float,
@@ -226,6 +264,9 @@ def run_command(
         timeout=timeout,
         max_response_bytes=max_response_bytes,
         sandbox=sandbox,
+        webhook_receiver=webhook_receiver,
+        webhook_secret=webhook_secret,
+        webhook_wait_s=webhook_wait,
     )
     replay = replay_command(click.get_current_context().params, seed)
     console = REPORTERS.get("console")(replay=replay)

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+DEFAULT_WEBHOOK_WAIT_S = 15.0  # for a declared webhook to arrive, and for a retry
 KEPT_PREFIX_BYTES = 2000  # how much of a cut-off body is kept as evidence
 TOO_LARGE = "the response body passed {limit} bytes (--max-response-bytes) and was cut off"
 DECLARED_TOO_LARGE = (

@@ -71,6 +71,9 @@ def run_conformance(
     sandbox: str | None = None,
     require_all: bool = False,
     clock_skew: float = 1.0,
+    webhook_receiver: str | None = None,
+    webhook_secret: str | None = None,
+    webhook_wait: float = 15.0,
 ) -> Outcome:
     """Run the suite against a server (no console output) and return its outcome.
 
@@ -96,6 +99,9 @@ def run_conformance(
         tenant,
         control_token=control_token,
         sandbox=sandbox,
+        webhook_receiver=webhook_receiver,
+        webhook_secret=webhook_secret,
+        webhook_wait_s=webhook_wait,
     )
     errors: list[str] = []
 

@@ -424,6 +424,63 @@ ROBUSTNESS = (
     ),
 )
 
+
+def _has_webhooks(spec: ApiSpec, resource: Resource | None) -> bool:
+    return spec.webhooks is not None
+
+
+def _has_event_sequences(spec: ApiSpec, resource: Resource | None) -> bool:
+    return spec.webhooks is not None and any(
+        not event.on_create for event in spec.webhooks.events.values()
+    )
+
+
+WEBHOOKS = (
+    Template(
+        1,
+        "MUST",
+        "webhook_event_emitted",
+        "Every declared change (a create, a transition into a declared state, by an operation or "
+        "the clock) emits its declared event once: one acknowledged delivery per event.",
+        "x-webhooks events (specs/README.md); Stripe, 'Handle duplicate events'",
+        _has_webhooks,
+    ),
+    Template(
+        2,
+        "MUST",
+        "webhook_payload_valid",
+        "Every delivery's payload validates against its event's schema (the request body of its "
+        "OpenAPI callback).",
+        "OpenAPI 3.0.3 §4.7.15 (Callback Object); x-webhooks events schema",
+        _has_webhooks,
+    ),
+    Template(
+        3,
+        "MUST",
+        "webhook_signature_valid",
+        "Every delivery is signed in the declared header as t=<unix>,v1=<HMAC-SHA256 of "
+        "'<t>.<body>'> with the sandbox's secret, and the signature fails for a changed body.",
+        "x-webhooks signature; RFC 2104 (HMAC); Stripe, 'Verify webhook signatures'",
+        _has_webhooks,
+    ),
+    Template(
+        4,
+        "MUST",
+        "webhook_retried",
+        "A delivery answered with a 5xx is tried again until a 2xx acknowledges it, and not after.",
+        "x-webhooks delivery (README, Webhooks): at least once, with backoff",
+        _has_webhooks,
+    ),
+    Template(
+        5,
+        "MUST",
+        "webhook_order_per_record",
+        "A record's events reach a subscriber in the order its changes happened.",
+        "README, Webhooks (a record's events arrive in order)",
+        _has_event_sequences,
+    ),
+)
+
 # The operations whose documented sections a lifecycle requirement comes from, by role.
 SOURCE_ROLES = {
     "read_after_write": ("create", "read", "update"),

@@ -21,11 +21,12 @@ from conformance.requirement_templates import (
     SCHEMA,
     SECURITY,
     SOURCE_ROLES,
+    WEBHOOKS,
     Template,
 )
 from kycspec.model import ApiSpec, Resource
 
-LAYERS = ("schema", "lifecycle", "security", "robustness")
+LAYERS = ("schema", "lifecycle", "security", "robustness", "webhooks")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
         ("schema", "SCHEMA", SCHEMA),
         ("security", "SEC", SECURITY),
         ("robustness", "ROBUST", ROBUSTNESS),
+        ("webhooks", "WEBHOOK", WEBHOOKS),
     )
     for layer, area, templates in api_wide:
         found += [

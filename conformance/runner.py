@@ -31,6 +31,7 @@ LAYER_FUNCTIONS = {
     "lifecycle": "conformance.layers.lifecycle:run_lifecycle",
     "security": "conformance.layers.security:run_security",
     "robustness": "conformance.layers.robustness:run_robustness",
+    "webhooks": "conformance.layers.webhooks:run_webhooks",
 }
 NOT_IN_PROFILE = "not in profile {profile}"
 FULL_PROFILE = "--profile full"

@@ -21,12 +21,13 @@ class Profile:
     lifecycle_steps: int  # steps per state-machine run
 
 
-EVERY_LAYER = ("schema", "lifecycle", "security", "robustness")
+EVERY_LAYER = ("schema", "lifecycle", "security", "robustness", "webhooks")
 PROFILES = {
     "core": Profile("core", EVERY_LAYER, 8, 20, 15),
     "lifecycle": Profile("lifecycle", ("lifecycle",), 0, 40, 30),
     "security": Profile("security", ("security",), 0, 0, 0),
     "robustness": Profile("robustness", ("robustness",), 0, 0, 0),
+    "webhooks": Profile("webhooks", ("webhooks",), 0, 0, 0),
     "full": Profile("full", EVERY_LAYER, 50, 50, 40),
 }
 DEFAULT_PROFILE = "core"

@@ -3,7 +3,11 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from conformance.limits import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
+from conformance.limits import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_WEBHOOK_WAIT_S,
+)
 from conformance.watch import ServerWatch, operation_key
 from kycspec.model import ApiSpec
 
@@ -14,6 +18,7 @@ PLACEHOLDERS = {
     "token_b": "<token-b>",
     "admin_token": "<admin-token>",
     "control_token": "<control-token>",
+    "webhook_secret": "<webhook-secret>",
 }
 OTHER_CREDENTIAL = "<other-token>"
 
@@ -37,6 +42,9 @@ class Target:
     - `timeout` (seconds) and `max_response_bytes` bound every request and its answer
       (`conformance.limits`); `watch` is what the run has learnt about the server so far
       (hanging operations, a stopped server; `conformance.watch`), shared by every client.
+    - `webhook_receiver` (`HOST:PORT`) is where the suite's webhook receiver listens (a free
+      127.0.0.1 port when None); `webhook_secret` the signing secret to verify deliveries with
+      (the control plane gives the mock's); `webhook_wait_s` how long to wait for a delivery.
     - `sandbox` names the control plane's sandbox behind `token`; None until the preflight
       finds it by token introspection (`conformance.preflight`). Never parsed from the token.
     """
@@ -54,6 +62,9 @@ class Target:
     control_token: str | None = None
     watch: ServerWatch = field(default_factory=ServerWatch, compare=False, repr=False)
     sandbox: str | None = None
+    webhook_receiver: str | None = None
+    webhook_secret: str | None = None
+    webhook_wait_s: float = DEFAULT_WEBHOOK_WAIT_S
 
     @property
     def api(self) -> str:

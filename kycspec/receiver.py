@@ -7,7 +7,8 @@ delivery's signature (`kycspec.signature`) and collects the events.
 
 It answers a verified delivery `200`, one whose signature does not verify `400` (a receiver
 must refuse it), and `fail_next(n)` makes it answer the next `n` deliveries with a 5xx, to see
-retries. Every delivery is kept in `received`, in arrival order.
+retries. Without a secret it answers every delivery `200`, unverified. Every delivery is kept
+in `received`, in arrival order.
 """
 
 import json
@@ -52,9 +53,10 @@ class Delivery:
 class WebhookReceiver:
     """Receives webhooks on `url` until `stop` (or the end of its `with` block).
 
-    `secret`: the signing secret (settable later, once the sandbox's is known); `header`: the
-    signature header (None: any header holding a `t=...,v1=...` value); `tolerance`: how far
-    the signature timestamp may be from now, in seconds.
+    `secret`: the signing secret (settable later, once the sandbox's is known; None: accept
+    every delivery unverified); `header`: the signature header (None: any header holding a
+    `t=...,v1=...` value); `tolerance`: how far the signature timestamp may be from now, in
+    seconds; `host` and `port` (0: a free one): where it listens.
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class WebhookReceiver:
         header: str | None = None,
         tolerance: int = signature.DEFAULT_TOLERANCE_S,
         host: str = "127.0.0.1",
+        port: int = 0,
     ):
         self.secret = secret
         self.header = header
@@ -71,7 +74,7 @@ class WebhookReceiver:
         self.received: list[Delivery] = []
         self._failures: list[int] = []
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer((host, 0), _handler(self))
+        self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -112,10 +115,10 @@ class WebhookReceiver:
 
     @property
     def events(self) -> list[JSON]:
-        """The payloads of verified deliveries that were acknowledged (2xx), in arrival order;
-        a retried event appears once per acknowledged delivery."""
+        """The payloads of the deliveries it acknowledged (2xx), in arrival order; an event
+        delivered again after it was acknowledged appears again."""
         with self._changed:
-            return [d.payload for d in self.received if d.verified and d.answered < 300]
+            return [d.payload for d in self.received if d.answered < 300]
 
     def wait_for(
         self,
@@ -153,7 +156,7 @@ class WebhookReceiver:
         except ValueError:
             payload, problem = None, problem or NOT_JSON
         with self._changed:
-            refused = 400 if problem else 200
+            refused = 400 if problem and self.secret is not None else 200
             answered = self._failures.pop(0) if self._failures else refused
             self.received.append(
                 Delivery(

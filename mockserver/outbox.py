@@ -29,6 +29,7 @@ from kycspec.expressions import Context, format_time
 from kycspec.idformat import generate_id
 from kycspec.model import ApiSpec, Resource
 from kycspec.types import JSONObject
+from kycspec.webhooks import WebhookEvent
 from mockserver.store import Collection, CollectionKey, Store, StoreConflict
 
 WEBHOOKS = "__webhooks"
@@ -187,7 +188,7 @@ class Outbox:
                 "via": via,
             }
             own = Context(ctx.now, resource.time_format, {"record": record, "event": described})
-            body = orjson.dumps(event.payload(own)).decode()
+            body = self.payload(event, own)
             order = f"{spec.name}|{resource.name}|{record_id}"
             for subscription in subscribers:
                 if subscription["events"] is not None and event.name not in subscription["events"]:
@@ -214,6 +215,10 @@ class Outbox:
                 )
         self._prune(deliveries)
         self.wake()
+
+    def payload(self, event: WebhookEvent, ctx: Context) -> str:
+        """The body of an event: its payload template, as JSON text (sent as it is)."""
+        return orjson.dumps(event.payload(ctx)).decode()
 
     # -- the delivery log -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from kycspec.loader import load_all
 from mockserver.app import create_app
 from mockserver.testing import serve_in_thread
 from tests.conformance.broken import BrokenApp
+from tests.conformance.mutants import FAST_WEBHOOKS
 
 BASE_PATHS = {"finx": "/finx", "kontorion": "/kontorion", "finhub": "/finhub/api/v2.1"}
 SEED = 1
@@ -58,8 +59,9 @@ def serve() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def mock(serve: Any) -> Served:
-    """The mock, every API, responses validated against the specs."""
-    served: Served = serve(create_app(validate_responses=True))
+    """The mock, every API, responses validated against the specs (webhook retries in
+    milliseconds)."""
+    served: Served = serve(create_app(validate_responses=True, **FAST_WEBHOOKS))
     return served
 
 

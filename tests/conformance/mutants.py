@@ -15,14 +15,19 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from conformance.preflight import CONTROL_SILENT, NOT_SERVED, TOKEN_REFUSED
+from kycspec import signature as kyc_signature
 from kycspec.loader import load_all
+from mockserver import delivery as mock_delivery
 from mockserver import engine as mock_engine
+from mockserver import outbox as mock_outbox
 from mockserver import store as mock_store
 from mockserver.clock import MockClock
+from mockserver.outbox import RetryPolicy
 from mockserver.sandbox import Caller
 from tests.conformance.broken import BrokenApp
 from tests.conformance.hostile import EdgeServerError, Hang
@@ -132,7 +137,7 @@ class Variant:
     fail, for a broken mock; that must pass, for an allowed choice).
 
     `layers` are the layers the run needs; `timeout` is the run's `--timeout` (seconds);
-    `target` overrides options of the run's target.
+    `target` overrides options of the run's target; `app` are options of `create_app`.
     """
 
     name: str
@@ -143,6 +148,80 @@ class Variant:
     target: dict[str, Any] = field(default_factory=dict)  # overrides of the run's target
     layers: tuple[str, ...] = ("schema", "lifecycle", "security")
     timeout: float = 10.0
+    app: dict[str, Any] = field(default_factory=dict)  # `create_app` options of the variant
+
+
+# Webhook variants retry in milliseconds, so a run sees retries (or their absence) at once.
+FAST_WEBHOOKS = {
+    "webhook_retry": RetryPolicy(base_delay_s=0.02, max_delay_s=0.1, max_attempts=5),
+    "webhook_poll_s": 0.02,
+}
+_entered = mock_outbox.Outbox.entered
+_record_attempt = mock_outbox.Outbox.record_attempt
+_send = mock_delivery.DeliveryWorker._send
+
+
+async def _send_twice(self: Any, *args: Any) -> None:
+    await _send(self, *args)
+    await _send(self, *args)  # the same event again, with no failure to cause it
+
+
+def _never_acknowledged(self: Any, sandbox: str, delivery_id: str, attempt: Any, **kw: Any) -> Any:
+    return _record_attempt(self, sandbox, delivery_id, {**attempt, "ok": False}, retry=True)
+
+
+def _wrong_secret(secret: str, timestamp: int, body: bytes) -> str:
+    return kyc_signature.sign(secret + "-rotated", timestamp, body)
+
+
+def _webhook(name: str, check: str, *patches: Patch) -> Variant:
+    return Variant(
+        name,
+        "kontorion",
+        frozenset({check}),
+        patches=patches,
+        layers=("webhooks",),
+        app=FAST_WEBHOOKS,
+        target={"webhook_wait_s": 3.0},
+    )
+
+
+WEBHOOK_VARIANTS = [
+    _webhook(
+        "webhooks never sent",
+        "webhook_event_emitted",
+        (mock_outbox.Outbox, "entered", lambda *args: None),
+    ),
+    _webhook(
+        "webhook delivered twice without a failure",
+        "webhook_event_emitted",
+        (mock_delivery.DeliveryWorker, "_send", _send_twice),
+    ),
+    _webhook(
+        "webhook signed with another secret",
+        "webhook_signature_valid",
+        (mock_delivery, "signature", SimpleNamespace(sign=_wrong_secret)),
+    ),
+    _webhook(
+        "webhook payload breaks its schema",
+        "webhook_payload_valid",
+        (
+            mock_outbox.Outbox,
+            "payload",
+            lambda self, event, ctx: json.dumps({**event.payload(ctx), "undeclared": True}),
+        ),
+    ),
+    _webhook(
+        "webhook retries never stop",
+        "webhook_retried",
+        (mock_outbox.Outbox, "record_attempt", _never_acknowledged),
+    ),
+    _webhook(
+        "webhook never retried",
+        "webhook_retried",
+        (mock_delivery, "retried", lambda status: False),
+    ),
+]
 
 
 def _mode(mode: str) -> Callable[[ASGI], ASGI]:
@@ -316,6 +395,7 @@ VARIANTS = [
         EdgeServerError,
         layers=("robustness",),
     ),
+    *WEBHOOK_VARIANTS,
 ]
 
 
@@ -365,6 +445,7 @@ def _save_keeping_time_when_unchanged(
     record: dict[str, Any],
     ctx: Any,
     shown: dict[str, Any] | None = None,
+    **options: Any,
 ) -> Any:
     """A write that changes nothing keeps the stored update time, in the answer and the store."""
     stored = collection.get(record[op.resource.id_field])
@@ -377,7 +458,7 @@ def _save_keeping_time_when_unchanged(
             record = {**written, **{name: stored[name] for name in names}}
             response = self._respond(op, ctx, record={**record, **(shown or {})})
             return replace(response, commit=lambda: None)
-    return _save(self, op, collection, record, ctx, shown)
+    return _save(self, op, collection, record, ctx, shown, **options)
 
 
 # Behind the default --clock-skew of 1 s; with whole-second timestamps, most writes on the

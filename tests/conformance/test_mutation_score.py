@@ -32,7 +32,7 @@ def _results(variant: Variant, monkeypatch: pytest.MonkeyPatch, **settings: Any)
     with monkeypatch.context() as patched:
         for patch in variant.patches:
             patched.setattr(*patch)
-        app = variant.wrap(create_app())
+        app = variant.wrap(create_app(**variant.app))
         with serve_in_thread(app) as url:
             overrides = {"timeout": variant.timeout, **variant.target}
             target = Served(url, app).target(variant.api, **overrides)

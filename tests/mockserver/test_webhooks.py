@@ -1,7 +1,9 @@
 """Webhooks: every declared change is delivered, signed, retried, in order, never in the way."""
 
+import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -357,3 +359,12 @@ def test_webhooks_finx_events_are_stripe_style(mock: tuple[str, WebhookReceiver]
     assert isinstance(events[1]["created"], int)
     for event in events:
         _conforms("finx", event, event["type"])
+
+
+def test_webhooks_readme_example_runs_as_written() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    (example,) = [block for block in blocks if "WebhookReceiver()" in block]
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    namespace["test_verified_customers_are_reported"]()
