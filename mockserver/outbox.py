@@ -39,6 +39,7 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 SCAN_LIMIT = 1000  # pending deliveries looked at per sandbox and pass
 KEPT_DELIVERIES = 1000  # per sandbox; older finished ones are dropped
 KEPT_ATTEMPTS = 50  # per delivery, the newest
+RESCAN_S = 5.0  # how often every sandbox is looked at for subscriptions other processes made
 SECRET_KEY = b"kyc-contracts webhook signing secret"
 CLI_SUBSCRIPTION = "cli_{number}"
 DEFAULT_SIGNATURE_HEADER = "Webhook-Signature"
@@ -112,6 +113,8 @@ class Outbox:
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self.wake: Callable[[], None] = lambda: None
+        self._subscribed: set[str] = set()  # sandboxes seen with a subscription
+        self._scanned_at = float("-inf")
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -131,6 +134,18 @@ class Outbox:
         ]
         return [*configured, *self._subscriptions(sandbox)]
 
+    def active(self) -> list[str]:
+        """The sandboxes whose changes may have subscribers: every one with `--webhook-url`s,
+        else those with a subscription (looked up in every sandbox at most every `RESCAN_S`
+        seconds, as another process may have made one; this process's own count at once)."""
+        if self.urls:
+            return self.store.sandboxes()
+        now = self.clock()
+        if now - self._scanned_at >= RESCAN_S:
+            self._scanned_at = now
+            self._subscribed = {s for s in self.store.sandboxes() if len(self._subscriptions(s))}
+        return sorted(self._subscribed)
+
     def subscribe(self, sandbox: str, url: str, events: list[str] | None) -> JSONObject:
         subscription = {
             "id": generate_id("whs_{lower:16}"),
@@ -139,6 +154,7 @@ class Outbox:
             "created_at": _real_now(),
         }
         self._subscriptions(sandbox).insert(subscription)
+        self._subscribed.add(sandbox)
         return subscription
 
     def unsubscribe(self, sandbox: str, subscription_id: str) -> bool:
@@ -150,6 +166,7 @@ class Outbox:
             collection = self._subscriptions(sandbox)
             for subscription in subscriptions:
                 collection.insert(subscription)
+                self._subscribed.add(sandbox)
 
     def registered(self, sandboxes: list[str]) -> dict[str, list[JSONObject]]:
         return {name: list(self._subscriptions(name)) for name in sandboxes}
@@ -257,7 +274,7 @@ class Outbox:
         """Deliveries to send now, each claimed (leased) for this process: per subscriber and
         record the oldest pending one only, so a record's events arrive in order."""
         now = self.clock()
-        for sandbox in self.store.sandboxes():
+        for sandbox in self.active():
             deliveries = self._deliveries(sandbox)
             pending, _ = deliveries.page([("state", "eq", PENDING)], SCAN_LIMIT)
             waiting: set[str] = set()

@@ -121,11 +121,12 @@ class MockServer:
         self.outbox.restore_subscriptions(kept)
 
     def sweep(self, sandbox: str | None = None) -> None:
-        """Apply the due clock transitions of one sandbox or all, for the APIs with webhooks
-        (the others apply theirs when a request reads the records). A record another process
-        moved first is left to it."""
+        """Apply the due clock transitions of one sandbox, or of every one with webhook
+        subscribers, for the APIs with webhooks (the others, and the other sandboxes, apply
+        theirs when a request reads the records). A record another process moved first is
+        left to it."""
         engines = [e for e in self.engines.values() if e.spec.webhooks is not None]
-        names = [sandbox] if sandbox is not None else self.store.sandboxes()
+        names = [sandbox] if sandbox is not None else self.outbox.active()
         for name in names if engines else ():
             for engine in engines:
                 with contextlib.suppress(StoreConflict):

@@ -4,7 +4,14 @@ requirement passes only when its discriminating case happened (on every unit it 
 import pytest
 
 from conformance.checks import CHECKS, UNKNOWN_CHECK, VerdictLost, registered
-from conformance.requirement_templates import LIFECYCLE, ROBUSTNESS, SCHEMA, SECURITY, Template
+from conformance.requirement_templates import (
+    LIFECYCLE,
+    ROBUSTNESS,
+    SCHEMA,
+    SECURITY,
+    WEBHOOKS,
+    Template,
+)
 from conformance.requirements import build_catalogue
 from conformance.results import Verdict
 from conformance.tally import COVERED, NOT_EXERCISED, PARTLY, Tally, tally_of
@@ -20,6 +27,7 @@ def test_checks_every_template_names_a_registered_check_of_its_layer() -> None:
         "lifecycle": LIFECYCLE,
         "security": SECURITY,
         "robustness": ROBUSTNESS,
+        "webhooks": WEBHOOKS,
     }
     for layer, templates in tables.items():
         assert all(CHECKS.get(t.check).layer == layer for t in templates)
