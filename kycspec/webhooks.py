@@ -13,9 +13,9 @@ x-webhooks:
 ```
 
 Each event's payload schema must be the request body of an OpenAPI `callbacks` operation of the
-document (OpenAPI 3.0.3 section 4.7.15), so the documented callback and the mock's deliveries
-cannot drift apart. Everything else is refused at load with the JSON pointer at fault and what
-is allowed there.
+document (OpenAPI 3.0.3 section 4.7.15), or of a 3.1 `webhooks` one, so the documented callback
+and the mock's deliveries cannot drift apart. Everything else is refused at load with the JSON
+pointer at fault and what is allowed there.
 """
 
 import re
@@ -202,7 +202,9 @@ def _schema(document: JSONObject, inline: Any, ref: Any, pointer: str) -> JSONOb
 
 def callback_bodies(document: JSONObject) -> Iterator[str]:
     """The `$ref` of every JSON request body schema of a `callbacks` operation (an operation's
-    own or one in `components/callbacks` it references)."""
+    own or one in `components/callbacks` it references), and of an OpenAPI 3.1 `webhooks`
+    operation (section 4.8.1: a map of path items, like a callback)."""
+    yield from _bodies(document.get("webhooks", {}))
     named = document.get("components", {}).get("callbacks", {})
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():

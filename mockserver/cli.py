@@ -26,7 +26,7 @@ from kycspec.model import ApiSpec
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES
 from mockserver.fixtures import FixtureError
 from mockserver.listen import AnnouncingServer, bind, bound_port
-from mockserver.outbox import check_webhook_url
+from mockserver.outbox import RetryPolicy, check_webhook_url
 from mockserver.readiness import NotReady, wait_ready
 from mockserver.storeurl import DEFAULT_STORE, check_store_url
 from mockserver.workers import (
@@ -154,6 +154,21 @@ def main() -> None:
     "subscribers per sandbox on the control plane).",
 )
 @click.option(
+    "--webhook-retry-base",
+    type=click.FloatRange(min=0, min_open=True),
+    default=RetryPolicy.base_delay_s,
+    show_default=True,
+    help="Seconds before the first retry of a failed webhook delivery; each next waits twice as "
+    "long.",
+)
+@click.option(
+    "--webhook-attempts",
+    type=click.IntRange(min=1),
+    default=RetryPolicy.max_attempts,
+    show_default=True,
+    help="Attempts of a webhook delivery before it is marked failed.",
+)
+@click.option(
     "--detach",
     is_flag=True,
     help="Start the server in the background, return once it is ready, print its PID.",
@@ -182,6 +197,8 @@ def serve(
     log_level: str,
     control_token: str | None,
     webhook_urls: tuple[str, ...],
+    webhook_retry_base: float,
+    webhook_attempts: int,
     detach: bool,
     ready_timeout: float,
     log_file: Path | None,
@@ -213,6 +230,8 @@ def serve(
         control_token=control_token,
         slow_path=slow_path,
         webhook_urls=webhook_urls,
+        webhook_retry_base=webhook_retry_base,
+        webhook_attempts=webhook_attempts,
     )
     try:
         app = build_app(config)

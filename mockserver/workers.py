@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mockserver.app import MockApp, create_app
 from mockserver.fixtures import read_fixtures
+from mockserver.outbox import RetryPolicy
 from mockserver.sandbox import TokenPolicy
 from mockserver.storeurl import open_store
 
@@ -36,6 +37,8 @@ class WorkerConfig:
     control_token: str | None = None
     slow_path: bool = False
     webhook_urls: tuple[str, ...] = ()
+    webhook_retry_base: float = RetryPolicy.base_delay_s
+    webhook_attempts: int = RetryPolicy.max_attempts
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -57,6 +60,9 @@ def build_app(config: WorkerConfig) -> MockApp:
         control_token=config.control_token,
         slow_path=config.slow_path,
         webhook_urls=tuple(config.webhook_urls),
+        webhook_retry=RetryPolicy(
+            base_delay_s=config.webhook_retry_base, max_attempts=config.webhook_attempts
+        ),
     )
 
 

@@ -153,3 +153,22 @@ def test_webhooks_the_callback_schema_may_come_from_an_operation_of_its_own() ->
     document = copy.deepcopy(KONTORION)
     inline_callback(document)
     assert build_spec("kontorion", document).webhooks is not None
+
+
+def test_webhooks_an_openapi_3_1_webhooks_entry_documents_the_payload_too() -> None:
+    document = {
+        "webhooks": {
+            "verificationEvent": {
+                "post": {
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/VerificationEvent"}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert list(webhooks.callback_bodies(document)) == ["#/components/schemas/VerificationEvent"]

@@ -153,6 +153,13 @@ def test_cli_serve_webhook_urls_subscribe_every_sandbox(started: dict[str, Any])
     assert [s["url"] for s in shown] == list(hooks)
 
 
+def test_cli_serve_webhook_retries_are_configurable(started: dict[str, Any]) -> None:
+    result = _serve("--webhook-retry-base", "0.05", "--webhook-attempts", "3")
+    assert result.exit_code == 0, result.output
+    policy = started["app"].server.outbox.policy
+    assert (policy.base_delay_s, policy.max_attempts) == (0.05, 3)
+
+
 def test_cli_serve_a_webhook_url_must_be_http(started: dict[str, Any]) -> None:
     result = _serve("--webhook-url", "localhost:9000")
     assert result.exit_code == 2
