@@ -71,6 +71,10 @@ class WebhookEvent:
     schema_ref: str
     schema: JSONObject  # the payload schema, references inlined
     payload: Value
+    # Where the payload template puts `$event.id` and `$event.type` (keys and list indexes),
+    # so a receiver can tell deliveries apart without knowing the vendor's envelope.
+    id_path: tuple[str | int, ...] | None = None
+    type_path: tuple[str | int, ...] | None = None
 
     def emitted_by(self, resource: str, state: str, via: str) -> bool:
         """Whether a record of `resource` entering `state` by `via` (`create`, `operation`,
@@ -154,8 +158,51 @@ def _event(
     schema = _schema(document, inline, schema_ref, f"{pointer}/schema")
     if schema_ref not in bodies:
         raise WebhookSpecError(NO_CALLBACK.format(pointer=f"{pointer}/schema", value=schema_ref))
-    payload = _checked(lambda: compile_value(_required(raw, pointer, "payload")), pointer)
-    return WebhookEvent(name, resource.name, on_create, states, via, schema_ref, schema, payload)
+    template = _required(raw, pointer, "payload")
+    payload = _checked(lambda: compile_value(template), pointer)
+    return WebhookEvent(
+        name,
+        resource.name,
+        on_create,
+        states,
+        via,
+        schema_ref,
+        schema,
+        payload,
+        id_path=template_path(template, "$event.id"),
+        type_path=template_path(template, "$event.type"),
+    )
+
+
+def template_path(template: Any, expression: str) -> tuple[str | int, ...] | None:
+    """The keys (and list indexes) at which a payload template holds `expression`, if it does."""
+    if template == expression:
+        return ()
+    items: list[tuple[str | int, Any]] = []
+    if isinstance(template, dict):
+        items = list(template.items())
+    elif isinstance(template, list):
+        items = list(enumerate(template))
+    for key, item in items:
+        found = template_path(item, expression)
+        if found is not None:
+            return (key, *found)
+    return None
+
+
+def at_path(payload: Any, path: tuple[str | int, ...] | None) -> Any:
+    """The value at `path` in a delivered payload (None when it is not there)."""
+    if path is None:
+        return None
+    node = payload
+    for key in path:
+        if isinstance(node, dict) and isinstance(key, str):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
 
 
 def _trigger(

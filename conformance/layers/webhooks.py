@@ -37,7 +37,7 @@ from kycspec.lifecycle import Transition
 from kycspec.model import Operation, Resource
 from kycspec.receiver import Delivery, WebhookReceiver
 from kycspec.types import JSON, JSONObject
-from kycspec.webhooks import Webhooks
+from kycspec.webhooks import Webhooks, at_path
 
 LAYER = "webhooks"
 FAILURES_BEFORE_SUCCESS = 2
@@ -453,20 +453,18 @@ class Session:
     # -- reading deliveries ---------------------------------------------------------------------
 
     def _name(self, payload: JSON) -> str | None:
-        """The declared event a payload names (a top-level value equal to an event's name)."""
-        if not isinstance(payload, dict):
-            return None
-        names = self.hooks.events
-        return next((v for v in payload.values() if isinstance(v, str) and v in names), None)
+        """The declared event a payload names, where its template puts `$event.type`."""
+        for event in self.hooks.events.values():
+            if at_path(payload, event.type_path) == event.name:
+                return event.name
+        return None
 
     def _event_id(self, delivery: Delivery) -> str:
-        """The event's id: the payload's `id`-like top-level value, else the body itself."""
-        payload = delivery.payload
-        if isinstance(payload, dict):
-            for key in ("id", "eventId", "event_id"):
-                if isinstance(payload.get(key), str):
-                    return str(payload[key])
-        return delivery.body.decode(errors="replace")
+        """The event's id, where its template puts `$event.id` (else the body itself)."""
+        name = self._name(delivery.payload)
+        path = self.hooks.events[name].id_path if name else None
+        found = at_path(delivery.payload, path)
+        return str(found) if found is not None else delivery.body.decode(errors="replace")
 
     def _signature(self, delivery: Delivery) -> str:
         wanted = self.hooks.signature_header.lower()

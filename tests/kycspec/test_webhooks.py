@@ -172,3 +172,13 @@ def test_webhooks_an_openapi_3_1_webhooks_entry_documents_the_payload_too() -> N
         }
     }
     assert list(webhooks.callback_bodies(document)) == ["#/components/schemas/VerificationEvent"]
+
+
+def test_webhooks_the_template_says_where_a_payload_holds_its_event_id_and_type() -> None:
+    template = {"data": {"id": "$event.id", "attributes": {"name": "$event.type"}}}
+    assert webhooks.template_path(template, "$event.type") == ("data", "attributes", "name")
+    payload = {"data": {"id": "evt_1", "attributes": {"name": "inquiry.approved"}}}
+    assert webhooks.at_path(payload, webhooks.template_path(template, "$event.id")) == "evt_1"
+    assert webhooks.at_path(payload, ("data", "missing")) is None
+    assert webhooks.template_path([{"a": "$event.id"}], "$event.id") == (0, "a")
+    assert webhooks.template_path(template, "$event.created") is None
