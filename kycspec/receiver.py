@@ -56,7 +56,8 @@ class WebhookReceiver:
     `secret`: the signing secret (settable later, once the sandbox's is known; None: accept
     every delivery unverified); `header`: the signature header (None: any header holding a
     `t=...,v1=...` value); `tolerance`: how far the signature timestamp may be from now, in
-    seconds; `host` and `port` (0: a free one): where it listens.
+    seconds; `host` and `port` (0: a free one): where it listens; `scheme`: the signature
+    scheme (`kycspec.signature`), `timestamped` unless the spec says `body`.
     """
 
     def __init__(
@@ -67,8 +68,10 @@ class WebhookReceiver:
         tolerance: int = signature.DEFAULT_TOLERANCE_S,
         host: str = "127.0.0.1",
         port: int = 0,
+        scheme: str = signature.TIMESTAMPED,
     ):
         self.secret = secret
+        self.scheme = scheme
         self.header = header
         self.tolerance = tolerance
         self.received: list[Delivery] = []
@@ -173,7 +176,14 @@ class WebhookReceiver:
         if self.secret is None:
             return NO_SECRET
         try:
-            signature.verify(self.secret, value, body, now=time.time(), tolerance=self.tolerance)
+            signature.verify(
+                self.secret,
+                value,
+                body,
+                now=time.time(),
+                tolerance=self.tolerance,
+                scheme=self.scheme,
+            )
         except signature.SignatureError as exc:
             return str(exc)
         return None

@@ -1,20 +1,27 @@
-"""Webhook signatures: HMAC-SHA256 over `<timestamp>.<raw body>`, as Stripe signs its webhooks.
+"""Webhook signatures: HMAC-SHA256 (RFC 2104, FIPS 180-4) keyed with the signing secret.
 
-The header a spec names (`x-webhooks.signature.header`) carries `t=<Unix seconds>,v1=<hex>`,
-where `<hex>` is HMAC-SHA256 (RFC 2104, FIPS 180-4) keyed with the sandbox's signing secret
-over the ASCII timestamp, a full stop and the exact bytes of the body (Stripe, "Verify
-webhook signatures manually"). The timestamp is real time, not the sandbox clock, so a receiver
-can refuse replays older than a tolerance whatever the sandbox clock shows.
+Two schemes (`x-webhooks.signature.scheme`):
+
+- `timestamped` (the default; Stripe, Persona and most KYC vendors): the header carries
+  `t=<Unix seconds>,v1=<hex>`, the HMAC of the ASCII timestamp, a full stop and the exact bytes
+  of the body (Stripe, "Verify webhook signatures manually"). The timestamp is real time, not
+  the sandbox clock, so a receiver can refuse replays older than a tolerance whatever the
+  sandbox clock shows.
+- `body` (Onfido's `X-SHA2-Signature`): the header carries the hex HMAC of the body alone.
 """
 
 import hashlib
 import hmac
 
 SCHEME = "v1"
+TIMESTAMPED = "timestamped"
+BODY = "body"
+SCHEMES = (TIMESTAMPED, BODY)
 DEFAULT_TOLERANCE_S = 300
 
 MALFORMED = "the signature header is not t=<unix seconds>,v1=<hex>: {value!r}"
 MISMATCH = "no v1 signature matches the body with this secret"
+BODY_MISMATCH = "the signature is not the HMAC-SHA256 of the body with this secret"
 TOO_OLD = (
     "the signature timestamp {timestamp} is {age} s from now, beyond the {tolerance} s tolerance"
 )
@@ -30,8 +37,11 @@ def compute(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The header value: `t=<timestamp>,v1=<hex>`."""
+def sign(secret: str, timestamp: int, body: bytes, *, scheme: str = TIMESTAMPED) -> str:
+    """The header value: `t=<timestamp>,v1=<hex>`, or for the `body` scheme the hex HMAC of
+    the body alone."""
+    if scheme == BODY:
+        return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return f"t={timestamp},{SCHEME}={compute(secret, timestamp, body)}"
 
 
@@ -51,13 +61,23 @@ def parse(value: str) -> tuple[int, list[str]]:
 
 
 def verify(
-    secret: str, value: str, body: bytes, *, now: float, tolerance: int = DEFAULT_TOLERANCE_S
-) -> int:
-    """Check a header value against the body; returns its timestamp.
+    secret: str,
+    value: str,
+    body: bytes,
+    *,
+    now: float,
+    tolerance: int = DEFAULT_TOLERANCE_S,
+    scheme: str = TIMESTAMPED,
+) -> int | None:
+    """Check a header value against the body; returns its timestamp (None for `body`).
 
     Raises `SignatureError` when the value is malformed, no `v1` signature matches (compared in
     constant time), or the timestamp is more than `tolerance` seconds from `now` (Unix time).
     """
+    if scheme == BODY:
+        if not hmac.compare_digest(sign(secret, 0, body, scheme=BODY), value.strip()):
+            raise SignatureError(BODY_MISMATCH)
+        return None
     timestamp, signatures = parse(value)
     expected = compute(secret, timestamp, body)
     if not any(hmac.compare_digest(expected, given) for given in signatures):

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kycspec import signature
 from kycspec.expressions import Value, compile_value
 from kycspec.idformat import id_pattern
 from kycspec.types import JSONObject
@@ -34,7 +35,7 @@ VIA = ("operation", "clock")
 DEFAULT_EVENT_ID = "evt_{lower:24}"
 _KEYS = {
     "": ("signature", "events", "event-id"),
-    "signature": ("header",),
+    "signature": ("header", "scheme"),
     "event": ("resource", "trigger", "schema", "payload", "description"),
     "trigger": ("enter", "via"),
 }
@@ -57,6 +58,7 @@ NO_CALLBACK = (
     "callback the event is delivered to (with this schema as its JSON request body)"
 )
 BAD_VALUE = "{pointer}: {problem}"
+UNKNOWN_SCHEME = "{pointer}: unknown signature scheme {value!r} (allowed: {allowed})"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class Webhooks:
     signature_header: str
     event_id: str
     events: Mapping[str, WebhookEvent]
+    signature_scheme: str = signature.TIMESTAMPED
 
     def emitted(self, resource: str, state: str, via: str) -> list[WebhookEvent]:
         return [e for e in self.events.values() if e.emitted_by(resource, state, via)]
@@ -115,11 +118,20 @@ def build_webhooks(
         return None
     base = "/x-webhooks"
     _object(raw, base, "")
-    signature = _required(raw, base, "signature")
-    _object(signature, f"{base}/signature", "signature")
-    header = _required(signature, f"{base}/signature", "header")
+    signature_raw = _required(raw, base, "signature")
+    _object(signature_raw, f"{base}/signature", "signature")
+    header = _required(signature_raw, f"{base}/signature", "header")
     if not isinstance(header, str) or not _TOKEN.match(header):
         raise WebhookSpecError(BAD_HEADER.format(pointer=f"{base}/signature/header", value=header))
+    scheme = signature_raw.get("scheme", signature.TIMESTAMPED)
+    if scheme not in signature.SCHEMES:
+        raise WebhookSpecError(
+            UNKNOWN_SCHEME.format(
+                pointer=f"{base}/signature/scheme",
+                value=scheme,
+                allowed=", ".join(signature.SCHEMES),
+            )
+        )
     event_id = raw.get("event-id", DEFAULT_EVENT_ID)
     _checked(lambda: id_pattern(event_id), f"{base}/event-id")
     events = _required(raw, base, "events")
@@ -130,7 +142,9 @@ def build_webhooks(
         name: _event(document, resources, inline, bodies, name, item)
         for name, item in events.items()
     }
-    return Webhooks(signature_header=header, event_id=event_id, events=built)
+    return Webhooks(
+        signature_header=header, event_id=event_id, events=built, signature_scheme=scheme
+    )
 
 
 def _event(

@@ -111,7 +111,10 @@ class DeliveryWorker:
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             self.outbox.signature_header(delivery["api"]): signature.sign(
-                self.outbox.secret(sandbox), int(time.time()), body
+                self.outbox.secret(sandbox),
+                int(time.time()),
+                body,
+                scheme=self.outbox.signature_scheme(delivery["api"]),
             ),
         }
         started = time.perf_counter()

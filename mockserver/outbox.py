@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from kycspec import signature
 from kycspec.expressions import Context, format_time
 from kycspec.idformat import generate_id
 from kycspec.model import ApiSpec, Resource
@@ -334,6 +335,10 @@ class Outbox:
 
     def secret(self, sandbox: str) -> str:
         return signing_secret(sandbox)
+
+    def signature_scheme(self, api: str) -> str:
+        webhooks = self.specs[api].webhooks
+        return webhooks.signature_scheme if webhooks else signature.TIMESTAMPED
 
     def signature_header(self, api: str) -> str:
         webhooks = self.specs[api].webhooks

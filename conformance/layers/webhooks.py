@@ -111,7 +111,11 @@ def _receiver(target: Target, hooks: Webhooks) -> Iterator[WebhookReceiver]:
         host, _, given = target.webhook_receiver.rpartition(":")
         port = int(given)
     receiver = WebhookReceiver(
-        secret=target.webhook_secret, header=hooks.signature_header, host=host, port=port
+        secret=target.webhook_secret,
+        header=hooks.signature_header,
+        host=host,
+        port=port,
+        scheme=hooks.signature_scheme,
     )
     with receiver:
         yield receiver
@@ -393,7 +397,9 @@ class Session:
                 signed.fail(
                     SIGNATURE_REFUSED.format(event=name, event_id=event_id, problem=problem), ()
                 )
-            elif _verifies(secret, self._signature(delivery), delivery.body + b" ", delivery.at):
+            elif self._verifies(
+                secret, self._signature(delivery), delivery.body + b" ", delivery.at
+            ):
                 signed.fail(TAMPER_ACCEPTED.format(event=name, event_id=event_id), ())
             else:
                 signed.ran()
@@ -466,17 +472,16 @@ class Session:
         found = at_path(delivery.payload, path)
         return str(found) if found is not None else delivery.body.decode(errors="replace")
 
+    def _verifies(self, secret: str, value: str, body: bytes, at: float) -> bool:
+        try:
+            signature.verify(secret, value, body, now=at, scheme=self.hooks.signature_scheme)
+        except signature.SignatureError:
+            return False
+        return True
+
     def _signature(self, delivery: Delivery) -> str:
         wanted = self.hooks.signature_header.lower()
         return next((v for k, v in delivery.headers.items() if k.lower() == wanted), "")
-
-
-def _verifies(secret: str, value: str, body: bytes, at: float) -> bool:
-    try:
-        signature.verify(secret, value, body, now=at)
-    except signature.SignatureError:
-        return False
-    return True
 
 
 def _json(exchange: Exchange) -> Any:

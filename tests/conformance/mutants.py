@@ -170,8 +170,8 @@ def _never_acknowledged(self: Any, sandbox: str, delivery_id: str, attempt: Any,
     return _record_attempt(self, sandbox, delivery_id, {**attempt, "ok": False}, retry=True)
 
 
-def _wrong_secret(secret: str, timestamp: int, body: bytes) -> str:
-    return kyc_signature.sign(secret + "-rotated", timestamp, body)
+def _wrong_secret(secret: str, timestamp: int, body: bytes, **options: Any) -> str:
+    return kyc_signature.sign(secret + "-rotated", timestamp, body, **options)
 
 
 def _webhook(name: str, check: str, *patches: Patch) -> Variant:

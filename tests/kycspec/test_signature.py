@@ -52,3 +52,12 @@ def test_signature_refuses_a_malformed_header(value: str) -> None:
     with pytest.raises(signature.SignatureError) as refused:
         signature.verify(SECRET, value, BODY, now=NOW)
     assert str(refused.value) == signature.MALFORMED.format(value=value)
+
+
+def test_signature_body_scheme_is_the_hmac_of_the_body_alone() -> None:
+    expected = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+    assert signature.sign(SECRET, NOW, BODY, scheme=signature.BODY) == expected
+    assert signature.verify(SECRET, expected, BODY, now=NOW, scheme=signature.BODY) is None
+    with pytest.raises(signature.SignatureError) as refused:
+        signature.verify(SECRET, expected, BODY + b" ", now=NOW, scheme=signature.BODY)
+    assert str(refused.value) == signature.BODY_MISMATCH

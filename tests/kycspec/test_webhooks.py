@@ -87,6 +87,12 @@ def test_webhooks_via_restricts_the_trigger() -> None:
             webhooks.MISSING.format(pointer="/x-webhooks", key="signature"),
         ),
         (
+            lambda d: _hooks(d)["signature"].update(scheme="md5"),
+            webhooks.UNKNOWN_SCHEME.format(
+                pointer="/x-webhooks/signature/scheme", value="md5", allowed="timestamped, body"
+            ),
+        ),
+        (
             lambda d: _hooks(d)["signature"].update(header="X Bad"),
             webhooks.BAD_HEADER.format(pointer="/x-webhooks/signature/header", value="X Bad"),
         ),

@@ -368,3 +368,15 @@ def test_webhooks_readme_example_runs_as_written() -> None:
     namespace: dict[str, Any] = {}
     exec(compile(example, "README.md", "exec"), namespace)
     namespace["test_verified_customers_are_reported"]()
+
+
+def test_webhooks_receiver_verifies_a_body_scheme_signature() -> None:
+    body = b'{"payload": {"action": "check.completed"}}'
+    good = signature.sign("token_123", 0, body, scheme=signature.BODY)
+    with WebhookReceiver(secret="token_123", header="X-SHA2-Signature", scheme="body") as receiver:
+        for value in (good, "00" + good[2:]):
+            httpx.post(receiver.url, content=body, headers={"X-SHA2-Signature": value})
+    assert [(d.answered, d.problem) for d in receiver.received] == [
+        (200, None),
+        (400, signature.BODY_MISMATCH),
+    ]
