@@ -395,5 +395,7 @@ def _banner(
     aliases = sorted({token for spec in specs.values() for token in spec.tokens})
     if aliases:
         console.print(f"Docs placeholders (sandbox 'docs'): {', '.join(aliases)}")
-    console.print(f"Control plane: {root}/__mock/ui/  (reset, fixtures, snapshots, clock, log)")
+    console.print(
+        f"Control plane: {root}/__mock/ui/  (reset, fixtures, snapshots, clock, log, webhooks)"
+    )
     console.print(f"Health: {root}/__mock/health")
