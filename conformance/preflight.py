@@ -52,6 +52,11 @@ TOKEN_SHOWN = PLACEHOLDERS["token"]
 TOKEN_OPTIONS = {"token": "--token", "token_b": "--token-b", "admin_token": "--admin-token"}
 
 
+# The answers so far, by token and operation: a request is asked once, and a token is judged by
+# the answer that showed the base URL serves the spec (a server may answer only once).
+Asked = dict[tuple[str, str], Exchange]
+
+
 @dataclass(frozen=True)
 class Problem:
     """Why the run cannot go on, and the request that showed it."""
@@ -81,26 +86,33 @@ def _answer(exchange: Exchange) -> str:
 def preflight(target: Target) -> tuple[Target, Problem | None]:
     """The target with its sandbox filled in, or the problem that stops the run."""
     with TranscriptClient(target) as client:
-        problem = _served(client, target) or _tokens(client, target)
+        asked: Asked = {}
+        problem = _served(client, target, asked) or _tokens(client, target, asked)
         if problem is None and target.control_url:
             return _control(client, target)
     return target, problem
 
 
-def _served(client: TranscriptClient, target: Target) -> Problem | None:
+def _served(client: TranscriptClient, target: Target, asked: Asked) -> Problem | None:
     first = client.request("GET", target.base_url, absolute=True)
     if first.error and _status(first) is None:  # an answer cut off at a limit is an answer
         return Problem(UNREACHABLE.format(url=target.base_url, error=first.error), first)
     lists = _lists(target)
-    answers = [_send(client, target, op, target.token) for op in lists]
+    answers = [_send(client, target, op, target.token, asked) for op in lists]
     if answers and all(_status(a) == 404 for a in answers):
         message = NOT_SERVED.format(url=target.base_url, api=target.api, count=len(answers))
         return Problem(message, answers[0])
     return None
 
 
-def _send(client: TranscriptClient, target: Target, op: Operation, token: str) -> Exchange:
-    return client.request(op.method, path_for(op), headers=headers_for(op, target, token))
+def _send(
+    client: TranscriptClient, target: Target, op: Operation, token: str, asked: Asked
+) -> Exchange:
+    key = (token, op.operation_id)
+    if key not in asked:
+        headers = headers_for(op, target, token)
+        asked[key] = client.request(op.method, path_for(op), headers=headers)
+    return asked[key]
 
 
 def _status(exchange: Exchange) -> int | None:
@@ -108,7 +120,7 @@ def _status(exchange: Exchange) -> int | None:
     return exchange.cut_status if exchange.outage == LIMIT else exchange.status
 
 
-def _tokens(client: TranscriptClient, target: Target) -> Problem | None:
+def _tokens(client: TranscriptClient, target: Target, asked: Asked) -> Problem | None:
     lists = [op for op in _lists(target) if not op.admin]
     for name, option in TOKEN_OPTIONS.items():
         token = getattr(target, name)
@@ -118,7 +130,7 @@ def _tokens(client: TranscriptClient, target: Target) -> Problem | None:
         # off at a limit still has its status line, and the limit is left to the requirements.
         exchanges = []
         for op in lists:
-            exchanges.append(_send(client, target, op, token))
+            exchanges.append(_send(client, target, op, token, asked))
             if _status(exchanges[-1]) is not None:
                 break
         if not exchanges:

@@ -185,6 +185,14 @@ def _check_order(machine: "LifecycleMachine", seen: list[JSONObject]) -> None:
             raise Violation("pagination_complete", "the list is not newest first")
 
 
+def _needed_by(op: Operation, params: dict[str, Any]) -> tuple[str, ...]:
+    """The list requirements besides `pagination_complete` that need this list's answers."""
+    needed = ["list_filters_exact"] if any(f.param in params for f in op.filters) else []
+    if op.paging:
+        needed.append("limit_honoured")  # every page is held to the page size
+    return tuple(needed)
+
+
 def _walk(
     machine: "LifecycleMachine", op: Operation, params: dict[str, Any], size: int | None
 ) -> tuple[list[JSONObject], list[int]]:
@@ -197,7 +205,10 @@ def _walk(
     cap = len(machine.order) + 3
     sizes: list[int] = []
     while True:
-        exchange, document = machine.send("pagination_complete", op, op.path, params=query)
+        needed_by = _needed_by(op, params)
+        exchange, document = machine.send(
+            "pagination_complete", op, op.path, params=query, needed_by=needed_by
+        )
         if exchange.status != op.success_status:
             raise Violation("list_filters_exact", f"list {params} answered {exchange.status}")
         items = items_from(op, exchange)

@@ -69,7 +69,7 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
             if not (self.halted or self.run.stopped):
                 cover_filters(self)
         except Violation as violation:
-            self.record_failure(violation.check, violation.message, check)
+            self.record_failure(violation.check, violation.message, check, violation.also)
         except Flaky:
             # The server answered differently from an earlier run with the same choices (a
             # timing edge); hypothesis cannot replay that, so the scenario ends unjudged.

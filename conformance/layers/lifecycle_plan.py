@@ -17,12 +17,14 @@ ROLES = ("read", "update", "delete")
 
 
 class Violation(Exception):
-    """A requirement broken by the server; ends the scenario."""
+    """A requirement broken by the server; ends the scenario. `also`: other requirements the
+    same answer breaks (an answer cut off at a limit fails every one that needed it)."""
 
-    def __init__(self, check: str, message: str):
+    def __init__(self, check: str, message: str, also: tuple[str, ...] = ()):
         super().__init__(message)
         self.check = check
         self.message = message
+        self.also = also
 
 
 @dataclass(frozen=True)

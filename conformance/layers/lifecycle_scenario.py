@@ -112,15 +112,20 @@ class Scenario:
             tally.ran(unit=unit)
             self.run.scenarios.setdefault(check, set()).add(self.number)
 
-    def record_failure(self, check: str, message: str, rule: str) -> None:
+    def record_failure(
+        self, check: str, message: str, rule: str, also: tuple[str, ...] = ()
+    ) -> None:
         """A broken requirement ends the scenario; its failure goes to `check`, or to the
         rule's own check when `check` does not apply to this resource (a control plane that
-        stopped answering mid-scenario, say). It is never dropped."""
+        stopped answering mid-scenario, say). It is never dropped. The requirements `also`
+        broken by the same answer fail with it, where they apply."""
         tally = tally_of(self.run.tallies, check) or tally_of(self.run.tallies, rule)
         if tally is None:
             raise VerdictLost(UNREPORTABLE.format(check=check, rule=rule, message=message))
         text = f"{message} (scenario {self.number}, seed {self.run.settings.seed})"
-        tally.fail(text, tuple(self.run.client.exchanges))
+        for each in (tally, *(tally_of(self.run.tallies, name) for name in also)):
+            if each is not None:
+                each.fail(text, tuple(self.run.client.exchanges))
         self.halted = True
 
     # -- requests -------------------------------------------------------------------------
@@ -134,7 +139,10 @@ class Scenario:
         admin: bool = False,
         body: Any = None,
         params: dict[str, Any] | None = None,
+        needed_by: tuple[str, ...] = (),
     ) -> tuple[Exchange, Any]:
+        """Send a request for `check`; `needed_by` are other requirements that need its answer
+        (they fail with `check` when the answer breaks a limit)."""
         target = self.run.target
         token = target.admin_token if admin else target.token
         media = op.request_media_types[0] if op.request_media_types else None
@@ -144,7 +152,7 @@ class Scenario:
         exchange = self.run.client.request(
             op.method, path, headers=headers_for(op, target, token), params=params, **extra
         )
-        return exchange, self._parsed(check, exchange)
+        return exchange, self._parsed(check, exchange, needed_by)
 
     def control(self, method: str, path: str, body: Any = None) -> tuple[Exchange, Any]:
         url = f"{self.run.target.control_url or ''}".rstrip("/") + path
@@ -152,7 +160,7 @@ class Scenario:
         exchange = self.run.client.request(method, url, json=body, headers=headers, absolute=True)
         return exchange, self._parsed("clock_expiry", exchange)
 
-    def _parsed(self, check: str, exchange: Exchange) -> Any:
+    def _parsed(self, check: str, exchange: Exchange, needed_by: tuple[str, ...] = ()) -> Any:
         where = f"{exchange.method} {exchange.url}"
         if exchange.outage == DOWN:
             self.run.stopped = UNREACHABLE
@@ -163,7 +171,8 @@ class Scenario:
             if self.run.transport_errors >= MAX_TRANSPORT_ERRORS:
                 self.run.stopped = UNREACHABLE
         if exchange.error and exchange.outage in (LIMIT, HANGING):
-            raise Violation(check, f"{where}: {exchange.error}")  # names the limit it broke
+            # the error names the limit the answer broke
+            raise Violation(check, f"{where}: {exchange.error}", also=needed_by)
         if exchange.error:
             raise Violation(check, f"{where}: no response ({exchange.error})")
         document = parse_json(exchange)

@@ -1,7 +1,8 @@
 """Servers that misbehave at the transport, as ASGI wrappers around the mock.
 
 - `Hang`: requests with one method never get an answer (the connection stays open);
-- `Endless`: every API answer is a 200 JSON body that never ends (as fast as the client reads);
+- `Endless`: every API answer (or those to some methods) is a 200 JSON body that never ends (as
+  fast as the client reads);
 - `trickle`: every API answer is a 200 JSON body that arrives one chunk every `interval`
   seconds, for ever: each read is quick, the whole never completes.
 
@@ -62,15 +63,22 @@ class Hang:
 
 
 class Endless:
-    """Every API answer is a JSON body without end."""
+    """Every API answer (to one of `methods`, when given) is a JSON body without end."""
 
-    def __init__(self, app: ASGIApp, interval: float = 0.0, chunk: bytes = ITEM * 64):
+    def __init__(
+        self,
+        app: ASGIApp,
+        interval: float = 0.0,
+        chunk: bytes = ITEM * 64,
+        methods: tuple[str, ...] | None = None,
+    ):
         self.app = app
         self.interval = interval
         self.chunk = chunk
+        self.methods = methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if _api_request(scope):
+        if _api_request(scope) and (self.methods is None or scope["method"] in self.methods):
             await _stream_for_ever(receive, send, self.chunk, self.interval)
             return
         await self.app(scope, receive, send)

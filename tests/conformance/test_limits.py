@@ -186,6 +186,23 @@ def test_limits_answers_cut_off_fail_the_requirement_not_a_stopped_server(serve:
     assert UNREACHABLE not in shown
 
 
+def test_limits_cut_off_list_fails_every_list_requirement(serve: Any) -> None:
+    # Lists (and reads) answer without end: each list requirement that needed them fails
+    # with the limit, none is skipped as unexercised or as a server that stopped answering.
+    served: Served = serve(Endless(create_app(), methods=("GET",)))
+    target = served.target("kontorion", max_response_bytes=100_000)
+    results = run(target, Settings(Profile("lists", ("lifecycle",), 0, 3, 6), SEED), lambda e: None)
+    verdicts = {r.requirement.check: r for r in results}
+    for check in (
+        "list_filters_exact",
+        "pagination_complete",
+        "limit_honoured",
+    ):
+        assert verdicts[check].verdict is Verdict.FAILED, verdicts[check]
+        assert "ResponseTooLarge" in verdicts[check].message
+    assert not any(UNREACHABLE in r.message for r in results)
+
+
 def test_limits_answers_out_of_time_do_not_stop_the_lifecycle(serve: Any) -> None:
     # Timeouts on more operations than a stopped server takes: each one is the failure of the
     # requirement that sent it (the time limit named), and the run goes on.

@@ -111,6 +111,30 @@ def test_preflight_token_without_any_answer_is_not_called_refused(serve: Any) ->
     _, problem = preflight(served.target("kontorion", timeout=0.3))
     assert problem is not None and problem.exchange is not None
     error = NO_ANSWER.format(kind="ReadTimeout", timeout=0.3)
-    assert problem.message.startswith(_head(TOKEN_UNJUDGED).replace("{option}", "--token"))
-    assert error in problem.message and "hangs" in problem.message
+    assert problem.message == TOKEN_UNJUDGED.format(option="--token", count=1, error=error)
     assert not problem.message.startswith(_head(TOKEN_REFUSED))
+
+
+class _ListAnswersOnce:
+    """The list answers once (a 200 body without end), then never again."""
+
+    def __init__(self, app: Any, path: str):
+        self.app, self.path, self.asked = app, path, 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            self.asked += 1
+            wrapper = Endless(self.app) if self.asked == 1 else Hang(self.app, scope["method"])
+            await wrapper(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def test_preflight_token_is_judged_by_the_answer_already_had(serve: Any) -> None:
+    # the list that showed the spec is served also judges --token: it is not asked again
+    app = _ListAnswersOnce(create_app(), "/kontorion/v1/customer-verifications")
+    served: Served = serve(app)
+    target = served.target("kontorion", token_b=None, admin_token=None, timeout=0.5)
+    _, problem = preflight(replace(target, max_response_bytes=100_000))
+    assert problem is None, problem
+    assert app.asked == 1
