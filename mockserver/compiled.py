@@ -183,7 +183,9 @@ class CompiledMiddleware(RoutedMiddleware[CompiledAPI]):
         return api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        # connexion mounts each API under its base path, and a mount's pattern does not match
+        # across a line feed: a path with one is left to connexion's chain, as are websockets.
+        if scope["type"] == "http" and "\n" not in scope["path"]:
             for operation in self.table.get(scope["method"], ()):
                 match, child = operation.route.matches(scope)
                 if match is Match.FULL:

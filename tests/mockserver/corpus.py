@@ -33,6 +33,7 @@ import mockserver.app
 import mockserver.clock
 import mockserver.edge
 import mockserver.errors
+import mockserver.outbox
 from mockserver.app import MockApp
 from mockserver.fixtures import parse_fixtures
 from mockserver.sandbox import TokenPolicy
@@ -139,7 +140,8 @@ class _Instant:
 @contextmanager
 def deterministic() -> Iterator[Callable[[int], None]]:
     """Ids, clock and timings that depend only on the request number: yields `reset(n)`,
-    to call before request `n` is sent to each app."""
+    to call before request `n` is sent to each app. Apps built inside take the webhook
+    outbox's clock from here too."""
     instant = _Instant()
     rng = random.Random()
 
@@ -150,6 +152,11 @@ def deterministic() -> Iterator[Callable[[int], None]]:
 
     async def no_sleep(seconds: float) -> None:
         return None
+
+    def clock() -> float:
+        return instant.time()
+
+    outbox_defaults = mockserver.outbox.Outbox.__init__.__kwdefaults__ or {}
 
     def uuid4() -> uuid.UUID:
         return uuid.UUID(int=rng.getrandbits(128), version=4)
@@ -165,6 +172,8 @@ def deterministic() -> Iterator[Callable[[int], None]]:
         (mockserver.errors, "datetime", _DateTime),
         (mockserver.edge, "time", instant),
         (mockserver.edge, "sleep", no_sleep),
+        (mockserver.outbox, "datetime", _DateTime),
+        (mockserver.outbox.Outbox.__init__, "__kwdefaults__", {**outbox_defaults, "clock": clock}),
     ]
     saved = [(module, name, getattr(module, name)) for module, name, _ in replaced]
     for module, name, value in replaced:

@@ -121,7 +121,8 @@ def _hunt(name: str, cases: int) -> tuple[int, list[str]]:
     spec = SPECS[name]
     mismatches: list[str] = []
     count = 0
-    slow_app = create_app(slow_path=True)
+    with deterministic() as reset:
+        slow_app = create_app(slow_path=True)
     with (
         deterministic() as reset,
         serve_in_thread(slow_app) as slow_url,
