@@ -29,7 +29,7 @@ from conformance.results import RunVerdict, run_verdict
 from conformance.runner import run
 from conformance.settings import DEFAULT_PROFILE, PROFILES, Settings
 from conformance.target import PLACEHOLDERS, Target
-from kycspec.loader import SPECS_DIR, load_all
+from kycspec.loader import SPECS_DIR, Loaded, load_directory
 from kycspec.model import ApiSpec
 
 EXIT_CONFORMANT = 0
@@ -78,18 +78,30 @@ def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
     return value
 
 
-def _specs(specs_dir: Path) -> dict[str, ApiSpec]:
+def _loaded(specs_dir: Path, infer: bool) -> Loaded:
     try:
-        return load_all(specs_dir)
-    except Exception as exc:  # a broken spec directory is a "could not run"
+        return load_directory(specs_dir, infer=infer)
+    except Exception as exc:  # a directory without documents is a "could not run"
         raise CannotRun(SPECS_BROKEN.format(specs_dir=specs_dir, error=exc)) from exc
 
 
-def _spec(specs_dir: Path, api: str) -> ApiSpec:
-    specs = _specs(specs_dir)
-    if api not in specs:
-        raise click.UsageError(UNKNOWN_API.format(api=api, known=", ".join(specs)))
-    return specs[api]
+def _specs(specs_dir: Path, infer: bool = False) -> dict[str, ApiSpec]:
+    loaded = _loaded(specs_dir, infer)
+    if loaded.problems:
+        problem = loaded.problems[0]
+        raise CannotRun(SPECS_BROKEN.format(specs_dir=specs_dir, error=problem))
+    return loaded.specs
+
+
+def _spec(specs_dir: Path, api: str, infer: bool = False) -> ApiSpec:
+    """The API's spec; other documents of the directory may be bad (each is its own API)."""
+    loaded = _loaded(specs_dir, infer)
+    if api in loaded.specs:
+        return loaded.specs[api]
+    broken = next((p for p in loaded.problems if Path(p.file).stem == api), None)
+    if broken is not None:
+        raise CannotRun(SPECS_BROKEN.format(specs_dir=specs_dir, error=broken))
+    raise click.UsageError(UNKNOWN_API.format(api=api, known=", ".join(loaded.specs)))
 
 
 def replay_command(params: dict[str, Any], seed: int) -> str:
@@ -103,6 +115,8 @@ def replay_command(params: dict[str, Any], seed: int) -> str:
             continue
         if name == "magic":
             words.append("--magic" if value else "--no-magic")
+        elif isinstance(value, bool):
+            words += [option] if value else []
         elif option in SECRET_OPTIONS:
             words += [option, SECRET_OPTIONS[option]]
         elif name == "require_all":
@@ -222,6 +236,11 @@ def main() -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--specs-dir", type=click.Path(file_okay=False, path_type=Path), default=SPECS_DIR)
+@click.option(
+    "--infer",
+    is_flag=True,
+    help="Check a plain document against the x- extensions REST conventions imply.",
+)
 def run_command(
     api: str,
     base_url: str,
@@ -247,9 +266,10 @@ def run_command(
     json_path: Path | None,
     html: Path | None,
     specs_dir: Path,
+    infer: bool,
 ) -> None:
     """Check a server against an API's spec and lifecycle; exit 0 if it conforms."""
-    spec = _spec(specs_dir, api)
+    spec = _spec(specs_dir, api, infer)
     if seed is None:
         seed = random.SystemRandom().randrange(MAX_SEED)
     target = Target(

@@ -77,7 +77,8 @@ def example_value(schema: JSONObject | None) -> JSON:
     if kind == "array":
         return [example_value(schema.get("items")) for _ in range(schema.get("minItems", 0))]
     if kind in ("integer", "number"):
-        return schema.get("minimum", 1)
+        low = schema.get("minimum", 1)
+        return low + 1 if schema.get("exclusiveMinimum") is True else low
     if kind == "boolean":
         return True
     return _example_string(schema)

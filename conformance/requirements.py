@@ -27,6 +27,8 @@ from conformance.requirement_templates import (
 from kycspec.model import ApiSpec, Resource
 
 LAYERS = ("schema", "lifecycle", "security", "robustness", "webhooks")
+# The one lifecycle requirement of a plain document: what its x- extensions would declare.
+STATEFUL_STATEMENT = "Records persist and follow the lifecycle the x- extensions declare."
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,17 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
             for t in templates
             if t.applies(spec, None)
         ]
+    if not spec.stateful:
+        found.append(
+            Requirement(
+                f"{api}-LC-000",
+                "MUST",
+                STATEFUL_STATEMENT,
+                _source(spec, "x-resources, x-operation"),
+                "lifecycle",
+                "stateful_behaviour",
+            )
+        )
     for resource in spec.resources.values():
         fields = {"created": resource.created_field, "updated": resource.updated_field}
         found += [

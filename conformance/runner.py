@@ -44,6 +44,10 @@ SERVER_STOPPED = (
 NOT_CHECKED = "not checked"
 NOT_FULLY_CHECKED = "not fully checked ({cases} case(s) ran)"
 LAYER_CRASHED = "the {layer} layer stopped unexpectedly: {error}"
+STATELESS_LIFECYCLE = (
+    "the document declares no x- extensions (a stateless API); add them (specs/README.md) or "
+    "run with --infer to check the lifecycle REST conventions imply"
+)
 NOT_REPORTED = "the {layer} layer reported no verdict for this requirement"
 STRAY_RESULT = "the {layer} layer reported a stray verdict (for {id}); its verdicts are void"
 
@@ -109,6 +113,8 @@ def _run_layer(
     own = [r for r in catalogue if r.layer == layer]
     if not own:
         return []
+    if layer == "lifecycle" and not target.spec.stateful:
+        return _all(own, Verdict.SKIPPED, STATELESS_LIFECYCLE)
     if layer not in settings.profile.layers:
         message = NOT_IN_PROFILE.format(profile=settings.profile.name)
         return _all(own, Verdict.SKIPPED, message, fix=FULL_PROFILE)

@@ -1,19 +1,21 @@
-"""Load a spec file: validate it as OpenAPI 3.0.3, then compile its `x-` extensions."""
+"""Load a spec file: read it as OpenAPI 3.0 (kycspec.documents), compile its `x-` extensions."""
 
 import copy
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import yaml
 from openapi_spec_validator import validate
 
 from kycspec import consistency
+from kycspec.documents import is_document_file, read_openapi
 from kycspec.expressions import compile_condition, compile_value, split_path
 from kycspec.idformat import id_pattern
+from kycspec.infer import infer as infer_extensions
 from kycspec.lifecycle import build_lifecycle
 from kycspec.model import (
     ROLES,
@@ -29,6 +31,8 @@ from kycspec.model import (
     Resource,
     TokenAlias,
 )
+from kycspec.problems import DocumentError, pointer
+from kycspec.stateless import HTTP_METHODS, base_path, is_plain, stateless_spec
 from kycspec.types import JSONObject
 from kycspec.webhooks import WebhookSpecError, build_webhooks
 
@@ -44,11 +48,27 @@ def _packaged_specs() -> Path:
 
 
 SPECS_DIR = _packaged_specs()
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 class SpecError(ValueError):
-    """The spec breaks a rule of the `x-` extensions (see specs/README.md)."""
+    """The spec breaks a rule of the `x-` extensions (see specs/README.md).
+
+    `pointer` is the JSON pointer of the offending node, when known.
+    """
+
+    def __init__(self, message: str, pointer: str = ""):
+        super().__init__(message)
+        self.pointer = pointer
+
+
+NO_X_OPERATION = (
+    "{op_id}: no x-operation; a document with x-resources needs one on every operation "
+    "(specs/README.md), or no x- extensions at all to be served statelessly"
+)
+MALFORMED = "malformed x- extension ({kind}: {error}); see specs/README.md"
+NO_DOCUMENTS = "no OpenAPI documents (*.yaml, *.yml, *.json) in {directory}"
+INFER_GAPS = "stays stateless under --infer: {gap}"
+SAME_NAME = "{other} has the same name; API names come from file names and must be unique"
 
 
 def resolve_pointer(document: Mapping[str, Any], ref: str) -> Any:
@@ -61,14 +81,22 @@ def resolve_pointer(document: Mapping[str, Any], ref: str) -> Any:
     return node
 
 
-def inline_refs(document: Mapping[str, Any], node: Any) -> Any:
-    """A copy of the node with every local `$ref` replaced by its target."""
+def inline_refs(
+    document: Mapping[str, Any], node: Any, _expanding: frozenset[str] = frozenset()
+) -> Any:
+    """A copy of the node with every local `$ref` replaced by its target.
+
+    A reference met again inside its own expansion (a recursive schema) stays a `$ref`.
+    """
     if isinstance(node, dict):
         if "$ref" in node:
-            return inline_refs(document, resolve_pointer(document, node["$ref"]))
-        return {key: inline_refs(document, value) for key, value in node.items()}
+            ref = node["$ref"]
+            if ref in _expanding:
+                return dict(node)
+            return inline_refs(document, resolve_pointer(document, ref), _expanding | {ref})
+        return {key: inline_refs(document, value, _expanding) for key, value in node.items()}
     if isinstance(node, list):
-        return [inline_refs(document, item) for item in node]
+        return [inline_refs(document, item, _expanding) for item in node]
     return node
 
 
@@ -143,10 +171,13 @@ def _operation(
     magic: tuple[Magic, ...],
 ) -> Operation:
     raw = path_item[method]
-    op_id = raw["operationId"]
+    where = pointer("paths", path, method)
+    op_id = raw.get("operationId")
+    if op_id is None:
+        raise SpecError("an operation of a stateful API needs an operationId", where)
     extension = raw.get("x-operation")
     if extension is None:
-        raise SpecError(f"{op_id}: every operation needs x-operation")
+        raise SpecError(NO_X_OPERATION.format(op_id=op_id), where)
     role = extension["role"]
     if role not in ROLES:
         raise SpecError(f"{op_id}: unknown role {role!r}")
@@ -216,9 +247,11 @@ def _fixtures(document: JSONObject, raw: list[Mapping[str, Any]]) -> tuple[Fixtu
     )
 
 
-def build_spec(name: str, document: JSONObject) -> ApiSpec:
-    """Compile a loaded OpenAPI document into an `ApiSpec`."""
+def build_spec(name: str, document: JSONObject, source_version: str = "3.0") -> ApiSpec:
+    """Compile a loaded OpenAPI document into an `ApiSpec` (stateless for a plain document)."""
     validate(document)
+    if is_plain(document):
+        return stateless_spec(name, document, source_version)
     resources = {
         res_name: _resource(document, res_name, raw)
         for res_name, raw in document.get("x-resources", {}).items()
@@ -236,12 +269,11 @@ def build_spec(name: str, document: JSONObject) -> ApiSpec:
     except WebhookSpecError as exc:
         raise SpecError(f"{name}: {exc}") from None
     errors = document.get("x-errors", {})
-    server = (document.get("servers") or [{"url": "/"}])[0]["url"]
     spec = ApiSpec(
         name=name,
         title=document["info"]["title"],
         document=document,
-        base_path=urlparse(server).path.rstrip("/"),
+        base_path=base_path(document),
         resources=resources,
         operations=operations,
         errors=ErrorFormat(
@@ -255,6 +287,7 @@ def build_spec(name: str, document: JSONObject) -> ApiSpec:
         fixtures=_fixtures(document, sandbox.get("fixtures", [])),
         magic=magic,
         webhooks=webhooks,
+        source_version=source_version,
     )
     found = consistency.problems(spec)
     if found:
@@ -263,20 +296,77 @@ def build_spec(name: str, document: JSONObject) -> ApiSpec:
 
 
 def read_document(path: Path) -> JSONObject:
-    """The YAML file as plain JSON-like data (anchors expanded into independent copies)."""
-    with path.open(encoding="utf-8") as handle:
-        return copy.deepcopy(yaml.safe_load(handle))
+    """The document in a YAML or JSON file as one OpenAPI 3.0 document (`kycspec.documents`)."""
+    return read_openapi(path).content
 
 
 @cache
-def load_spec(path: Path) -> ApiSpec:
-    """Load and compile one spec file; the API is named after the file."""
-    return build_spec(path.stem, read_document(path))
+def load_spec(path: Path, *, allow_remote_refs: bool = False, infer: bool = False) -> ApiSpec:
+    """Load and compile one document; the API is named after the file.
+
+    With `infer`, a plain document gets the extensions REST conventions imply
+    (`kycspec.infer`) when they cover every operation; otherwise it stays stateless and the
+    spec's `notes` say what was missing. Raises `DocumentError` (file, JSON pointer, what is
+    wrong) for anything that stops it.
+    """
+    document = read_openapi(path, allow_remote_refs=allow_remote_refs)
+    content = document.content
+    notes: tuple[str, ...] = ()
+    if infer and is_plain(content):
+        inference = infer_extensions(content)
+        if inference.gaps:
+            notes = tuple(INFER_GAPS.format(gap=gap) for gap in inference.gaps)
+        else:
+            content = inference.applied(content)
+    try:
+        spec = build_spec(path.stem, content, document.source_version)
+        return dataclasses.replace(spec, notes=notes) if notes else spec
+    except SpecError as exc:
+        raise DocumentError(path, exc.pointer, str(exc)) from None
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        message = MALFORMED.format(kind=type(exc).__name__, error=exc)
+        raise DocumentError(path, "", message) from None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A directory of documents: the APIs that load, and why each of the others does not."""
+
+    specs: dict[str, ApiSpec]
+    problems: tuple[DocumentError, ...]
+
+
+def load_directory(
+    directory: Path = SPECS_DIR, *, allow_remote_refs: bool = False, infer: bool = False
+) -> Loaded:
+    """Every document in the directory that loads, and a `DocumentError` for each that does not.
+
+    One bad document never hides the others. Files are `*.yaml`, `*.yml` and `*.json`; an API
+    is named after its file, so two files with one stem are both refused.
+    """
+    paths = sorted(p for p in directory.iterdir() if is_document_file(p))
+    if not paths:
+        raise DocumentError(directory, "", NO_DOCUMENTS.format(directory=directory))
+    stems: dict[str, list[Path]] = {}
+    for path in paths:
+        stems.setdefault(path.stem, []).append(path)
+    specs: dict[str, ApiSpec] = {}
+    problems: list[DocumentError] = []
+    for path in paths:
+        twins = [p.name for p in stems[path.stem] if p != path]
+        if twins:
+            problems.append(DocumentError(path, "", SAME_NAME.format(other=", ".join(twins))))
+            continue
+        try:
+            specs[path.stem] = load_spec(path, allow_remote_refs=allow_remote_refs, infer=infer)
+        except DocumentError as exc:
+            problems.append(exc)
+    return Loaded(specs, tuple(problems))
 
 
 def load_all(directory: Path = SPECS_DIR) -> dict[str, ApiSpec]:
-    """Every spec in the directory, by API name; a directory without specs is an error."""
-    paths = sorted(directory.glob("*.yaml"))
-    if not paths:
-        raise SpecError(f"no *.yaml specs in {directory}")
-    return {path.stem: load_spec(path) for path in paths}
+    """Every spec in the directory, by API name; raises the first `DocumentError`, if any."""
+    loaded = load_directory(directory)
+    if loaded.problems:
+        raise loaded.problems[0]
+    return loaded.specs

@@ -176,7 +176,7 @@ class ApiSpec:
 
     name: str
     title: str
-    document: JSONObject  # the OpenAPI document as loaded (refs unresolved)
+    document: JSONObject  # the OpenAPI 3.0 document as loaded (local refs unresolved)
     base_path: str
     resources: Mapping[str, Resource]
     operations: Mapping[str, Operation]
@@ -185,6 +185,9 @@ class ApiSpec:
     fixtures: tuple[Fixture, ...] = ()
     magic: tuple[Magic, ...] = ()
     webhooks: Webhooks | None = None
+    stateful: bool = True  # False: a plain document, served from its examples and schemas
+    source_version: str = "3.0"  # the OpenAPI version the file was written in (2.0, 3.0, 3.1)
+    notes: tuple[str, ...] = ()  # what the start banner should tell about this API
 
     def operations_of(self, resource: str, role: str | None = None) -> list[Operation]:
         return [

@@ -3,38 +3,39 @@
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import connexion
-import orjson
 from connexion.context import _scope
 from connexion.exceptions import OAuthResponseProblem, ProblemException
 from connexion.json_schema import Draft4ResponseValidator
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
-from connexion.security import BearerSecurityHandler
+from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
 from jsonschema import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import Scope
 
-from kycspec.loader import HTTP_METHODS, inline_refs
+from kycspec.loader import inline_refs
 from kycspec.model import ApiSpec, ErrorFormat, Operation
+from kycspec.stateless import HTTP_METHODS
 from kycspec.types import JSONObject
-from mockserver import errors
+from mockserver import errors, stateless
 from mockserver.compiled import DirectHandler, middlewares
 from mockserver.docs import DOCS_TITLE, served_document
+from mockserver.encoding import dump_json
 from mockserver.engine import Engine, MockRequest, MockResponse
 from mockserver.head import acceptable, head_of
-from mockserver.sandbox import TokenPolicy
+from mockserver.sandbox import OPEN_CALLER, TokenPolicy
 from mockserver.stack import CachedAsyncApp
 from mockserver.store import StoreUnavailable
 from mockserver.validation import CompiledSchema, SingleValueURIParser, compiled, validator_map
 
 logger = logging.getLogger("mockserver")
-Handler = Callable[..., Awaitable[ConnexionResponse]]
+SecurityHandler = TypeVar("SecurityHandler", BearerSecurityHandler, ApiKeySecurityHandler)
 
 
 def json_response(
@@ -43,7 +44,7 @@ def json_response(
     """A response with a pre-serialized body and an explicit content type."""
     if body is None:
         return ConnexionResponse(status_code=status, body=b"")
-    return ConnexionResponse(status_code=status, body=orjson.dumps(body), content_type=media_type)
+    return ConnexionResponse(status_code=status, body=dump_json(body), content_type=media_type)
 
 
 def success_examples(spec: ApiSpec, op: Operation) -> dict[str, Any]:
@@ -124,7 +125,7 @@ class EngineResolver(Resolver):
         async def answer(kwargs: dict[str, Any], scope: Scope) -> ConnexionResponse:
             head = head_of(scope)
             path_params = scope.get("path_params", {})
-            token_info = kwargs.pop("token_info")
+            token_info = kwargs.pop("token_info", None)
             kwargs.pop("user", None)
             body = kwargs.pop("body", None)
             files = {name: kwargs.pop(name) for name in list(kwargs) if _is_upload(kwargs[name])}
@@ -138,7 +139,7 @@ class EngineResolver(Resolver):
                 if forced is not None:
                     return forced
                 request = MockRequest(
-                    caller=token_info["caller"],
+                    caller=token_info["caller"] if token_info else OPEN_CALLER,
                     path=path,
                     query=query,
                     headers=head.fields,
@@ -180,14 +181,15 @@ def _is_upload(value: Any) -> bool:
     return hasattr(value, "filename") and hasattr(value, "read")
 
 
-def bearer_handler(policy: TokenPolicy) -> type[BearerSecurityHandler]:
-    """A connexion bearer handler that checks tokens against the sandbox policy."""
+def sandbox_handler(base: type[SecurityHandler], policy: TokenPolicy) -> type[SecurityHandler]:
+    """A connexion security handler whose credential (a bearer token, an API key in its header,
+    query parameter or cookie) is a sandbox token of the policy."""
 
     def token_info(token: str) -> dict[str, Any] | None:
         caller = policy.resolve(token)
         return None if caller is None else {"sub": caller.sandbox, "caller": caller}
 
-    class SandboxBearerHandler(BearerSecurityHandler):
+    class SandboxHandler(base):  # type: ignore[valid-type,misc]
         def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
             return token_info
 
@@ -196,7 +198,17 @@ def bearer_handler(policy: TokenPolicy) -> type[BearerSecurityHandler]:
             # `token_info` takes the token only; connexion would read its signature per request.
             return False
 
-    return SandboxBearerHandler
+    return SandboxHandler
+
+
+def security_map(policy: TokenPolicy) -> dict[str, type]:
+    """connexion's security handlers of a stateful API: bearer tokens and API keys alike."""
+    bearer = sandbox_handler(BearerSecurityHandler, policy)
+    return {
+        "bearer": bearer,
+        "oauth2": bearer,
+        "apiKey": sandbox_handler(ApiKeySecurityHandler, policy),
+    }
 
 
 AllowedMethods = Callable[[str], list[str]]
@@ -279,17 +291,21 @@ def create_api_app(
     validate_responses: bool,
     slow_path: bool = False,
 ) -> connexion.AsyncApp:
-    """A connexion app serving one spec at `base_path` (through the compiled operations of
-    `mockserver.compiled`, or with `slow_path` through connexion's reference chain only)."""
+    """A connexion app serving one spec at `base_path` (a plain document statelessly), through
+    the compiled operations of `mockserver.compiled`, or with `slow_path` through connexion's
+    reference chain only."""
+    stateful = spec.stateful
     app = CachedAsyncApp(
         __name__,
-        security_map={"bearer": bearer_handler(policy)},
+        security_map=security_map(policy) if stateful else stateless.SECURITY_MAP,
         middlewares=middlewares(validate_responses=validate_responses, slow_path=slow_path),
     )
     app.add_api(
         served_document(spec.document),
         base_path=base_path,
-        resolver=EngineResolver(spec, engine, validate_responses=validate_responses),
+        resolver=EngineResolver(spec, engine, validate_responses=validate_responses)
+        if stateful
+        else stateless.StatelessResolver(spec),
         strict_validation=True,
         validate_responses=validate_responses,
         swagger_ui_options=SwaggerUIOptions(
@@ -299,5 +315,6 @@ def create_api_app(
         validator_map=validator_map(),
         uri_parser_class=SingleValueURIParser,
     )
-    register_error_handlers(app, spec.errors, allowed_methods(spec.document, base_path), policy)
+    allowed = allowed_methods(spec.document, base_path)
+    register_error_handlers(app, spec.errors, allowed, policy if stateful else None)
     return app

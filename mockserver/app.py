@@ -7,7 +7,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kycspec.loader import SPECS_DIR, load_all
+from kycspec.loader import SPECS_DIR, load_directory
+from kycspec.problems import DocumentError
 from mockserver.api import create_api_app
 from mockserver.control import create_control_app
 from mockserver.delivery import POLL_INTERVAL_S, DeliveryWorker
@@ -38,6 +39,8 @@ class MockApp:
     A `GET` of an API's root (`/finx`, `/finhub/api/v2.1`, `/` for `--api`), where no operation
     lives, redirects to that API's interactive docs (`docs`: path without a trailing slash to
     docs URL).
+
+    `problems` are the documents that could not be served (the others are).
     """
 
     def __init__(
@@ -47,9 +50,11 @@ class MockApp:
         root: ASGIApp,
         docs: dict[str, str] | None = None,
         worker: DeliveryWorker | None = None,
+        problems: tuple[DocumentError, ...] = (),
     ):
         self.server = server
         self.worker = worker or DeliveryWorker(server.outbox, server.sweep)
+        self.problems = problems
         self.routes = routes
         self.root = root
         self.docs = docs or {}
@@ -111,8 +116,11 @@ def create_app(
     webhook_urls: tuple[str, ...] = (),
     webhook_retry: RetryPolicy | None = None,
     webhook_poll_s: float = POLL_INTERVAL_S,
+    strict: bool = False,
+    allow_remote_refs: bool = False,
+    infer: bool = False,
 ) -> MockApp:
-    """The mock server for every spec in `specs_dir`.
+    """The mock server for every document in `specs_dir`.
 
     With `api`, that API is served at the root (its spec's own base path), so a vendor base URL
     maps one to one; without it each API lives under `/<name>` and `/` lists them. With
@@ -121,9 +129,15 @@ def create_app(
     chain instead of the compiled operations (`mockserver.compiled`); the answers are the same.
     `webhook_urls` receive every sandbox's webhook events, retried as
     `webhook_retry` says; the delivery worker looks for due work every `webhook_poll_s` seconds.
+    A document that cannot be served is reported in `MockApp.problems` and on `/`, and the
+    others are served; with `strict`, the first one raises its `DocumentError` instead. With
+    `infer`, plain documents get the `x-` extensions REST conventions imply (`kycspec.infer`).
     """
     register_formats()
-    specs = load_all(specs_dir)
+    loaded = load_directory(specs_dir, allow_remote_refs=allow_remote_refs, infer=infer)
+    if loaded.problems and (strict or not loaded.specs):
+        raise loaded.problems[0]
+    specs = loaded.specs
     if api is not None and api not in specs:
         raise ValueError(f"unknown API {api!r}; known: {', '.join(specs)}")
     server = MockServer(
@@ -163,6 +177,7 @@ def create_app(
                 "title": spec.title,
                 "base_url": f"{public_url}{base_path}",
                 "docs_url": f"{public_url}{base_path}/ui/",
+                "mode": "stateful" if spec.stateful else "stateless",
             }
         )
     control = create_control_app(
@@ -173,7 +188,8 @@ def create_app(
         slow_path=slow_path,
     )
     if api:
-        return MockApp(server, {CONTROL_PREFIX: control}, apps[api], docs, worker)
+        return MockApp(server, {CONTROL_PREFIX: control}, apps[api], docs, worker, loaded.problems)
+    landing = LandingPage(links, server.policy, [p.to_json() for p in loaded.problems])
     return MockApp(
-        server, {CONTROL_PREFIX: control, **apps}, LandingPage(links, server.policy), docs, worker
+        server, {CONTROL_PREFIX: control, **apps}, landing, docs, worker, loaded.problems
     )

@@ -21,8 +21,12 @@ from rich.console import Console
 from rich.table import Table
 from uvicorn.supervisors import Multiprocess
 
+from kycspec.documents import read_openapi
+from kycspec.infer import infer
 from kycspec.loader import SPECS_DIR
 from kycspec.model import ApiSpec
+from kycspec.problems import DocumentError
+from kycspec.stateless import MAKE_STATEFUL, is_plain
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES
 from mockserver.fixtures import FixtureError
 from mockserver.listen import AnnouncingServer, bind, bound_port
@@ -38,6 +42,19 @@ from mockserver.workers import (
 )
 
 console = Console(stderr=True, width=120)
+EXIT_CANNOT_START = 2
+NOT_SERVED = "Not served ({count}): the other APIs are. Fix these, or start with --strict to stop:"
+STATELESS_NOTE = (
+    "Stateless ({names}): answers come from examples and schemas; to make one stateful, {how}."
+)
+ALREADY_DECLARED = "{spec} already declares x- extensions; nothing to infer"
+
+
+class CannotStart(click.ClickException):
+    """A document cannot be served and the start stops (every document bad, or --strict)."""
+
+    exit_code = EXIT_CANNOT_START
+
 
 EXIT_CANNOT_BIND = 3
 CANNOT_BIND = "cannot listen on {host}:{port}: {reason}"
@@ -137,6 +154,22 @@ def main() -> None:
     help="Serve every request through connexion's own middleware chain instead of the "
     "compiled operations (the reference the fast path is tested against; same answers, slower).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse to start (exit 2) when any document cannot be served, instead of skipping it.",
+)
+@click.option(
+    "--allow-remote-refs",
+    is_flag=True,
+    help="Fetch $refs to http(s) URLs at start-up (refused by default).",
+)
+@click.option(
+    "--infer",
+    "infer_extensions",
+    is_flag=True,
+    help="Make plain documents stateful with the x- extensions `mockserver infer` prints.",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
 @click.option(
     "--control-token",
@@ -194,6 +227,9 @@ def serve(
     store_url: str,
     workers: int,
     slow_path: bool,
+    strict: bool,
+    allow_remote_refs: bool,
+    infer_extensions: bool,
     log_level: str,
     control_token: str | None,
     webhook_urls: tuple[str, ...],
@@ -232,9 +268,15 @@ def serve(
         webhook_urls=webhook_urls,
         webhook_retry_base=webhook_retry_base,
         webhook_attempts=webhook_attempts,
+        strict=strict,
+        allow_remote_refs=allow_remote_refs,
+        infer=infer_extensions,
     )
     try:
         app = build_app(config)
+    except DocumentError as exc:
+        sock.close()
+        raise CannotStart(str(exc)) from None
     except (FixtureError, ValueError) as exc:
         sock.close()
         raise click.ClickException(str(exc)) from exc
@@ -242,6 +284,7 @@ def serve(
     def announce() -> None:
         elapsed = time.perf_counter() - started
         _banner(app.server.specs, api, public_url, user_prefix, admin_prefix, elapsed)
+        _report(app.server.specs, app.problems)
 
     options: dict[str, Any] = {
         "log_level": log_level,
@@ -382,11 +425,13 @@ def _banner(
     table.add_column("API")
     table.add_column("Base URL")
     table.add_column("Interactive docs")
+    table.add_column("Mode")
     for name, spec in specs.items():
         if api and name != api:
             continue
         base = f"{root}{'' if api else '/' + name}{spec.base_path}"
-        table.add_row(name, base, f"{base}/ui/")
+        mode = "stateful" if spec.stateful else f"stateless (OpenAPI {spec.source_version})"
+        table.add_row(name, base, f"{base}/ui/", mode)
     console.print(table)
     console.print(
         f"Tokens: [bold]Bearer {user_prefix}<name>[/] opens sandbox <name>; "
@@ -399,3 +444,40 @@ def _banner(
         f"Control plane: {root}/__mock/ui/  (reset, fixtures, snapshots, clock, log, webhooks)"
     )
     console.print(f"Health: {root}/__mock/health")
+
+
+def _report(specs: Mapping[str, ApiSpec], problems: tuple[DocumentError, ...]) -> None:
+    """What the banner cannot show in a row: stateless APIs and documents not served."""
+    stateless = [name for name, spec in specs.items() if not spec.stateful]
+    if stateless:
+        console.print(STATELESS_NOTE.format(names=", ".join(stateless), how=MAKE_STATEFUL))
+    for name, spec in specs.items():
+        for note in spec.notes:
+            console.print(f"{name}: {note}", markup=False, highlight=False)
+    if problems:
+        console.print(NOT_SERVED.format(count=len(problems)), style="bold red")
+        for problem in problems:
+            console.print(f"  {problem}", markup=False, highlight=False)
+
+
+@main.command("infer")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--allow-remote-refs", is_flag=True, help="Fetch $refs to http(s) URLs (refused by default)."
+)
+def infer_command(spec: Path, allow_remote_refs: bool) -> None:
+    """Print the x- extensions REST conventions imply for a plain document, to review and paste.
+
+    `mockserver serve --infer` applies them at start-up. Exit 0 when they cover every
+    operation, 1 when some are missing (listed at the end), 2 when the document cannot be read.
+    """
+    try:
+        document = read_openapi(spec, allow_remote_refs=allow_remote_refs).content
+    except DocumentError as exc:
+        raise CannotStart(str(exc)) from None
+    if not is_plain(document):
+        raise click.ClickException(ALREADY_DECLARED.format(spec=spec))
+    inference = infer(document)
+    click.echo(inference.as_yaml(), nl=False)
+    if inference.gaps:
+        sys.exit(1)

@@ -1,7 +1,8 @@
 """String formats the specs use that connexion's validation would otherwise get wrong.
 
 connexion 3.3 validates parameters, bodies and responses with jsonschema's Draft 4 format
-checker, which knows `date-time`, `email`, `ipv4`, `ipv6` and `regex` but not `uuid`. Kontorion's
+checker, which knows `date-time`, `email`, `ipv4`, `ipv6` and `regex` but not `uuid`, `date`,
+`int32` or `int64` (`2024-13-01` and out-of-range integers were accepted). Kontorion's
 ids and `customer_id` are `format: uuid`, so without this a body with `"customer_id": ""` was
 stored and served back, breaking the response schema. Its `date-time` check is the grammar
 only, so `9999-12-31T23:59:59-05:00` (past the last instant a timestamp can hold once brought
@@ -11,6 +12,7 @@ for the fixtures the engine checks alike.
 """
 
 import re
+from datetime import date
 
 from jsonschema import Draft4Validator, FormatChecker
 from openapi_schema_validator import oas30_format_checker
@@ -36,9 +38,35 @@ def is_date_time(value: object) -> bool:
     return True
 
 
+FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def is_date(value: object) -> bool:
+    """An RFC 3339 `full-date` (OpenAPI 3.0.3 `format: date`) that exists; non-strings pass."""
+    if not isinstance(value, str):
+        return True
+    try:
+        return FULL_DATE.fullmatch(value) is not None and bool(date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def is_int32(value: object) -> bool:
+    """OpenAPI 3.0.3 data types: `int32` is a signed 32-bit integer; non-integers pass."""
+    return not isinstance(value, int) or -(2**31) <= value < 2**31
+
+
+def is_int64(value: object) -> bool:
+    """OpenAPI 3.0.3 data types: `int64` is a signed 64-bit integer; non-integers pass."""
+    return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
 def register_formats() -> None:
     """Teach the checkers connexion and the engine use the formats above (idempotent)."""
     checkers: tuple[FormatChecker, ...] = (Draft4Validator.FORMAT_CHECKER, oas30_format_checker)
     for checker in checkers:
         checker.checks("uuid")(is_uuid)
         checker.checks("date-time")(is_date_time)
+        checker.checks("date")(is_date)
+        checker.checks("int32")(is_int32)
+        checker.checks("int64")(is_int64)

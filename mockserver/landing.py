@@ -5,6 +5,7 @@ import html
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from kycspec.stateless import MAKE_STATEFUL
 from mockserver.sandbox import TokenPolicy
 
 PAGE = """<!doctype html>
@@ -16,31 +17,54 @@ code{{background:#f3f3f3;padding:0 .25rem}}td,th{{padding:.25rem .75rem;text-ali
 <p>Stateful mocks of the APIs below, generated from their OpenAPI specs. Send
 <code>Authorization: Bearer {user_prefix}&lt;name&gt;</code> for your own sandbox
 (<code>{admin_prefix}&lt;name&gt;</code> for admin operations).</p>
-<table><tr><th>API</th><th>Base URL</th><th>Docs</th></tr>{rows}</table>
+<table><tr><th>API</th><th>Base URL</th><th>Docs</th><th>Mode</th></tr>{rows}</table>
+{stateless}{problems}
 <p>Control plane: <a href="/__mock/ui/">/__mock/ui/</a> (reset, fixtures, snapshots, clock,
 request log).</p>
 </body></html>"""
 ROW = (
     "<tr><td>{title}</td><td><code>{base_url}</code></td>"
-    '<td><a href="{docs_url}">try it</a></td></tr>'
+    '<td><a href="{docs_url}">try it</a></td><td>{mode}</td></tr>'
 )
+STATELESS = (
+    "<p>Stateless APIs answer from their documents' examples and schemas. To make one "
+    "stateful, {how}.</p>"
+)
+PROBLEMS = "<h2>Not served</h2><p>These documents could not be served:</p><ul>{items}</ul>"
+PROBLEM = "<li><code>{file}#{pointer}</code>: {message}</li>"
 NOT_FOUND = {"title": "Not Found", "status": 404, "detail": "No API is served at this path."}
+
+
+def _escaped(values: dict[str, str]) -> dict[str, str]:
+    return {key: html.escape(value) for key, value in values.items()}
 
 
 class LandingPage:
     """Serves `/` (HTML, or JSON for `Accept: application/json`) and a 404 for other paths.
 
-    The page shows the token prefixes in force (`--user-prefix`, `--admin-prefix`).
+    The page shows the token prefixes in force (`--user-prefix`, `--admin-prefix`), which APIs
+    are stateless, and the documents that could not be served.
     """
 
-    def __init__(self, links: list[dict[str, str]], policy: TokenPolicy):
-        rows = "".join(ROW.format(**{k: html.escape(v) for k, v in link.items()}) for link in links)
+    def __init__(
+        self,
+        links: list[dict[str, str]],
+        policy: TokenPolicy,
+        problems: list[dict[str, str]] | None = None,
+    ):
+        problems = problems or []
+        rows = "".join(ROW.format(**_escaped(link)) for link in links)
+        stateless = any(link.get("mode") == "stateless" for link in links)
         self.page = PAGE.format(
             rows=rows,
             user_prefix=html.escape(policy.user_prefix),
             admin_prefix=html.escape(policy.admin_prefix),
+            stateless=STATELESS.format(how=html.escape(MAKE_STATEFUL)) if stateless else "",
+            problems=PROBLEMS.format(items="".join(PROBLEM.format(**_escaped(p)) for p in problems))
+            if problems
+            else "",
         ).encode()
-        self.links = orjson.dumps({"apis": links})
+        self.links = orjson.dumps({"apis": links, "problems": problems})
         self.not_found = orjson.dumps({**NOT_FOUND, "apis": links})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

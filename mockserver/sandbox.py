@@ -30,6 +30,10 @@ class Caller:
         return str(uuid.uuid5(_NAMESPACE, "sandbox:" + self.sandbox))
 
 
+# The caller of an operation the document declares no security for: one shared sandbox.
+OPEN_CALLER = Caller(token="", sandbox="open", admin=False)
+
+
 @dataclass(frozen=True)
 class TokenPolicy:
     """Which bearer tokens are valid and which sandbox each one opens.

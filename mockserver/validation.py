@@ -11,7 +11,7 @@ through.
 """
 
 import functools
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any
 
 import jsonschema_rs
@@ -27,6 +27,7 @@ from connexion.validators import (
     ParameterValidator,
 )
 from jsonschema import Draft4Validator, ValidationError
+from jsonschema.validators import extend
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartParser
 from starlette.types import Scope
@@ -35,6 +36,25 @@ from mockserver import errors
 from mockserver.bodies import load_json, parse_urlencoded
 
 _CACHE_LIMIT = 4096
+
+
+def _required_unless_read_only(
+    validator: Any, required: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    """`required`, less the `readOnly` properties: OpenAPI 3.0.3, Schema Object `readOnly`
+    ("a required readOnly property is required in responses only")."""
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    for name in required:
+        declared = properties.get(name)
+        read_only = isinstance(declared, dict) and declared.get("readOnly") is True
+        if name not in instance and not read_only:
+            yield ValidationError(f"{name!r} is a required property")
+
+
+# connexion's request body validator, with `readOnly` properties no longer required.
+RequestValidator = extend(Draft4RequestValidator, {"required": _required_unless_read_only})
 
 
 class CompiledSchema:
@@ -65,10 +85,32 @@ def _compile_fast(schema: Any) -> Callable[[Any], bool] | None:
         # itself sits inside them again); the schema needs none of it.
         schema = {key: value for key, value in schema.items() if key != "components"}
     try:
+        schema = _integer_bounds(schema)
         validator = jsonschema_rs.Draft4Validator(schema, formats=formats, validate_formats=True)
     except Exception:  # a schema it cannot take (e.g. a circular dict): jsonschema only
         return None
     return validator.is_valid
+
+
+# OpenAPI 3.0.3 data types; jsonschema_rs checks formats of strings only, so integer formats
+# become the bounds they stand for.
+_INTEGER_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def _integer_bounds(node: Any) -> Any:
+    """A copy of the schema with `format: int32`/`int64` also written as minimum and maximum."""
+    if isinstance(node, list):
+        return [_integer_bounds(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _integer_bounds(value) for key, value in node.items()}
+    fmt = out.get("format")
+    bounds = _INTEGER_RANGES.get(fmt) if isinstance(fmt, str) else None
+    if bounds is not None:
+        low, high = bounds
+        out["minimum"] = max(out.get("minimum", low), low)
+        out["maximum"] = min(out.get("maximum", high), high)
+    return out
 
 
 def _conforms(name: str, value: Any) -> bool:
@@ -100,7 +142,7 @@ class CachedJSONBodyValidator(JSONRequestBodyValidator):
 
     @property
     def _validator(self) -> CompiledSchema:
-        return compiled(self._schema, Draft4RequestValidator)
+        return compiled(self._schema, RequestValidator)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         value = load_json(b"".join([chunk async for chunk in stream]))
@@ -114,7 +156,7 @@ class CachedFormValidator(FormDataValidator):
 
     @property
     def _validator(self) -> CompiledSchema:
-        return compiled(self._schema, Draft4RequestValidator)
+        return compiled(self._schema, RequestValidator)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> dict[str, Any]:
         fields = parse_urlencoded(b"".join([chunk async for chunk in stream]))
@@ -174,7 +216,7 @@ class ClosingMultiPartValidator(MultiPartFormDataValidator):
 
     @property
     def _validator(self) -> CompiledSchema:
-        return compiled(self._schema, Draft4RequestValidator)
+        return compiled(self._schema, RequestValidator)
 
 
 PARSED_PARAMETERS = "mockserver.parsed_parameters"

@@ -39,6 +39,9 @@ class WorkerConfig:
     webhook_urls: tuple[str, ...] = ()
     webhook_retry_base: float = RetryPolicy.base_delay_s
     webhook_attempts: int = RetryPolicy.max_attempts
+    strict: bool = False
+    allow_remote_refs: bool = False
+    infer: bool = False
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -63,6 +66,9 @@ def build_app(config: WorkerConfig) -> MockApp:
         webhook_retry=RetryPolicy(
             base_delay_s=config.webhook_retry_base, max_attempts=config.webhook_attempts
         ),
+        strict=config.strict,
+        allow_remote_refs=config.allow_remote_refs,
+        infer=config.infer,
     )
 
 

@@ -33,6 +33,10 @@ def _merged(schema: JSONObject | None) -> JSONObject:
 def strategy_for(schema: JSONObject | None) -> st.SearchStrategy[Any]:
     """Values valid against a (refs inlined) schema: the subset our specs use."""
     schema = _merged(schema)
+    for key in ("oneOf", "anyOf"):
+        if schema.get(key):  # the branches of a converted document are disjoint by type
+            rest = {k: v for k, v in schema.items() if k != key}
+            return st.one_of([strategy_for({**rest, **branch}) for branch in schema[key]])
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     kind = schema.get("type", "object" if "properties" in schema else "string")
@@ -48,8 +52,18 @@ def strategy_for(schema: JSONObject | None) -> st.SearchStrategy[Any]:
         low = int(schema.get("minItems", 0))
         return st.lists(strategy_for(schema.get("items")), min_size=low, max_size=low + 2)
     if kind == "integer":
-        low = int(schema.get("minimum", 0))
-        return st.integers(low, int(schema.get("maximum", low + 1000)))
+        low = int(schema.get("minimum", 0)) + (schema.get("exclusiveMinimum") is True)
+        high = int(schema.get("maximum", low + 1000)) - (schema.get("exclusiveMaximum") is True)
+        return st.integers(low, high)
+    if kind == "number":
+        low = schema.get("minimum", 0)
+        return st.floats(
+            low,
+            schema.get("maximum", low + 1000),
+            exclude_min=schema.get("exclusiveMinimum") is True,
+            exclude_max=schema.get("exclusiveMaximum") is True,
+            allow_nan=False,
+        )
     if kind == "boolean":
         return st.booleans()
     fmt = schema.get("format")

@@ -164,6 +164,10 @@ def run_schema(
     target: Target, catalogue: list[Requirement], settings: Settings, emit: Emit
 ) -> list[Result]:
     """The schema layer (see the `Layer` contract in conformance.settings)."""
+    if not target.spec.stateful:
+        from conformance.layers.plain import run_plain_schema  # noqa: PLC0415 (imports this)
+
+        return run_plain_schema(target, catalogue, settings, emit)
     tallies = tallies_for(catalogue, LAYER)
     if not tallies:
         return []

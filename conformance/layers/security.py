@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 
 from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
+from conformance.layers.plain import UNSECURED, declares_security, run_plain_security
 from conformance.records import Created, create_record, creator_of, items_from, record_from
 from conformance.requests import body_kwargs, headers_for, path_for, valid_body
 from conformance.requirements import Requirement
@@ -37,7 +38,13 @@ def run_security(
     target: Target, catalogue: list[Requirement], settings: Settings, emit: Emit
 ) -> list[Result]:
     """The security layer (see the `Layer` contract in conformance.settings)."""
+    if not target.spec.stateful:
+        return run_plain_security(target, catalogue, settings, emit)
     tallies = tallies_for(catalogue, LAYER)
+    if not declares_security(target.spec.document):
+        for tally in tallies.values():
+            tally.skip(UNSECURED)
+        return results_of(tallies, settings.seed)
     if not tallies:
         return []
     spec = target.spec

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from kycspec.loader import SPECS_DIR, SpecError, build_spec, load_all, read_document
+from kycspec.loader import (
+    NO_DOCUMENTS,
+    SPECS_DIR,
+    SpecError,
+    build_spec,
+    load_all,
+    read_document,
+)
+from kycspec.problems import DocumentError
 
 FINX = read_document(SPECS_DIR / "finx.yaml")
 FINHUB = read_document(SPECS_DIR / "finhub.yaml")
@@ -78,5 +86,6 @@ def test_build_spec_accepts_the_real_specs() -> None:
 
 
 def test_load_all_refuses_a_directory_without_specs(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match=r"no \*\.yaml specs"):
+    with pytest.raises(DocumentError) as raised:
         load_all(tmp_path)
+    assert raised.value.message == NO_DOCUMENTS.format(directory=tmp_path)

@@ -1,0 +1,204 @@
+"""The schema and security layers for a plain document (no `x-` behaviour, a stateless API).
+
+A plain document names operations, schemas and security schemes, but no records: the schema
+layer drives schemathesis over every operation in the document (its response and data checks,
+as for any API), and the security layer checks that every operation the document secures
+refuses a request without credentials. What needs records or knows valid credentials
+(`accounts_isolated`, `invalid_token_refused`, the stateful checks) is SKIPPED with the reason.
+
+Requests carry `--token` where the operation's first security requirement puts it: a bearer or
+OAuth token in `Authorization`, Basic credentials (`token:`), an API key in its header, query
+parameter or cookie.
+"""
+
+import base64
+import functools
+from typing import Any
+
+import requests
+from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
+
+from conformance.events import LayerStarted, Progress
+from conformance.layers.schema import (
+    MODE_CHECKS,
+    RESPONSE_CHECKS,
+    BoundedSession,
+    _drive,
+    _load_schema,
+    _Run,
+    _unanswered,
+    _validate,
+    exchange_of,
+)
+from conformance.requirements import Requirement
+from conformance.results import Exchange, Result
+from conformance.settings import Emit, Settings
+from conformance.tally import Tally, results_of, tallies_for
+from conformance.target import Target
+from kycspec.stateless import operations
+from kycspec.types import JSONObject
+
+STATELESS = "the document declares no x- extensions (a stateless API): {what}"
+NO_RECORDS = STATELESS.format(what="it has no records to check")
+NO_VALID_CREDENTIALS = STATELESS.format(what="it does not say which credentials are valid")
+UNSECURED = "no operation of the document declares security (securitySchemes)"
+
+
+def credentials(document: JSONObject, operation: JSONObject, token: str | None) -> JSONObject:
+    """Where `token` goes for the operation: `{"headers": {...}, "query": {...}}`."""
+    placed: JSONObject = {"headers": {}, "query": {}}
+    requirements = operation.get("security", document.get("security")) or []
+    if token is None or not requirements:
+        return placed
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    for name in requirements[0]:
+        scheme = schemes.get(name, {})
+        kind, where = scheme.get("type"), scheme.get("in")
+        if kind == "apiKey" and where == "query":
+            placed["query"][scheme["name"]] = token
+        elif kind == "apiKey" and where == "cookie":
+            placed["headers"]["Cookie"] = f"{scheme['name']}={token}"
+        elif kind == "apiKey":
+            placed["headers"][scheme["name"]] = token
+        elif kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
+            encoded = base64.b64encode(f"{token}:".encode()).decode()
+            placed["headers"]["Authorization"] = f"Basic {encoded}"
+        else:  # http bearer, oauth2, openIdConnect
+            placed["headers"]["Authorization"] = f"Bearer {token}"
+    return placed
+
+
+def _secured(document: JSONObject, operation: JSONObject) -> bool:
+    requirements = operation.get("security", document.get("security")) or []
+    return bool(requirements) and all(requirements)  # `{}` makes credentials optional
+
+
+def declares_security(document: JSONObject) -> bool:
+    """Whether any operation of the document requires credentials."""
+    return any(_secured(document, raw) for _, _, raw in operations(document))
+
+
+def _operations(target: Target) -> list[tuple[Any, JSONObject]]:
+    schema = _load_schema(target)
+    paths = target.spec.document.get("paths", {})
+    return [
+        (result.ok(), paths[result.ok().path][result.ok().method.lower()])
+        for result in schema.get_all_operations()
+        if isinstance(result, Ok)
+    ]
+
+
+def run_plain_schema(
+    target: Target, catalogue: list[Requirement], settings: Settings, emit: Emit
+) -> list[Result]:
+    """The schema layer for a plain document (see the `Layer` contract)."""
+    tallies = tallies_for(catalogue, "schema")
+    for check in ("use_after_free", "ensure_resource_availability"):
+        if check in tallies:
+            tallies[check].skip(NO_RECORDS)
+    operations = _operations(target)
+    emit(LayerStarted(target.api, "schema", len(operations)))
+    run = _Run(target, settings, tallies, BoundedSession(target), None)
+    try:
+        for done, (operation, raw) in enumerate(operations, 1):
+            placed = credentials(target.spec.document, raw, target.token)
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                if run.out_of_time:
+                    break
+                strategy = operation.as_strategy(generation_mode=mode)
+                body = functools.partial(_one_case, run, operation.label, placed, mode)
+                _drive(run, strategy, body)
+            emit(Progress(target.api, "schema", done))
+    finally:
+        run.session.close()
+    return results_of(tallies, settings.seed)
+
+
+def _one_case(run: _Run, label: str, placed: JSONObject, mode: GenerationMode, case: Any) -> None:
+    headers = dict(placed["headers"])
+    case.query = {**(case.query or {}), **placed["query"]} if placed["query"] else case.query
+    base_url = run.target.base_url.rstrip("/")
+    try:
+        response = case.call(
+            base_url=base_url, session=run.session, headers=headers, timeout=run.target.timeout
+        )
+    except requests.RequestException as exc:
+        exchange = _unanswered(run.target, case, headers, exc)
+        errors = run.tallies["not_a_server_error"]
+        errors.ran()
+        errors.fail(f"{label}: no response ({exchange.error})", [exchange])
+        return
+    exchange = exchange_of(response, run.target)
+    for name in (*RESPONSE_CHECKS, MODE_CHECKS[mode]):
+        tally = run.tallies.get(name)
+        if tally is None:
+            continue
+        tally.ran()
+        problem = _validate(case, response, name, headers)
+        if problem:
+            tally.fail(f"{label} ({mode.value} data): {problem}", [exchange])
+
+
+def run_plain_security(
+    target: Target, catalogue: list[Requirement], settings: Settings, emit: Emit
+) -> list[Result]:
+    """The security layer for a plain document (see the `Layer` contract)."""
+    tallies = tallies_for(catalogue, "security")
+    for check, tally in tallies.items():
+        if check == "invalid_token_refused":
+            tally.skip(NO_VALID_CREDENTIALS)
+        elif check != "missing_token_refused":
+            tally.skip(NO_RECORDS)
+    missing = tallies.get("missing_token_refused")
+    operations = _operations(target)
+    emit(LayerStarted(target.api, "security", len(operations)))
+    run = _Run(target, settings, {}, BoundedSession(target), None)
+    try:
+        for done, (operation, raw) in enumerate(operations, 1):
+            if missing is not None and _secured(target.spec.document, raw):
+                strategy = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
+                names = _credential_names(target.spec.document, raw)
+                _drive(run, strategy, functools.partial(_without_credentials, run, missing, names))
+            emit(Progress(target.api, "security", done))
+    finally:
+        run.session.close()
+    if missing is not None:
+        missing.skip(UNSECURED)
+    return results_of(tallies, settings.seed)
+
+
+def _credential_names(document: JSONObject, operation: JSONObject) -> tuple[set[str], set[str]]:
+    """The header (lower case) and query names any of the operation's schemes reads."""
+    headers, query = {"authorization", "cookie"}, set()
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    for requirement in operation.get("security", document.get("security")) or []:
+        for name in requirement:
+            scheme = schemes.get(name, {})
+            if scheme.get("type") == "apiKey" and scheme.get("in") == "query":
+                query.add(scheme["name"])
+            elif scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                headers.add(scheme["name"].lower())
+    return headers, query
+
+
+def _without_credentials(
+    run: _Run, tally: Tally, names: tuple[set[str], set[str]], case: Any
+) -> None:
+    headers, query = names
+    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in headers}
+    case.query = {k: v for k, v in (case.query or {}).items() if k not in query}
+    base_url = run.target.base_url.rstrip("/")
+    label = f"{case.operation.method.upper()} {case.operation.path}"
+    try:
+        response = case.call(base_url=base_url, session=run.session, timeout=run.target.timeout)
+    except requests.RequestException as exc:
+        tally.ran()
+        tally.fail(f"{label} without credentials: no response ({exc})", [])
+        return
+    tally.ran()
+    if response.status_code != 401:
+        exchange: Exchange = exchange_of(response, run.target)
+        tally.fail(
+            f"{label} without credentials answered {response.status_code}, not 401", [exchange]
+        )

@@ -1,0 +1,30 @@
+"""`DocumentError`: what is wrong with one document, where (file and JSON pointer)."""
+
+from pathlib import Path
+
+
+def pointer(*parts: str | int) -> str:
+    """A JSON pointer (RFC 6901) from its reference tokens: `~` and `/` escaped."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def join(base: str, *parts: str | int) -> str:
+    """The pointer `base` extended by more reference tokens."""
+    return base + pointer(*parts)
+
+
+class DocumentError(ValueError):
+    """One document cannot be served: the file, the JSON pointer inside it, what is wrong.
+
+    `str()` reads `file#/json/pointer: message` (`file: message` for the whole file).
+    """
+
+    def __init__(self, file: Path | str, location: str, message: str):
+        self.file = str(file)
+        self.pointer = location
+        self.message = message
+        where = f"{self.file}#{location}" if location else self.file
+        super().__init__(f"{where}: {message}")
+
+    def to_json(self) -> dict[str, str]:
+        return {"file": self.file, "pointer": self.pointer, "message": self.message}

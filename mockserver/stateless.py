@@ -1,0 +1,202 @@
+"""Serving a plain document (no `x-` behaviour) the way Prism does, statelessly.
+
+connexion still reads the document: routing, request validation, security and Swagger UI are
+its own. Each operation answers with one of its declared responses:
+
+- the status: `Prefer: code=` (a declared code, or any code when `default` is declared), else
+  the lowest declared 2xx, else `default` as 200, else the lowest declared code;
+- the media type: the first declared one the `Accept` header allows (JSON first);
+- the body: `Prefer: example=` names an example; else the media type's `example`, its first
+  `examples` entry, the schema's `example`; else data generated from the schema
+  (`mockserver.generate`), the same for the same request, fresh with `Prefer: dynamic=true`.
+
+Security: a request must carry the credentials one of the operation's security requirements
+names (a bearer token, Basic credentials, the API key in its header, query or cookie); any value
+is accepted, as the document says nothing about which are valid.
+"""
+
+import hashlib
+import random
+from collections.abc import Callable
+from typing import Any
+
+from connexion.context import _scope
+from connexion.lifecycle import ConnexionResponse
+from connexion.resolver import Resolution, Resolver
+from connexion.security import (
+    ApiKeySecurityHandler,
+    BasicSecurityHandler,
+    BearerSecurityHandler,
+    OAuthSecurityHandler,
+)
+from starlette.datastructures import Headers
+
+from kycspec.model import ApiSpec
+from kycspec.types import JSONObject
+from mockserver import errors
+from mockserver.encoding import dump_json
+from mockserver.generate import Generator
+from mockserver.head import parse_preferences
+
+NO_RESPONSES = "The operation declares no responses."
+JSON_LIKE = ("application/json", "+json")
+
+
+def _accept_any(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    return {"sub": "mock"}
+
+
+class _AnyBearer(BearerSecurityHandler):
+    def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
+        return _accept_any
+
+
+class _AnyBasic(BasicSecurityHandler):
+    def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
+        return _accept_any
+
+
+class _AnyApiKey(ApiKeySecurityHandler):
+    def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
+        return _accept_any
+
+
+class _AnyOAuth(OAuthSecurityHandler):
+    def get_tokeninfo_func(self, security_definition: dict[str, Any]) -> Callable[..., Any]:
+        return _accept_any
+
+    @classmethod
+    def get_scope_validate_func(cls, security_definition: dict[str, Any]) -> Callable[..., Any]:
+        return lambda required_scopes, token_scopes: True
+
+
+# connexion's security_map: any credential of the declared kind opens the operation.
+SECURITY_MAP: dict[str, type] = {
+    "bearer": _AnyBearer,
+    "basic": _AnyBasic,
+    "apiKey": _AnyApiKey,
+    "oauth2": _AnyOAuth,
+    "openIdConnect": _AnyBearer,
+}
+
+
+class Responder:
+    """The responses of one operation of a plain document."""
+
+    def __init__(self, spec: ApiSpec, operation: JSONObject, seed: int):
+        self.spec = spec
+        self.responses: dict[str, Any] = {
+            str(code): self._resolved(response)
+            for code, response in operation.get("responses", {}).items()
+        }
+        self.seed = seed
+
+    def _resolved(self, node: Any) -> Any:
+        return Generator(self.spec.document, random.Random(0)).resolve(node)
+
+    def status(self, prefer: dict[str, str]) -> tuple[int, Any]:
+        """The status to answer with and its response object."""
+        declared = self.responses
+        code = prefer.get("code")
+        if code is not None:
+            if code in declared:
+                return int(code), declared[code]
+            if "default" in declared and code.isdigit() and 100 <= int(code) <= 599:
+                return int(code), declared["default"]
+            raise errors.InvalidRequest(
+                errors.PREFER_UNKNOWN_CODE.format(code=code, declared=", ".join(sorted(declared)))
+            )
+        numbered = sorted(c for c in declared if c.isdigit())
+        success = [c for c in numbered if c.startswith("2")]
+        if success:
+            return int(success[0]), declared[success[0]]
+        if "default" in declared:
+            return 200, declared["default"]
+        if numbered:
+            return int(numbered[0]), declared[numbered[0]]
+        raise errors.InternalError(NO_RESPONSES)
+
+    def respond(self, headers: Headers, request_key: str) -> ConnexionResponse:
+        prefer = parse_preferences(headers.get("prefer") or "")
+        status, response = self.status(prefer)
+        content: dict[str, Any] = response.get("content") or {}
+        if not content:
+            return ConnexionResponse(status_code=status, body=b"")
+        media_type = _negotiated(list(content), headers.get("accept"))
+        media = self._resolved(content[media_type]) or {}
+        dynamic = prefer.get("dynamic", "").lower() == "true"
+        name = prefer.get("example")
+        body = self._example(media, name) if not dynamic or name else _NOTHING
+        if body is _NOTHING:
+            digest = hashlib.sha256(f"{self.seed}|{request_key}".encode()).digest()
+            seed = random.SystemRandom().getrandbits(64) if dynamic else digest
+            rng = random.Random(seed)
+            body = Generator(self.spec.document, rng, dynamic=dynamic).value(media.get("schema"))
+        return _encoded(status, media_type, body)
+
+    def _example(self, media: JSONObject, name: str | None) -> Any:
+        examples = {
+            key: self._resolved(example).get("value")
+            for key, example in (media.get("examples") or {}).items()
+        }
+        if name is not None:
+            if name not in examples:
+                known = ", ".join(examples) or "none"
+                raise errors.InvalidRequest(
+                    errors.PREFER_UNKNOWN_EXAMPLE.format(name=name, known=known)
+                )
+            return examples[name]
+        if "example" in media:
+            return media["example"]
+        if examples:
+            return next(iter(examples.values()))
+        schema = self._resolved(media.get("schema"))
+        if isinstance(schema, dict) and "example" in schema:
+            return schema["example"]
+        return _NOTHING
+
+
+_NOTHING = object()
+
+
+def _negotiated(media_types: list[str], accept: str | None) -> str:
+    """The first declared media type the `Accept` header allows, JSON first."""
+    ordered = sorted(media_types, key=lambda m: not any(j in m for j in JSON_LIKE))
+    if not accept:
+        return ordered[0]
+    wanted = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    for media_type in ordered:
+        kind = media_type.split("/")[0]
+        if any(w in ("*/*", media_type.lower(), f"{kind}/*") for w in wanted):
+            return media_type
+    return ordered[0]
+
+
+def _encoded(status: int, media_type: str, body: Any) -> ConnexionResponse:
+    if any(j in media_type for j in JSON_LIKE) or not isinstance(body, str | bytes):
+        data = dump_json(body)
+    else:
+        data = body.encode() if isinstance(body, str) else body
+    return ConnexionResponse(status_code=status, body=data, content_type=media_type)
+
+
+class StatelessResolver(Resolver):
+    """Resolves every operation of a plain document to its `Responder`."""
+
+    def __init__(self, spec: ApiSpec, seed: int = 0):
+        super().__init__()
+        self.spec = spec
+        self.seed = seed
+
+    def resolve(self, operation: Any) -> Resolution:
+        method = operation.method.lower()
+        raw = self.spec.document["paths"][operation.path][method]
+        responder = Responder(self.spec, raw, self.seed)
+
+        async def handle(**kwargs: Any) -> ConnexionResponse:
+            scope = _scope.get()
+            query = scope.get("query_string", b"").decode("latin-1")
+            key = f"{scope['method']} {scope['path']}?{query}"
+            return responder.respond(Headers(scope=scope), key)
+
+        return Resolution(handle, operation.operation_id or f"{method} {operation.path}")

@@ -1,0 +1,193 @@
+"""Plain documents (no x- extensions) are served statelessly, Prism's way; bad ones are reported.
+
+Every response the in-process client gets has been validated against its document
+(`validate_responses=True`), so a generated body that breaks its schema fails here as a 500.
+"""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from kycspec.problems import DocumentError
+from kycspec.stateless import MAKE_STATEFUL
+from mockserver import cli, errors
+from mockserver.app import create_app
+
+DOCUMENTS = Path(__file__).resolve().parent.parent / "data" / "documents"
+PETS = "/petstore/v1"
+SWAGGER = "/petstore-swagger2/v1"
+MUSEUM = "/museum-3.1/v1"
+LIBRARY = "/library/library"
+BROKEN = "openapi: 3.0.3\ninfo: {title: Broken}\npaths: {}\n"
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(DOCUMENTS, validate_responses=True)) as test_client:
+        yield test_client
+
+
+def test_a_list_is_generated_from_the_schema_the_same_for_the_same_request(
+    client: TestClient,
+) -> None:
+    first = client.get(f"{PETS}/pets", params={"limit": 5})
+    assert first.status_code == 200
+    assert first.headers["content-type"] == "application/json"
+    pets = first.json()
+    assert pets
+    assert all(isinstance(p["id"], int) and isinstance(p["name"], str) for p in pets)
+    assert client.get(f"{PETS}/pets", params={"limit": 5}).json() == pets
+
+
+def test_prefer_dynamic_gives_fresh_data(client: TestClient) -> None:
+    static = client.get(f"{PETS}/pets").json()
+    bodies = [
+        client.get(f"{PETS}/pets", headers={"Prefer": "dynamic=true"}).json() for _ in range(5)
+    ]
+    assert any(body != static for body in bodies)
+
+
+def test_the_first_example_answers_and_prefer_example_picks_another(client: TestClient) -> None:
+    assert client.get(f"{PETS}/pets/1").json() == {"id": 1, "name": "Rex", "tag": "dog"}
+    chosen = client.get(f"{PETS}/pets/1", headers={"Prefer": "example=tom"})
+    assert chosen.json() == {"id": 2, "name": "Tom", "tag": "cat"}
+    unknown = client.get(f"{PETS}/pets/1", headers={"Prefer": "example=nope"})
+    assert unknown.status_code == 400
+    message = errors.PREFER_UNKNOWN_EXAMPLE.format(name="nope", known="rex, tom")
+    assert unknown.json() == {"code": 400, "message": message}  # the document's Error schema
+
+
+def test_prefer_code_answers_with_a_declared_or_default_response(client: TestClient) -> None:
+    forced = client.get(f"{PETS}/pets/1", headers={"Prefer": "code=503"})
+    assert forced.status_code == 503
+    assert set(forced.json()) >= {"code", "message"}  # the `default` response's Error schema
+    refused = client.get(f"{SWAGGER}/pets/1", headers={"Prefer": "code=418", "X-API-Key": "k"})
+    assert refused.status_code == 400
+    declared = "200, 404"
+    assert refused.json()["message"] == errors.PREFER_UNKNOWN_CODE.format(
+        code="418", declared=declared
+    )
+
+
+def test_a_body_without_content_answers_empty(client: TestClient) -> None:
+    created = client.post(f"{PETS}/pets", json={"id": 3, "name": "Kit"})
+    assert created.status_code == 201
+    assert created.content == b""
+
+
+def test_requests_are_validated_against_the_document(client: TestClient) -> None:
+    bad = client.post(f"{PETS}/pets", json={"name": 3})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"] == "application/json"  # as the `default` response says
+    assert set(bad.json()) == {"code", "message"}
+    too_many = client.get(f"{PETS}/pets", params={"limit": 1000})
+    assert too_many.status_code == 400
+    out_of_range = client.post(f"{PETS}/pets", json={"id": 2**63, "name": "Big"})
+    assert out_of_range.status_code == 400  # format: int64
+
+
+def test_a_document_without_an_error_schema_gets_problem_details(client: TestClient) -> None:
+    bad = client.post(f"{MUSEUM}/special-events", json={}, headers={"Authorization": "Bearer x"})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["status"] == 400
+
+
+def test_security_schemes_of_the_document_are_enforced(client: TestClient) -> None:
+    assert client.get(f"{SWAGGER}/pets").status_code == 401
+    with_key = client.get(f"{SWAGGER}/pets", headers={"X-API-Key": "anything"})
+    assert with_key.status_code == 200
+    assert client.get(f"{MUSEUM}/special-events").status_code == 401
+    with_token = client.get(f"{MUSEUM}/special-events", headers={"Authorization": "Bearer x"})
+    assert with_token.status_code == 200
+    assert all(event["kind"] == "special" for event in with_token.json())
+
+
+def test_swagger_2_is_served_under_its_base_path(client: TestClient) -> None:
+    response = client.get(f"{SWAGGER}/pets/7", headers={"X-API-Key": "k"})
+    assert response.json() == {"id": 1, "name": "Rex", "tag": "dog"}
+
+
+def test_a_multi_file_document_is_served_with_its_recursive_schema(client: TestClient) -> None:
+    book = client.get(f"{LIBRARY}/books/dune").json()
+    assert isinstance(book["bookId"], str)
+    assert book["title"] == "Dune"
+
+
+def test_swagger_ui_and_cors_are_served(client: TestClient) -> None:
+    assert client.get(f"{PETS}/ui/").status_code == 200
+    preflight = client.options(
+        f"{PETS}/pets",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.headers["access-control-allow-origin"] in ("*", "https://app.example")
+
+
+def test_the_landing_page_lists_modes_and_documents_not_served(tmp_path: Path) -> None:
+    shutil.copy(DOCUMENTS / "petstore.yaml", tmp_path)
+    (tmp_path / "broken.yaml").write_text(BROKEN)
+    app = create_app(tmp_path)
+    assert [p.file for p in app.problems] == [str(tmp_path / "broken.yaml")]
+    with TestClient(app) as client:
+        listing = client.get("/", headers={"Accept": "application/json"}).json()
+        assert [(a["name"], a["mode"]) for a in listing["apis"]] == [("petstore", "stateless")]
+        assert listing["problems"] == [app.problems[0].to_json()]
+        page = client.get("/").text
+        assert "Not served" in page
+        assert str(tmp_path / "broken.yaml") in page
+        assert client.get(f"{PETS}/pets").status_code == 200
+
+
+def test_strict_refuses_to_start_with_a_bad_document(tmp_path: Path) -> None:
+    shutil.copy(DOCUMENTS / "petstore.yaml", tmp_path)
+    (tmp_path / "broken.yaml").write_text(BROKEN)
+    with pytest.raises(DocumentError):
+        create_app(tmp_path, strict=True)
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Stops `serve` at uvicorn.run, keeping what it was given."""
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: seen.update(app=app))
+    return seen
+
+
+def test_cli_serves_the_others_and_reports_the_bad_one(
+    tmp_path: Path, started: dict[str, Any]
+) -> None:
+    shutil.copy(DOCUMENTS / "petstore.yaml", tmp_path)
+    (tmp_path / "broken.yaml").write_text(BROKEN)
+    result = CliRunner().invoke(cli.main, ["serve", "--specs-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert started["app"].problems
+    output = " ".join(result.output.split())
+    assert "broken.yaml#/info" in output
+    assert " ".join(cli.NOT_SERVED.format(count=1).split()) in output
+    assert " ".join(MAKE_STATEFUL.split()) in output
+    strict = CliRunner().invoke(cli.main, ["serve", "--specs-dir", str(tmp_path), "--strict"])
+    assert strict.exit_code == cli.EXIT_CANNOT_START
+    assert "broken.yaml#/info" in strict.output
+    assert "Traceback" not in strict.output
+
+
+def test_a_3_1_null_branch_accepts_null_and_only_null(client: TestClient) -> None:
+    event = {"name": "Gala", "kind": "special", "price": 5, "capacity": None, "note": None}
+    auth = {"Authorization": "Bearer x"}
+    assert client.post(f"{MUSEUM}/special-events", json=event, headers=auth).status_code == 201
+    wrong = {**event, "capacity": "lots"}
+    assert client.post(f"{MUSEUM}/special-events", json=wrong, headers=auth).status_code == 400
+
+
+def test_dates_must_exist(client: TestClient) -> None:
+    event = {"name": "Gala", "kind": "special", "price": 5}
+    auth = {"Authorization": "Bearer x"}
+    good = {**event, "dates": ["2024-02-29"]}
+    assert client.post(f"{MUSEUM}/special-events", json=good, headers=auth).status_code == 201
+    bad = {**event, "dates": ["2024-13-01"]}
+    assert client.post(f"{MUSEUM}/special-events", json=bad, headers=auth).status_code == 400
