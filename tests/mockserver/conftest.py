@@ -194,13 +194,15 @@ def live_server() -> Iterator[LiveServer]:
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Stops `mockserver serve` where uvicorn would start serving (one process, or a supervisor
-    of workers), keeping the app, the bound address and the workers' settings."""
+    of workers), keeping the app, the bound address and the workers' settings; the start
+    banner is printed as once the server is ready."""
     seen: dict[str, Any] = {}
 
     def serve_one(server: cli.AnnouncingServer, sockets: list[socket.socket]) -> None:
         (sock,) = sockets
         seen.update(app=server.config.app, address=sock.getsockname())
         sock.close()
+        server.on_ready()  # what a server that started would print (the banner)
 
     class Supervisor:
         def __init__(self, config: Any, sockets: list[socket.socket]):
