@@ -29,6 +29,7 @@ from mockserver.docs import DOCS_TITLE, served_document
 from mockserver.encoding import dump_json
 from mockserver.engine import Engine, MockRequest, MockResponse
 from mockserver.head import acceptable, head_of
+from mockserver.routes import path_pattern
 from mockserver.sandbox import OPEN_CALLER, TokenPolicy
 from mockserver.stack import CachedAsyncApp
 from mockserver.store import StoreUnavailable
@@ -218,11 +219,10 @@ def allowed_methods(document: JSONObject, base_path: str) -> AllowedMethods:
     """The methods an OpenAPI document declares for a request path (a 405's `Allow` header)."""
     routes: list[tuple[re.Pattern[str], list[str]]] = []
     for path, item in document["paths"].items():
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base_path + path))
         methods = [m.upper() for m in HTTP_METHODS if m in item]
         if "GET" in methods:
             methods.append("HEAD")
-        routes.append((re.compile(f"^{pattern}/?$"), methods))
+        routes.append((path_pattern(base_path, path), methods))
 
     def allowed(request_path: str) -> list[str]:
         return next((methods for regex, methods in routes if regex.match(request_path)), [])
@@ -235,12 +235,19 @@ def register_error_handlers(
     formats: ErrorFormat,
     allowed: AllowedMethods | None = None,
     policy: TokenPolicy | None = None,
+    declared: stateless.DeclaredErrors | None = None,
 ) -> None:
-    """Render every error, the engine's and connexion's alike, in the given envelope."""
+    """Render every error, the engine's and connexion's alike, in the given envelope; with
+    `declared` (a plain document), as the operation's declared response where it has one."""
 
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         error = to_mock_error(exc, policy)
-        response = json_response(error.status_code, error.body(formats), formats.media_type)
+        response = None
+        if declared is not None:
+            accept = request.headers.get("accept")
+            response = declared.answer(request.method, request.url.path, error, accept)
+        if response is None:
+            response = json_response(error.status_code, error.body(formats), formats.media_type)
         response.headers.update(error.headers)
         if error.status_code == 405 and allowed is not None:
             response.headers["Allow"] = ", ".join(allowed(request.url.path))
@@ -316,5 +323,9 @@ def create_api_app(
         uri_parser_class=SingleValueURIParser,
     )
     allowed = allowed_methods(spec.document, base_path)
-    register_error_handlers(app, spec.errors, allowed, policy if stateful else None)
+    if stateful:
+        register_error_handlers(app, spec.errors, allowed, policy)
+    else:
+        declared = stateless.DeclaredErrors(spec, base_path)
+        register_error_handlers(app, spec.errors, allowed, declared=declared)
     return app

@@ -13,14 +13,23 @@ its own. Each operation answers with one of its declared responses:
 Security: a request must carry the credentials one of the operation's security requirements
 names (a bearer token, Basic credentials, the API key in its header, query or cookie); any value
 is accepted, as the document says nothing about which are valid.
+
+Errors (an invalid request, missing credentials): answered with a response the operation
+declares where it declares one (`declared_response`): the error's own status, for an invalid
+request a declared 422 (Prism's choice), the status's range (`4XX`) or `default`. The body is
+the document's error envelope when the declared schema allows it, else the declared example,
+else data generated from the schema. An operation that declares none of them gets the error
+with its own status: OpenAPI 3.0.3 (Responses Object) does not ask a document to list every
+error, and Prism answers such requests with undeclared statuses too.
 """
 
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from connexion.context import _scope
+from connexion.json_schema import Draft4ResponseValidator
 from connexion.lifecycle import ConnexionResponse
 from connexion.resolver import Resolution, Resolver
 from connexion.security import (
@@ -29,17 +38,23 @@ from connexion.security import (
     BearerSecurityHandler,
     OAuthSecurityHandler,
 )
+from jsonschema import Draft4Validator
 from starlette.datastructures import Headers
 
 from kycspec.model import ApiSpec
+from kycspec.stateless import operations
 from kycspec.types import JSONObject
 from mockserver import errors
 from mockserver.encoding import dump_json
 from mockserver.generate import Generator
 from mockserver.head import parse_preferences
+from mockserver.routes import path_pattern
 
 NO_RESPONSES = "The operation declares no responses."
 JSON_LIKE = ("application/json", "+json")
+# An invalid request is a 400 (RFC 9110 section 15.5.1); an operation declaring no 400 but a
+# 422 gets its 422, the status Prism prefers for a request that fails validation.
+DECLARED_INSTEAD = {400: ("422",)}
 
 
 def _accept_any(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -116,6 +131,36 @@ class Responder:
             return int(numbered[0]), declared[numbered[0]]
         raise errors.InternalError(NO_RESPONSES)
 
+    def error(
+        self, error: errors.MockError, envelope: Any, accept: str | None
+    ) -> ConnexionResponse | None:
+        """The declared response answering `error` (`envelope` is its body in the document's
+        error envelope); None when the operation declares no response for it."""
+        found = declared_response(self.responses, error.status_code)
+        if found is None:
+            return None
+        status, response = found
+        content: dict[str, Any] = response.get("content") or {}
+        if not content:
+            return ConnexionResponse(status_code=status, body=b"")
+        media_type = _negotiated(list(content), accept)
+        media = self._resolved(content[media_type]) or {}
+        body = envelope if self._allows(media.get("schema"), envelope) else _NOTHING
+        if body is _NOTHING:
+            body = self._example(media, None)
+        if body is _NOTHING:
+            rng = random.Random(status)
+            body = Generator(self.spec.document, rng).value(media.get("schema"))
+        return _encoded(status, media_type, body)
+
+    def _allows(self, schema: Any, body: Any) -> bool:
+        if schema is None:
+            return True
+        components = self.spec.document.get("components", {})
+        resolved = {**self._resolved(schema), "components": components}
+        checker = Draft4ResponseValidator(resolved, format_checker=Draft4Validator.FORMAT_CHECKER)
+        return bool(checker.is_valid(body))
+
     def respond(self, headers: Headers, request_key: str) -> ConnexionResponse:
         prefer = parse_preferences(headers.get("prefer") or "")
         status, response = self.status(prefer)
@@ -157,6 +202,46 @@ class Responder:
 
 
 _NOTHING = object()
+
+
+def declared_response(responses: Mapping[str, Any], status: int) -> tuple[int, Any] | None:
+    """The status and declared response (a Responses Object entry) answering an error.
+
+    In order: the status itself, its `DECLARED_INSTEAD` alternative, its range (`4XX`,
+    OpenAPI 3.0.3), `default`; None when the operation declares none of them.
+    """
+    code = str(status)
+    if code in responses:
+        return status, responses[code]
+    for key in DECLARED_INSTEAD.get(status, ()):
+        if key in responses:
+            return int(key), responses[key]
+    for key in (f"{code[0]}XX", f"{code[0]}xx", "default"):
+        if key in responses:
+            return status, responses[key]
+    return None
+
+
+class DeclaredErrors:
+    """The errors of a plain document's operations, answered as each operation declares."""
+
+    def __init__(self, spec: ApiSpec, base_path: str):
+        self.routes = [
+            (path_pattern(base_path, path), method.upper(), Responder(spec, raw, 0))
+            for path, method, raw in operations(spec.document)
+        ]
+        self.envelope = spec.errors
+
+    def answer(
+        self, method: str, path: str, error: errors.MockError, accept: str | None
+    ) -> ConnexionResponse | None:
+        """The declared answer to `error` for the request, or None (the error as it is)."""
+        if not 400 <= error.status_code < 500:
+            return None
+        for pattern, declared_method, responder in self.routes:
+            if declared_method == method.upper() and pattern.match(path):
+                return responder.error(error, error.body(self.envelope), accept)
+        return None
 
 
 def _negotiated(media_types: list[str], accept: str | None) -> str:

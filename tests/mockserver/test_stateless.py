@@ -185,3 +185,79 @@ def test_dates_must_exist(client: TestClient) -> None:
     assert client.post(f"{MUSEUM}/special-events", json=good, headers=auth).status_code == 201
     bad = {**event, "dates": ["2024-13-01"]}
     assert client.post(f"{MUSEUM}/special-events", json=bad, headers=auth).status_code == 400
+
+
+DECLARED_ERRORS = """
+openapi: 3.0.3
+info: {title: Orders, version: '1'}
+servers: [{url: /v1}]
+components:
+  securitySchemes:
+    key: {type: apiKey, in: header, name: X-Key}
+  schemas:
+    Order:
+      type: object
+      required: [item]
+      properties: {item: {type: string}}
+    Refusal:
+      type: object
+      required: [reason, fields]
+      properties:
+        reason: {type: string}
+        fields: {type: array, items: {type: string}}
+paths:
+  /orders:
+    post:
+      security: [{key: []}]
+      requestBody:
+        required: true
+        content:
+          application/json: {schema: {$ref: '#/components/schemas/Order'}}
+      responses:
+        '201': {description: Created}
+        '422':
+          description: Refused
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Refusal'}
+              example: {reason: invalid, fields: [item]}
+        4XX:
+          description: Any other client error
+  /orders/{id}:
+    get:
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: integer}}
+        - {name: verbose, in: query, schema: {type: boolean}}
+      responses:
+        '200': {description: Found}
+"""
+
+
+@pytest.fixture(scope="module")
+def declared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    directory = tmp_path_factory.mktemp("declared")
+    (directory / "orders.yaml").write_text(DECLARED_ERRORS)
+    with TestClient(create_app(directory, validate_responses=True)) as test_client:
+        yield test_client
+
+
+def test_an_invalid_request_is_answered_with_the_declared_422_and_its_example(
+    declared: TestClient,
+) -> None:
+    bad = declared.post("/orders/v1/orders", json={}, headers={"X-Key": "k"})
+    assert bad.status_code == 422  # no 400 declared: the declared 422, not an undeclared 400
+    assert bad.json() == {"reason": "invalid", "fields": ["item"]}  # the envelope does not fit
+
+
+def test_missing_credentials_are_answered_with_the_declared_range(declared: TestClient) -> None:
+    refused = declared.post("/orders/v1/orders", json={"item": "book"})
+    assert refused.status_code == 401  # `4XX` declares it
+    assert refused.content == b""  # as the `4XX` response: no content
+    assert refused.headers["www-authenticate"]
+
+
+def test_an_error_the_operation_does_not_declare_keeps_its_status(declared: TestClient) -> None:
+    bad = declared.get("/orders/v1/orders/1", params={"verbose": "very"})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["status"] == 400
