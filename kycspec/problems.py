@@ -28,3 +28,16 @@ class DocumentError(ValueError):
 
     def to_json(self) -> dict[str, str]:
         return {"file": self.file, "pointer": self.pointer, "message": self.message}
+
+
+class DocumentErrors(DocumentError):
+    """Several documents cannot be served: the first as a `DocumentError`, `str()` lists each
+    on its own line (so one bad file never hides another)."""
+
+    def __init__(self, problems: tuple[DocumentError, ...]):
+        first = problems[0]
+        super().__init__(first.file, first.pointer, first.message)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "\n".join(str(problem) for problem in self.problems)

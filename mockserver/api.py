@@ -313,7 +313,9 @@ def create_api_app(
         resolver=EngineResolver(spec, engine, validate_responses=validate_responses)
         if stateful
         else stateless.StatelessResolver(spec),
-        strict_validation=True,
+        # A plain document's schemas allow what they do not forbid (extra form fields, as
+        # JSON Schema's additionalProperties); the x- specs refuse anything undeclared.
+        strict_validation=stateful,
         validate_responses=validate_responses,
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui=True,

@@ -8,7 +8,7 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kycspec.loader import SPECS_DIR, load_directory
-from kycspec.problems import DocumentError
+from kycspec.problems import DocumentError, DocumentErrors
 from mockserver.api import create_api_app
 from mockserver.control import create_control_app
 from mockserver.delivery import POLL_INTERVAL_S, DeliveryWorker
@@ -130,13 +130,14 @@ def create_app(
     `webhook_urls` receive every sandbox's webhook events, retried as
     `webhook_retry` says; the delivery worker looks for due work every `webhook_poll_s` seconds.
     A document that cannot be served is reported in `MockApp.problems` and on `/`, and the
-    others are served; with `strict`, the first one raises its `DocumentError` instead. With
-    `infer`, plain documents get the `x-` extensions REST conventions imply (`kycspec.infer`).
+    others are served; with `strict`, or when none can be served, they raise `DocumentErrors`
+    (every problem) instead. With `infer`, plain documents get the `x-` extensions REST
+    conventions imply (`kycspec.infer`).
     """
     register_formats()
     loaded = load_directory(specs_dir, allow_remote_refs=allow_remote_refs, infer=infer)
     if loaded.problems and (strict or not loaded.specs):
-        raise loaded.problems[0]
+        raise DocumentErrors(loaded.problems)
     specs = loaded.specs
     if api is not None and api not in specs:
         raise ValueError(f"unknown API {api!r}; known: {', '.join(specs)}")

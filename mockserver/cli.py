@@ -423,16 +423,16 @@ def _banner(
 ) -> None:
     table = Table(title=f"kyc-contracts mock, ready in {elapsed:.2f}s", title_justify="left")
     table.add_column("API")
-    table.add_column("Base URL")
-    table.add_column("Interactive docs")
+    table.add_column("Base URL", no_wrap=True)  # whole, to copy (docs: the base URL + /ui/)
     table.add_column("Mode")
     for name, spec in specs.items():
         if api and name != api:
             continue
         base = f"{root}{'' if api else '/' + name}{spec.base_path}"
         mode = "stateful" if spec.stateful else f"stateless (OpenAPI {spec.source_version})"
-        table.add_row(name, base, f"{base}/ui/", mode)
+        table.add_row(name, base, mode)
     console.print(table)
+    console.print("Interactive docs: <base URL>/ui/")
     console.print(
         f"Tokens: [bold]Bearer {user_prefix}<name>[/] opens sandbox <name>; "
         f"[bold]Bearer {admin_prefix}<name>[/] the same sandbox with admin operations."

@@ -6,7 +6,8 @@ as for any API), and the security layer checks that every operation the document
 refuses a request without credentials. What needs records or knows valid credentials
 (`accounts_isolated`, `invalid_token_refused`, the stateful checks) is SKIPPED with the
 reason. An invalid request refused with a 4xx the document does not declare is not a
-status_code_conformance failure (`NOT_JUDGED`).
+status_code_conformance failure (`NOT_JUDGED`); valid data is judged accepted only when it went
+out as generated and its numbers are ones JSON parsers interoperate on (`interoperable`).
 
 Requests carry `--token` where the operation's first security requirement puts it: a bearer or
 OAuth token in `Authorization`, Basic credentials (`token:`), an API key in its header, query
@@ -15,6 +16,7 @@ parameter or cookie.
 
 import base64
 import functools
+import math
 from typing import Any
 
 import requests
@@ -29,6 +31,7 @@ from conformance.layers.schema import (
     _drive,
     _load_schema,
     _Run,
+    _sent_as_generated,
     _unanswered,
     _validate,
     exchange_of,
@@ -52,6 +55,26 @@ UNSECURED = "no operation of the document declares security (securitySchemes)"
 # declared 4xx must match its schema, and a valid request answered with an undeclared status
 # still fails.
 NOT_JUDGED = {("status_code_conformance", GenerationMode.NEGATIVE, 4)}
+INTEROPERABLE_INTEGER = 2**53 - 1  # RFC 8259 section 6
+
+
+def interoperable(value: Any) -> bool:
+    """Whether every number in the value is one RFC 8259 section 6 expects to interoperate.
+
+    JSON parsers keep IEEE 754 double precision; an integer beyond +-(2**53 - 1) or a number
+    beyond double range may be refused, so valid data carrying one proves nothing when it is.
+    """
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) <= INTEROPERABLE_INTEGER
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(interoperable(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(interoperable(item) for item in value)
+    return True
 
 
 def credentials(document: JSONObject, operation: JSONObject, token: str | None) -> JSONObject:
@@ -139,9 +162,14 @@ def _one_case(run: _Run, label: str, placed: JSONObject, mode: GenerationMode, c
         errors.fail(f"{label}: no response ({exchange.error})", [exchange])
         return
     exchange = exchange_of(response, run.target)
+    judged = _sent_as_generated(case, response) and (
+        mode is GenerationMode.NEGATIVE or interoperable([case.body, case.query])
+    )
     for name in (*RESPONSE_CHECKS, MODE_CHECKS[mode]):
         tally = run.tallies.get(name)
         if tally is None or (name, mode, response.status_code // 100) in NOT_JUDGED:
+            continue
+        if name == MODE_CHECKS[mode] and not judged:
             continue
         tally.ran()
         problem = _validate(case, response, name, headers)

@@ -9,7 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from conformance import cli
-from conformance.layers.plain import NO_RECORDS, NO_VALID_CREDENTIALS, UNSECURED, credentials
+from conformance.layers.plain import (
+    NO_RECORDS,
+    NO_VALID_CREDENTIALS,
+    UNSECURED,
+    credentials,
+    interoperable,
+)
 from conformance.results import Result, Verdict
 from conformance.runner import STATELESS_LIFECYCLE, run
 from conformance.settings import Profile, Settings
@@ -99,3 +105,9 @@ def test_one_bad_document_does_not_stop_a_run_against_another(tmp_path: Path) ->
     broken = runner.invoke(cli.main, ["run", "--api", "broken", *arguments])
     assert broken.exit_code == cli.EXIT_CANNOT_RUN
     assert "broken.yaml#/info" in broken.output
+
+
+def test_only_numbers_json_parsers_interoperate_on_prove_valid_data_accepted() -> None:
+    assert interoperable({"id": 2**53 - 1, "price": -2.5, "tags": ["x", None, True]})
+    assert not interoperable({"extra": [1, 11161103754368468910080]})  # RFC 8259 section 6
+    assert not interoperable([float("inf")])

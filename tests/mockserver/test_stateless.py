@@ -159,7 +159,9 @@ def test_cli_serves_the_others_and_reports_the_bad_one(
     result = CliRunner().invoke(cli.main, serve)
     assert result.exit_code == 0, result.output
     assert started["app"].problems
-    assert started["address"][0] == "127.0.0.1"
+    host, port = started["address"]
+    assert host == "127.0.0.1"
+    assert f"http://127.0.0.1:{port}/petstore/v1 " in result.output  # whole, not cut short
     output = " ".join(result.output.split())
     assert "broken.yaml#/info" in output
     assert " ".join(cli.NOT_SERVED.format(count=1).split()) in output
@@ -261,3 +263,12 @@ def test_an_error_the_operation_does_not_declare_keeps_its_status(declared: Test
     assert bad.status_code == 400
     assert bad.headers["content-type"] == "application/problem+json"
     assert bad.json()["status"] == 400
+
+
+def test_when_no_document_can_be_served_every_problem_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(BROKEN)
+    (tmp_path / "fragment.yaml").write_text("Pet: {type: object}\n")
+    result = CliRunner().invoke(cli.main, ["serve", "--port", "0", "--specs-dir", str(tmp_path)])
+    assert result.exit_code == cli.EXIT_CANNOT_START
+    assert "broken.yaml#/info" in result.output
+    assert "fragment.yaml" in result.output
