@@ -16,6 +16,8 @@ Each construct with a 3.0 form is rewritten to it:
 | `$ref` with sibling keywords | `allOf: [{$ref}]` beside them |
 | `$schema`, `$id`, `$comment` | dropped |
 | `webhooks`, `jsonSchemaDialect`, `info.summary`, `license.identifier` | dropped |
+| an operation without `responses` (optional in 3.1) | `responses: {default: ...}`: any answer |
+| role names in the security requirement of a scheme other than OAuth2/OpenID | `[]` |
 
 Constructs with no 3.0 form (`NO_30_FORM`) are refused, each named with its JSON pointer.
 """
@@ -53,6 +55,9 @@ SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 SCHEMA_MAPS = ("properties",)
 SCHEMA_ONE = ("items", "not", "additionalProperties")
 REF_ANNOTATIONS = ("description", "summary", "title")
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+UNDESCRIBED = {"default": {"description": "Not described by the document (OpenAPI 3.1)."}}
+SCOPED_SCHEMES = ("oauth2", "openIdConnect")  # OpenAPI 3.0: only these list scopes
 
 
 def to_openapi30(document: dict[str, Any], file: str) -> dict[str, Any]:
@@ -90,6 +95,18 @@ class _Converter:
             for key, value in components.items()
         }
         out["paths"] = self.walk(out["paths"], "/paths")
+        schemes = out["components"].get("securitySchemes", {})
+        operations = [
+            item[method]
+            for item in out["paths"].values()
+            for method in HTTP_METHODS
+            if isinstance(item, dict) and isinstance(item.get(method), dict)
+        ]
+        for holder in (out, *operations):
+            if isinstance(holder.get("security"), list):
+                holder["security"] = _requirements_30(holder["security"], schemes)
+        for operation in operations:
+            operation.setdefault("responses", UNDESCRIBED)
         return out
 
     def walk(self, node: Any, at: str) -> Any:
@@ -180,3 +197,16 @@ class _Converter:
         branches = [self.schema(s, join(at, i)) for i, s in enumerate(value)]
         concrete = [b for b in branches if b != NULL_SCHEMA]
         return concrete, len(concrete) < len(branches)
+
+
+def _requirements_30(requirements: list[Any], schemes: dict[str, Any]) -> list[Any]:
+    """A security requirement list with role names kept only for OAuth2 and OpenID Connect
+    schemes (OpenAPI 3.0.3, Security Requirement Object)."""
+    return [
+        {
+            name: scopes if schemes.get(name, {}).get("type") in SCOPED_SCHEMES else []
+            for name, scopes in requirement.items()
+        }
+        for requirement in requirements
+        if isinstance(requirement, dict)
+    ]

@@ -4,6 +4,7 @@ Every response the in-process client gets has been validated against its documen
 (`validate_responses=True`), so a generated body that breaks its schema fails here as a 500.
 """
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,3 +273,20 @@ def test_when_no_document_can_be_served_every_problem_is_reported(tmp_path: Path
     assert result.exit_code == cli.EXIT_CANNOT_START
     assert "broken.yaml#/info" in result.output
     assert "fragment.yaml" in result.output
+
+
+def test_a_3_1_operation_without_responses_and_with_role_names_is_served(tmp_path: Path) -> None:
+    """OpenAPI 3.1 lets an operation omit `responses` and a non-OAuth requirement list role
+    names (the OpenAPI Initiative's non-oauth-scopes example); 3.0 has neither."""
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "Scopes", "version": "1.0.0"},
+        "paths": {"/users": {"get": {"security": [{"bearerAuth": ["read:users", "public"]}]}}},
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    }
+    (tmp_path / "scopes.json").write_text(json.dumps(document))
+    app = create_app(tmp_path, validate_responses=True)
+    assert app.problems == ()
+    with TestClient(app) as scoped:
+        assert scoped.get("/scopes/users", headers={"Authorization": "Bearer x"}).status_code == 200
+        assert scoped.get("/scopes/users").status_code == 401
