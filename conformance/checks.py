@@ -73,6 +73,8 @@ _check(
 _check("not_a_server_error", "schema", "a response to the operation", "operation")
 _check("use_after_free", "schema", "a record deleted, then read again", "resource")
 _check("ensure_resource_availability", "schema", "a record created, then read", "resource")
+_check("idempotent_retries", "schema", "a create retried with the same idempotency key")
+_check("feed_records_changes", "schema", "a record created, then looked for in its feed")
 # -- security layer -----------------------------------------------------------------------
 _check("missing_token_refused", "security", "a request without a token", "operation")
 _check("invalid_token_refused", "security", "a request with an invalid token", "operation")

@@ -59,12 +59,14 @@ class TranscriptClient:
         files: Mapping[str, Any] | None = None,
         content: bytes | None = None,
         absolute: bool = False,
+        media_type: str = "application/json",
     ) -> Exchange:
         """Send one request; `path` is relative to the target's base URL unless `absolute`.
 
         A header given as None is not sent at all, not even httpx's default (`User-Agent`), so
         a check can show that a server refuses a request without it. `content` is a body sent
         as it is (its `Content-Type` among the headers); `params` may repeat a name as pairs.
+        A `json` body goes out as `media_type` (`application/merge-patch+json`, say).
         """
         url = path if absolute else self.target.url(path)
         if json is not None:
@@ -72,7 +74,7 @@ class TranscriptClient:
         omitted = [name for name, value in (headers or {}).items() if value is None]
         sent_headers = {k: v for k, v in (headers or {}).items() if v is not None}
         if json is not None:
-            sent_headers.setdefault("Content-Type", "application/json")
+            sent_headers.setdefault("Content-Type", media_type)
         request = self._client.build_request(
             method,
             url,
@@ -91,6 +93,7 @@ class TranscriptClient:
             request_headers=dict(request.headers),
             request_body=body,
             credential=self.target.placeholder(request.headers),
+            masks=self.target.masks(),
         )
         exchange = self._exchange(request, sent)
         self.exchanges.append(exchange)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.http import TranscriptClient
-from conformance.requests import body_kwargs, headers_for, path_for, valid_body
+from conformance.requests import body_kwargs, headers_for, params_for, path_for, valid_body
 from conformance.results import Exchange
-from kycspec.model import ApiSpec, Operation
+from kycspec.model import ApiSpec, Operation, Resource
 from kycspec.types import JSON, JSONObject
 
 # A record that was deleted answers one of these (RFC 9110: 404 Not Found, 410 Gone).
@@ -113,15 +113,26 @@ def create_record(
     *,
     headers: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    parents: Mapping[str, str] | None = None,
 ) -> tuple[Created | None, Exchange]:
-    """Create one record with a minimal valid request; `(None, exchange)` when that fails."""
+    """Create one record with a minimal valid request; `(None, exchange)` when that fails.
+
+    A child resource's parents are created first (as the same caller), and their ids fill
+    the path (or `parents` names existing ones).
+    """
     params = {p["name"]: _path_value(p, op) for p in op.parameters if p.get("in") == "path"}
+    if parents is None:
+        parents, failed = create_parents(client, op.resource, token)
+        if failed is not None:
+            return None, failed
+    params.update(parents)
     content_type, payload = valid_body(op, overrides)
     sent = {**headers_for(op, client.target, token), **(headers or {})}
     exchange = client.request(
         op.method,
         path_for(op, None, params),
         headers=sent,
+        params=params_for(op, token) or None,
         **body_kwargs(content_type, payload),
     )
     if exchange.status != op.success_status:
@@ -130,6 +141,25 @@ def create_record(
     if not record or record.get(op.resource.id_field) is None:
         return None, exchange
     return Created(op, record, params, exchange), exchange
+
+
+def create_parents(
+    client: TranscriptClient, resource: Resource, token: str | None
+) -> tuple[dict[str, str], Exchange | None]:
+    """Path values naming a new parent (and its parents) of `resource`; `{}` for no parent.
+
+    Returns the values, and the exchange that failed when a parent could not be created.
+    """
+    parent = resource.parent
+    if parent is None:
+        return {}, None
+    creator = creator_of(client.target.spec, parent.resource)
+    if creator is None:
+        return {}, None
+    created, exchange = create_record(client, creator, token)
+    if created is None:
+        return {}, exchange
+    return {**created.params, parent.param: created.id}, None
 
 
 def _path_value(param: JSONObject, op: Operation) -> str:

@@ -10,7 +10,7 @@ Public API (kept small on purpose, other layers reuse it):
 - `valid_body(op, overrides)` -> `(content_type, payload)`;
 - `body_kwargs(content_type, payload)` -> keyword arguments for `TranscriptClient.request`;
 - `path_for(op, record_id, params)` and `record_path(op, record, params)`;
-- `headers_for(op, target, token)`.
+- `headers_for(op, target, token)` and `params_for(op, token)`.
 """
 
 import re
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from conformance.target import Target, bearer
+from conformance.target import Target, credential_headers, credential_params
 from kycspec.expressions import split_path
 from kycspec.model import Operation
 from kycspec.types import JSON, JSONObject
@@ -75,7 +75,11 @@ def example_value(schema: JSONObject | None) -> JSON:
             if not properties.get(name, {}).get("readOnly")
         }
     if kind == "array":
-        return [example_value(schema.get("items")) for _ in range(schema.get("minItems", 0))]
+        items = schema.get("items") or {}
+        count = schema.get("minItems", 0)
+        if schema.get("uniqueItems") and items.get("enum"):
+            return list(items["enum"][:count])  # uniqueItems: distinct values, not repeats
+        return [example_value(items) for _ in range(count)]
     if kind in ("integer", "number"):
         low = schema.get("minimum", 1)
         return low + 1 if schema.get("exclusiveMinimum") is True else low
@@ -159,7 +163,7 @@ def body_kwargs(content_type: str | None, payload: JSON) -> dict[str, Any]:
         return {"data": data, "files": files}
     if content_type == FORM_MEDIA:
         return {"data": {k: str(v) for k, v in payload.items()}}
-    return {"json": payload}
+    return {"json": payload, "media_type": content_type}
 
 
 def _param_schema(param: JSONObject) -> JSONObject:
@@ -210,12 +214,12 @@ def record_path(
 
 
 def headers_for(op: Operation, target: Target, token: str | None) -> dict[str, str]:
-    """Authorization plus every required header parameter.
+    """The credential (as the operation's security scheme carries it) plus every required header.
 
     A header that partitions records (FinHub's `X-Tenant-ID`) takes `target.tenant`, so every
     request of a run stays in its own partition; the others take the spec's example.
     """
-    headers = bearer(token)
+    headers = credential_headers(op, token)
     partition = {
         keys[0].lower()
         for root, keys in map(split_path, op.resource.partition)
@@ -230,3 +234,8 @@ def headers_for(op: Operation, target: Target, token: str | None) -> dict[str, s
         else:
             headers[name] = str(parameter_example(param))
     return headers
+
+
+def params_for(op: Operation, token: str | None) -> dict[str, str]:
+    """The query parameters a request needs before any of its own: an API key `in: query`."""
+    return credential_params(op, token)

@@ -38,12 +38,34 @@ def _has_admin(spec: ApiSpec, resource: Resource | None) -> bool:
     return any(op.admin for op in spec.operations.values())
 
 
-def _has_lifecycle(spec: ApiSpec, resource: Resource | None) -> bool:
-    return resource is not None and resource.lifecycle is not None
+def _has_moves(spec: ApiSpec, resource: Resource | None) -> bool:
+    """Operations drive some transition: the suite can ask for moves (clock- and
+    parent-driven ones are checked elsewhere, or not at all)."""
+    lifecycle = resource.lifecycle if resource else None
+    return bool(lifecycle and any(t.operation for t in lifecycle.transitions))
+
+
+def _has_forbidden_moves(spec: ApiSpec, resource: Resource | None) -> bool:
+    """Some operation could ask for a move the lifecycle does not declare, from a state that
+    is not terminal (terminal states are `terminal_states_final`'s). An update that repeats
+    the current status is no move; a transition operation always moves."""
+    lifecycle = resource.lifecycle if resource else None
+    if lifecycle is None:
+        return False
+    live = [s for s in lifecycle.states if s not in lifecycle.terminal]
+    operations = {t.operation for t in lifecycle.transitions if t.operation}
+    return any(
+        lifecycle.find(source, target, name) is None
+        and not (source == target and spec.operations[name].role == "update")
+        for name in operations
+        for target in lifecycle.targets_of(name)
+        for source in live
+    )
 
 
 def _has_terminal(spec: ApiSpec, resource: Resource | None) -> bool:
-    return bool(resource and resource.lifecycle and resource.lifecycle.terminal)
+    lifecycle = resource.lifecycle if resource else None
+    return bool(lifecycle and lifecycle.terminal and _has_moves(spec, resource))
 
 
 def _has_clock(spec: ApiSpec, resource: Resource | None) -> bool:
@@ -148,6 +170,23 @@ SCHEMA = (
         "A created resource can be read right away.",
         OPENAPI,
     ),
+    Template(
+        10,
+        "MUST",
+        "idempotent_retries",
+        "A write retried with the same idempotency key and body gets the first answer and "
+        "writes nothing; the same key with another body is refused with 400.",
+        "x-idempotency (Stripe idempotent requests)",
+        lambda spec, res: spec.idempotency_header is not None,
+    ),
+    Template(
+        11,
+        "MUST",
+        "feed_records_changes",
+        "A record created in a resource a feed watches shows up in the feed's list.",
+        "x-resources records (event feeds)",
+        lambda spec, res: any(r.feed for r in spec.resources.values()),
+    ),
 )
 
 LIFECYCLE = (
@@ -180,7 +219,7 @@ LIFECYCLE = (
         "allowed_transitions_accepted",
         "Every transition the lifecycle declares is accepted.",
         "x-resources lifecycle",
-        _has_lifecycle,
+        _has_moves,
     ),
     Template(
         5,
@@ -189,7 +228,7 @@ LIFECYCLE = (
         "A transition the lifecycle does not declare is refused with 409 and the record "
         "is unchanged.",
         "x-resources lifecycle (specs/README.md)",
-        _has_lifecycle,
+        _has_forbidden_moves,
     ),
     Template(
         6,

@@ -25,7 +25,9 @@ class Exchange:
     """One request and its response (or the transport error instead of one).
 
     Rendered (`as_curl`, `to_json`), the Authorization header shows `credential`, the name of
-    the key that was sent (`<token>`, `<token-b>`, ...), never the key itself.
+    the key that was sent (`<token>`, `<token-b>`, ...), never the key itself; every other
+    place a key can travel (an API key header, the query, a cookie, the body) shows the
+    placeholder `masks` gives for its text.
     """
 
     method: str
@@ -40,21 +42,28 @@ class Exchange:
     credential: str = OTHER_CREDENTIAL
     outage: str | None = None  # `watch.HANGING`, `DOWN` or `LIMIT`: why there is no answer
     cut_status: int | None = None  # `LIMIT`: the status line of the answer that was cut off
+    masks: tuple[tuple[str, str], ...] = ()
+
+    def masked(self, text: str) -> str:
+        """The text with every known key replaced by its placeholder."""
+        for secret, placeholder in self.masks:
+            text = text.replace(secret, placeholder)
+        return text
 
     def as_curl(self) -> str:
-        parts = ["curl", "-X", self.method, shlex.quote(self.url)]
+        parts = ["curl", "-X", self.method, shlex.quote(self.masked(self.url))]
         for name, value in self.request_headers.items():
             if name.lower() in ("content-length", "host", "accept-encoding", "connection"):
                 continue
             parts += ["-H", shlex.quote(f"{name}: {self._shown(name, value)}")]
         if self.request_body:
             text = self.request_body.decode("utf-8", errors="replace")
-            parts += ["--data-binary", shlex.quote(text)]
+            parts += ["--data-binary", shlex.quote(self.masked(text))]
         return " ".join(parts)
 
     def _shown(self, name: str, value: str) -> str:
         if name.lower() != "authorization":
-            return value
+            return self.masked(value)
         stripped = value.strip()  # whitespace around the value is kept as it was sent
         scheme, _, secret = stripped.partition(" ")
         return value.replace(stripped, f"{scheme} {self.credential}" if secret else self.credential)
@@ -84,7 +93,7 @@ class Exchange:
         return {
             "curl": self.as_curl(),
             "method": self.method,
-            "url": self.url,
+            "url": self.masked(self.url),
             "status": self.status,
             "error": self.error,
             "elapsed_ms": round(self.elapsed_ms, 2),

@@ -9,7 +9,8 @@ from conformance.limits import (
     DEFAULT_WEBHOOK_WAIT_S,
 )
 from conformance.watch import ServerWatch, operation_key
-from kycspec.model import ApiSpec
+from kycspec.credentials import Credential
+from kycspec.model import ApiSpec, Operation
 
 # How reports name each credential of a target (in curl lines and the replay command): by its
 # role, never by its value, so a report can be shared without leaking the vendor's keys.
@@ -26,6 +27,32 @@ OTHER_CREDENTIAL = "<other-token>"
 def bearer(token: str | None) -> dict[str, str]:
     """The Authorization header that presents `token` (no header for no token)."""
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def credential_of(op: Operation) -> Credential | None:
+    """The credential the suite presents for `op`: the first alternative its spec declares."""
+    return op.credentials[0] if op.credentials else None
+
+
+def credential_headers(op: Operation, token: str | None) -> dict[str, str]:
+    """The header that presents `token` as `op` declares (a cookie goes in `Cookie`)."""
+    credential = credential_of(op)
+    if not token or credential is None:
+        return bearer(token) if not op.public else {}
+    value = credential.present(token)
+    if credential.location == "header":
+        return {credential.field: value}
+    if credential.location == "cookie":
+        return {"Cookie": f"{credential.field}={value}"}
+    return {}
+
+
+def credential_params(op: Operation, token: str | None) -> dict[str, str]:
+    """The query parameter that presents `token`, for an API key declared `in: query`."""
+    credential = credential_of(op)
+    if not token or credential is None or credential.location != "query":
+        return {}
+    return {credential.field: credential.present(token)}
 
 
 @dataclass(frozen=True)
@@ -78,10 +105,31 @@ class Target:
         """The spec operation a request is for, as `METHOD /path/{param}` (see `watch`)."""
         return operation_key(self.spec, self.base_url, method, url)
 
+    def masks(self) -> tuple[tuple[str, str], ...]:
+        """(text, placeholder) pairs: every form in which a key of the target can be sent.
+
+        Evidence shows the placeholder wherever the text appears (an API key header, a query
+        parameter, a cookie, a Basic credential), longest text first.
+        """
+        found: dict[str, str] = {}
+        for name, placeholder in PLACEHOLDERS.items():
+            key = getattr(self, name)
+            if not key:
+                continue
+            for credential in self.spec.credentials.values():
+                found.setdefault(
+                    credential.present(key).removeprefix(credential.prefix), placeholder
+                )
+            found.setdefault(key, placeholder)
+        return tuple(sorted(found.items(), key=lambda item: -len(item[0])))
+
     def placeholder(self, headers: Mapping[str, str]) -> str:
         """The name reports show for the credential in `headers`, in place of its value."""
         value = next((v for k, v in headers.items() if k.lower() == "authorization"), "").strip()
         token = value.partition(" ")[2].strip() or value
+        for credential in self.spec.credentials.values():
+            if credential.location == "header" and credential.field.lower() == "authorization":
+                token = credential.extract(value) or token
         for name, placeholder in PLACEHOLDERS.items():
             if token and token == getattr(self, name):
                 return placeholder

@@ -36,6 +36,13 @@ def problems(spec: ApiSpec) -> list[str]:
     ]
     for op in spec.operations.values():
         found += _operation_problems(spec, op.operation_id)
+        parent = op.resource.parent
+        path_params = {p["name"] for p in op.parameters if p.get("in") == "path"}
+        if parent is not None and parent.param not in path_params:
+            found.append(
+                f"{op.operation_id}: each {op.resource.name} lives under its "
+                f"{parent.resource}; its path needs the parameter {parent.param!r}"
+            )
     return found
 
 

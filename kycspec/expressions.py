@@ -28,7 +28,10 @@ ROOTS = frozenset(
         "item",
         "has_more",
         "next_cursor",
-        # a webhook event (`x-webhooks` payloads): id, type, created, state, via
+        "total",
+        "page",
+        "limit",
+        # a webhook event (`x-webhooks` payloads) or a feed entry (`records`): the state change
         "event",
         # error envelopes
         "status",
@@ -37,6 +40,8 @@ ROOTS = frozenset(
         "detail",
     }
 )
+# What `$auth.x` may show of the caller: derived, stable ids, never the key it sent.
+AUTH_FIELDS = ("actor", "organization")
 _NOW = re.compile(r"^\$now(?:\+(\d+)([smhd]))?$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -156,10 +161,10 @@ def _compile_expression(text: str) -> Value:
             return len(value) if isinstance(value, list | dict) else 0
 
         return count
-    root, *path = text[1:].split(".")
-    if root not in ROOTS:
-        raise ValueError(f"unknown expression {text!r}")
-    keys = tuple(path)
+    try:
+        root, keys = split_path(text[1:])
+    except ValueError as exc:
+        raise ValueError(f"unknown expression {text!r}: {exc}") from None
     return lambda ctx: ctx.lookup(root, keys)
 
 
@@ -183,18 +188,31 @@ def compile_test(spec: JSON) -> Test:
         return lambda value, ctx: value == arg
     if kind == "in":
         allowed = compile_value(arg)
-        return lambda value, ctx: value in (allowed(ctx) or ())
+        # Membership of a list (or an object's keys), never a substring: `PENDING` is not
+        # in `PENDING_REVIEW`.
+        return lambda value, ctx: _member(value, allowed(ctx))
     if kind == "prefix":
         return lambda value, ctx: isinstance(value, str) and value.startswith(arg)
     regex = re.compile(arg)
     return lambda value, ctx: isinstance(value, str) and regex.search(value) is not None
 
 
+def _member(value: JSON, allowed: JSON) -> bool:
+    if not isinstance(allowed, list | dict):
+        return False
+    try:
+        return value in allowed
+    except TypeError:  # an unhashable value against an object's keys
+        return False
+
+
 def split_path(path: str) -> tuple[str, tuple[str, ...]]:
-    """`body.a.b` -> (`body`, (`a`, `b`)), checking the root."""
+    """`body.a.b` -> (`body`, (`a`, `b`)), checking the root (and what `auth` may show)."""
     root, *rest = path.split(".")
     if root not in ROOTS:
-        raise ValueError(f"unknown path root in {path!r}")
+        raise ValueError(f"unknown path root in {path!r}; allowed: {', '.join(sorted(ROOTS))}")
+    if root == "auth" and tuple(rest) not in {(name,) for name in AUTH_FIELDS}:
+        raise ValueError(f"{path!r}: the caller shows only {', '.join(AUTH_FIELDS)}")
     return root, tuple(rest)
 
 

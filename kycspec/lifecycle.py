@@ -26,13 +26,15 @@ class Guard:
 
 @dataclass(frozen=True)
 class Transition:
-    """One allowed move, driven by an operation or by the clock passing a timestamp field."""
+    """One allowed move, driven by an operation, by the clock passing a timestamp field, or by
+    the record's parent entering a state (`via: {parent: redacted}`, see `Parent`)."""
 
     sources: tuple[str, ...]
     target: str
     operation: str | None
     clock: str | None
     guards: tuple[Guard, ...] = ()
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,11 @@ class Lifecycle:
             leaving = set(transition.sources) & set(self.terminal)
             if leaving:
                 found.append(f"terminal state(s) {sorted(leaving)} have an outgoing transition")
-            if (transition.operation is None) == (transition.clock is None):
-                found.append(f"transition to {transition.target!r} needs one of operation, clock")
+            drivers = (transition.operation, transition.clock, transition.parent)
+            if sum(driver is not None for driver in drivers) != 1:
+                found.append(
+                    f"transition to {transition.target!r} needs one of operation, clock, parent"
+                )
         reachable = set(self.initial)
         frontier = list(self.initial)
         while frontier:
@@ -129,6 +134,7 @@ def build_lifecycle(raw: Mapping[str, Any]) -> Lifecycle:
                 operation=via.get("operation"),
                 clock=via.get("clock"),
                 guards=guards,
+                parent=via.get("parent"),
             )
         )
     on_enter = raw.get("on-enter", {})

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kycspec import consistency
+from kycspec.credentials import Credential, compile_credential
 from kycspec.documents import is_document_file, read_openapi
 from kycspec.expressions import compile_condition, compile_value, split_path
 from kycspec.idformat import id_pattern
@@ -20,18 +21,21 @@ from kycspec.model import (
     ApiSpec,
     Collect,
     ErrorFormat,
+    Feed,
     Filter,
     Fixture,
     Lookup,
     Magic,
     Operation,
-    Paging,
+    Parent,
     Resource,
     TokenAlias,
 )
+from kycspec.paging import compile_paging
 from kycspec.problems import DocumentError, pointer
 from kycspec.stateless import HTTP_METHODS, base_path, is_plain, stateless_spec
 from kycspec.types import JSONObject
+from kycspec.updates import update_semantic
 from kycspec.webhooks import WebhookSpecError, build_webhooks
 
 NOT_ON_DISK = "kyc-contracts reads its specs from files; install it unpacked, not as {location}"
@@ -54,9 +58,11 @@ class SpecError(ValueError):
     `pointer` is the JSON pointer of the offending node, when known.
     """
 
-    def __init__(self, message: str, pointer: str = ""):
-        super().__init__(message)
+    def __init__(self, message: str, pointer: str = "", source: str = ""):
+        self.problem = message
         self.pointer = pointer
+        where = f"{source}#{pointer}" if pointer else source
+        super().__init__(f"{where}: {message}" if source else message)
 
 
 NO_X_OPERATION = (
@@ -67,6 +73,18 @@ MALFORMED = "malformed x- extension ({kind}: {error}); see specs/README.md"
 NO_DOCUMENTS = "no OpenAPI documents (*.yaml, *.yml, *.json) in {directory}"
 INFER_GAPS = "stays stateless under --infer: {gap}"
 SAME_NAME = "{other} has the same name; API names come from file names and must be unique"
+
+
+def spec_error(source: str, at: str, problem: str) -> SpecError:
+    """A `SpecError` naming the file and the JSON pointer of the node it is about."""
+    return SpecError(problem, at, source)
+
+
+def _problem(exc: Exception) -> str:
+    """What a compile step's error says, for a `SpecError` (a KeyError is a missing key)."""
+    if isinstance(exc, KeyError):
+        return f"missing key {exc.args[0]!r}"
+    return str(exc)
 
 
 def resolve_pointer(document: Mapping[str, Any], ref: str) -> Any:
@@ -111,7 +129,24 @@ def _resource(document: JSONObject, name: str, raw: Mapping[str, Any]) -> Resour
         problems = lifecycle.problems(status.get("enum"))
         if problems:
             raise SpecError(f"resource {name!r}: " + "; ".join(problems))
+    parent = raw.get("parent")
+    feed = raw.get("records")
     return Resource(
+        feed=Feed(
+            of=tuple(feed["of"]),
+            set={k: compile_value(v) for k, v in feed.get("set", {}).items()},
+        )
+        if feed
+        else None,
+        parent=Parent(
+            resource=parent["resource"],
+            param=parent["param"],
+            writable_in=tuple(parent.get("writable-in", [])),
+            on_enter={s: compile_value(v) for s, v in parent.get("on-enter", {}).items()},
+            raw=parent,
+        )
+        if parent
+        else None,
         name=name,
         schema=schema,
         id_field=id_spec["field"],
@@ -127,28 +162,36 @@ def _resource(document: JSONObject, name: str, raw: Mapping[str, Any]) -> Resour
     )
 
 
-def _paging(parameters: list[JSONObject]) -> Paging | None:
-    marked = {p["x-page"]: p for p in parameters if "x-page" in p}
-    if not marked:
-        return None
-    limit = marked.get("limit")
-    schema = limit.get("schema", {}) if limit else {}
-    if limit and "default" not in schema:
-        raise SpecError(f"the x-page: limit parameter {limit['name']!r} needs a default")
-    style = next((s for s in ("starting_after", "cursor") if s in marked), None)
-    return Paging(
-        limit_param=limit["name"] if limit else None,
-        default_limit=int(schema.get("default", 0)),
-        max_limit=schema.get("maximum"),
-        style=style,
-        page_param=marked[style]["name"] if style else None,
-    )
+def _under_parent(resource: Resource, resources: Mapping[str, Resource]) -> Resource:
+    """The child resource with its partition: the parent's partition, then the parent's id."""
+    parent = resource.parent
+    if parent is None:
+        return resource
+    owner = resources.get(parent.resource)
+    if owner is None or owner is resource:
+        known = ", ".join(n for n in resources if n != resource.name) or "none"
+        raise ValueError(f"parent resource {parent.resource!r} is not declared; known: {known}")
+    if resource.partition:
+        raise ValueError("a child resource takes its partition from its parent; drop `partition`")
+    states = owner.lifecycle.states if owner.lifecycle else ()
+    moves = resource.lifecycle.transitions if resource.lifecycle else ()
+    named = [*parent.writable_in, *parent.on_enter, *(t.parent for t in moves if t.parent)]
+    unknown = [s for s in dict.fromkeys(named) if s not in states]
+    if unknown:
+        raise ValueError(
+            f"{unknown} are not states of {owner.name!r}; allowed: {', '.join(states) or 'none'}"
+        )
+    partition = (*owner.partition, f"path.{parent.param}")
+    return dataclasses.replace(resource, partition=partition)
 
 
 def _success(responses: Mapping[str, Any]) -> tuple[int, JSONObject | None]:
-    codes = sorted(code for code in responses if str(code).startswith("2"))
+    codes = sorted(str(code) for code in responses if str(code).startswith("2"))
     if len(codes) != 1:
-        raise SpecError(f"expected exactly one 2xx response, found {codes}")
+        raise ValueError(
+            f"x-operation needs exactly one 2xx response to answer with, found "
+            f"{', '.join(codes) or 'none'}; declare the others on another operation"
+        )
     return int(codes[0]), _first_schema(responses[codes[0]].get("content", {}))
 
 
@@ -167,6 +210,7 @@ def _operation(
     path_item: Mapping[str, Any],
     resources: Mapping[str, Resource],
     magic: tuple[Magic, ...],
+    credentials: Mapping[str, Credential],
 ) -> Operation:
     raw = path_item[method]
     where = pointer("paths", path, method)
@@ -178,7 +222,7 @@ def _operation(
         raise SpecError(NO_X_OPERATION.format(op_id=op_id), where)
     role = extension["role"]
     if role not in ROLES:
-        raise SpecError(f"{op_id}: unknown role {role!r}")
+        raise ValueError(f"{op_id}: unknown role {role!r}; allowed: {', '.join(ROLES)}")
     resource = resources[extension["resource"]]
     params = inline_refs(document, [*path_item.get("parameters", []), *raw.get("parameters", [])])
     body = inline_refs(document, raw.get("requestBody", {}))
@@ -186,6 +230,11 @@ def _operation(
     status, schema = _success(inline_refs(document, raw["responses"]))
     lookup = extension.get("lookup")
     collect = extension.get("collect")
+    security = raw.get("security", document.get("security", []))
+    unknown = [name for name in _schemes(security) if name not in credentials]
+    if unknown:
+        known = ", ".join(credentials) or "none"
+        raise ValueError(f"security names unknown scheme(s) {unknown}; declared: {known}")
     return Operation(
         operation_id=op_id,
         method=method.upper(),
@@ -212,13 +261,51 @@ def _operation(
             for p in params
             if "x-filter" in p
         ),
-        paging=_paging(params),
+        paging=compile_paging(params),
         parameters=tuple(params),
         request_media_types=tuple(content),
         request_schema=_first_schema(content),
         magic=tuple(m for m in magic if op_id in m.operations),
         raw=raw,
+        credentials=tuple(credentials[name] for name in _schemes(security)),
+        public=not security or any(not requirement for requirement in security),
+        update=update_semantic(extension, tuple(content)),
     )
+
+
+def _schemes(security: list[Mapping[str, Any]]) -> list[str]:
+    """The scheme names of a `security` list; each requirement is one alternative."""
+    names: list[str] = []
+    for requirement in security:
+        if len(requirement) > 1:
+            raise ValueError(
+                f"security requirement {dict(requirement)} combines schemes; allowed: one "
+                "scheme per requirement (list alternatives as separate requirements)"
+            )
+        names += list(requirement)
+    return names
+
+
+def _idempotency(document: JSONObject, source: str) -> str | None:
+    raw = document.get("x-idempotency")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"header"} or not isinstance(raw["header"], str):
+        problem = "x-idempotency is {header: <name>} (Stripe's Idempotency-Key)"
+        raise spec_error(source, pointer("x-idempotency"), problem)
+    return raw["header"]
+
+
+def _credentials(document: JSONObject, source: str) -> dict[str, Credential]:
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    found = {}
+    for name, raw in schemes.items():
+        try:
+            found[name] = compile_credential(name, inline_refs(document, raw))
+        except ValueError as exc:
+            at = pointer("components", "securitySchemes", name)
+            raise spec_error(source, at, str(exc)) from None
+    return found
 
 
 def _magic(raw: list[Mapping[str, Any]]) -> tuple[Magic, ...]:
@@ -245,26 +332,72 @@ def _fixtures(document: JSONObject, raw: list[Mapping[str, Any]]) -> tuple[Fixtu
     )
 
 
-def build_spec(name: str, document: JSONObject, source_version: str = "3.0") -> ApiSpec:
+def _resources(document: JSONObject, source: str) -> dict[str, Resource]:
+    """The compiled `x-resources`: feeds checked, children placed under their parents."""
+    resources = {}
+    for res_name, raw in document.get("x-resources", {}).items():
+        try:
+            resources[res_name] = _resource(document, res_name, raw)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise spec_error(source, pointer("x-resources", res_name), _problem(exc)) from None
+    for res_name, resource in resources.items():
+        unknown = [n for n in (resource.feed.of if resource.feed else ()) if n not in resources]
+        if unknown:
+            at = pointer("x-resources", res_name, "records", "of")
+            known = ", ".join(resources)
+            raise spec_error(source, at, f"{unknown} are not resources; known: {known}")
+        if resource.feed and (resource.partition or resource.raw.get("parent")):
+            at = pointer("x-resources", res_name, "records")
+            raise spec_error(source, at, "a feed (`records`) has no partition and no parent")
+    for res_name, resource in list(resources.items()):
+        moves = resource.lifecycle.transitions if resource.lifecycle else ()
+        if resource.parent is None and any(t.parent for t in moves):
+            at = pointer("x-resources", res_name, "lifecycle", "transitions")
+            raise spec_error(source, at, "a `via: {parent: ...}` transition needs `parent`")
+        if resource.parent is not None:
+            try:
+                resources[res_name] = _under_parent(resource, resources)
+            except ValueError as exc:
+                at = pointer("x-resources", res_name, "parent")
+                raise spec_error(source, at, str(exc)) from None
+    return resources
+
+
+def build_spec(
+    name: str, document: JSONObject, source_version: str = "3.0", source: str | None = None
+) -> ApiSpec:
     """Compile an OpenAPI 3.0 document into an `ApiSpec` (stateless for a plain document).
 
     The document is one `read_openapi` returned, which validated it against the OpenAPI 3.0
-    schema; it is not validated again.
+    schema; it is not validated again. Raises `SpecError` naming `source` (the file; `name` by
+    default), the JSON pointer of the node at fault and what is allowed there.
     """
+    source = source or name
     if is_plain(document):
         return stateless_spec(name, document, source_version)
-    resources = {
-        res_name: _resource(document, res_name, raw)
-        for res_name, raw in document.get("x-resources", {}).items()
-    }
+    resources = _resources(document, source)
     sandbox = document.get("x-sandbox", {})
-    magic = _magic(sandbox.get("magic", []))
+    try:
+        magic = _magic(sandbox.get("magic", []))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise spec_error(source, pointer("x-sandbox", "magic"), _problem(exc)) from None
+    credentials = _credentials(document, source)
     operations: dict[str, Operation] = {}
     for path, path_item in document["paths"].items():
         for method in HTTP_METHODS:
             if method in path_item:
-                op = _operation(document, path, method, path_item, resources, magic)
+                try:
+                    op = _operation(
+                        document, path, method, path_item, resources, magic, credentials
+                    )
+                except (KeyError, TypeError, ValueError) as exc:
+                    at = pointer("paths", path, method)
+                    raise spec_error(source, at, _problem(exc)) from None
                 operations[op.operation_id] = op
+    try:
+        fixtures = _fixtures(document, sandbox.get("fixtures", []))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise spec_error(source, pointer("x-sandbox", "fixtures"), _problem(exc)) from None
     try:
         webhooks = build_webhooks(document, resources, lambda node: inline_refs(document, node))
     except WebhookSpecError as exc:
@@ -285,14 +418,16 @@ def build_spec(name: str, document: JSONObject, source_version: str = "3.0") -> 
             codes=errors.get("codes", {}),
         ),
         tokens={t: TokenAlias(**v) for t, v in sandbox.get("tokens", {}).items()},
-        fixtures=_fixtures(document, sandbox.get("fixtures", [])),
+        fixtures=fixtures,
         magic=magic,
         webhooks=webhooks,
         source_version=source_version,
+        credentials=credentials,
+        idempotency_header=_idempotency(document, source),
     )
     found = consistency.problems(spec)
     if found:
-        raise SpecError(f"{name}: " + "; ".join(found))
+        raise SpecError(f"{source}: " + "; ".join(found))
     return spec
 
 
@@ -320,10 +455,10 @@ def load_spec(path: Path, *, allow_remote_refs: bool = False, infer: bool = Fals
         else:
             content = inference.applied(content)
     try:
-        spec = build_spec(path.stem, content, document.source_version)
+        spec = build_spec(path.stem, content, document.source_version, str(path))
         return dataclasses.replace(spec, notes=notes) if notes else spec
     except SpecError as exc:
-        raise DocumentError(path, exc.pointer, str(exc)) from None
+        raise DocumentError(path, exc.pointer, exc.problem) from None
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         message = MALFORMED.format(kind=type(exc).__name__, error=exc)
         raise DocumentError(path, "", message) from None

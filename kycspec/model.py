@@ -4,8 +4,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kycspec.credentials import Credential
 from kycspec.expressions import Condition, Value
 from kycspec.lifecycle import Lifecycle, Transition
+from kycspec.paging import Paging
 from kycspec.types import JSONObject
 from kycspec.webhooks import Webhooks
 
@@ -26,6 +28,37 @@ ERROR_KINDS = (
 
 
 @dataclass(frozen=True)
+class Parent:
+    """The resource a child lives under (`parent`): Onfido's checks under an applicant.
+
+    The child's records are kept apart per parent (the parent's id is the last part of the
+    child's partition), the parent must exist for every child request, child writes need the
+    parent in one of `writable_in` (any state when empty), and when the parent enters a state
+    named in `on_enter`, every child gets those values.
+    """
+
+    resource: str
+    param: str  # the path parameter that names the parent
+    writable_in: tuple[str, ...]
+    on_enter: Mapping[str, Value]
+    raw: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """`records`: this resource is a feed of the state changes of other resources.
+
+    Each time a record of a resource in `of` enters a lifecycle state (on create, through an
+    operation, when the clock or a parent moves it), a feed record is stored with the values
+    of `set`, which see `$record` (the record that moved) and `$event.type`
+    (`<resource>.<state>`), `$event.resource`, `$event.state` and `$event.via`.
+    """
+
+    of: tuple[str, ...]
+    set: Mapping[str, Value]
+
+
+@dataclass(frozen=True)
 class Resource:
     """A stateful resource (`x-resources`)."""
 
@@ -41,6 +74,8 @@ class Resource:
     derived: Mapping[str, Value]
     lifecycle: Lifecycle | None
     raw: Mapping[str, Any]
+    parent: Parent | None = None
+    feed: Feed | None = None
 
     @property
     def status_field(self) -> str | None:
@@ -54,17 +89,6 @@ class Filter:
     param: str
     field: str
     op: str = "eq"
-
-
-@dataclass(frozen=True)
-class Paging:
-    """How a list operation pages: its size parameter and its way to the next page."""
-
-    limit_param: str | None
-    default_limit: int
-    max_limit: int | None
-    style: str | None  # "starting_after", "cursor" or None
-    page_param: str | None
 
 
 @dataclass(frozen=True)
@@ -120,11 +144,19 @@ class Operation:
     request_schema: JSONObject | None
     magic: tuple[Magic, ...]
     raw: Mapping[str, Any]
+    # The credentials the caller may present, any one of them (OpenAPI `security`); `public`
+    # when a request without one is allowed too (`security: []`, or an empty requirement).
+    credentials: tuple[Credential, ...] = ()
+    public: bool = False
+    update: str = "merge"  # a name in kycspec.updates.UPDATE_SEMANTICS
 
     @property
     def path_param(self) -> str | None:
-        """The path parameter that names the record (the last one), if any."""
-        names = [p["name"] for p in self.parameters if p.get("in") == "path"]
+        """The path parameter that names the record (the last one, not the parent's), if any."""
+        parent = self.resource.parent.param if self.resource.parent else None
+        names = [
+            p["name"] for p in self.parameters if p.get("in") == "path" and p["name"] != parent
+        ]
         return names[-1] if names else None
 
     @property
@@ -188,6 +220,13 @@ class ApiSpec:
     stateful: bool = True  # False: a plain document, served from its examples and schemas
     source_version: str = "3.0"  # the OpenAPI version the file was written in (2.0, 3.0, 3.1)
     notes: tuple[str, ...] = ()  # what the start banner should tell about this API
+    credentials: Mapping[str, Credential] = field(default_factory=dict)
+    # `x-idempotency.header`: writes that carry it are answered once per key (Stripe-style)
+    idempotency_header: str | None = None
+
+    def children_of(self, resource: str) -> list[Resource]:
+        """The resources declared with `parent: {resource: <resource>}`."""
+        return [r for r in self.resources.values() if r.parent and r.parent.resource == resource]
 
     def operations_of(self, resource: str, role: str | None = None) -> list[Operation]:
         return [

@@ -4,7 +4,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import connexion
 from connexion.context import _scope
@@ -13,7 +13,6 @@ from connexion.json_schema import Draft4ResponseValidator
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
-from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
 from jsonschema import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -24,6 +23,7 @@ from kycspec.model import ApiSpec, ErrorFormat, Operation
 from kycspec.stateless import HTTP_METHODS
 from kycspec.types import JSONObject
 from mockserver import errors, stateless
+from mockserver.auth import challenge, security_map, unauthorized_message
 from mockserver.compiled import DirectHandler, middlewares
 from mockserver.docs import DOCS_TITLE, served_document
 from mockserver.encoding import dump_json
@@ -36,7 +36,6 @@ from mockserver.store import StoreUnavailable
 from mockserver.validation import CompiledSchema, SingleValueURIParser, compiled, validator_map
 
 logger = logging.getLogger("mockserver")
-SecurityHandler = TypeVar("SecurityHandler", BearerSecurityHandler, ApiKeySecurityHandler)
 
 
 def json_response(
@@ -182,36 +181,6 @@ def _is_upload(value: Any) -> bool:
     return hasattr(value, "filename") and hasattr(value, "read")
 
 
-def sandbox_handler(base: type[SecurityHandler], policy: TokenPolicy) -> type[SecurityHandler]:
-    """A connexion security handler whose credential (a bearer token, an API key in its header,
-    query parameter or cookie) is a sandbox token of the policy."""
-
-    def token_info(token: str) -> dict[str, Any] | None:
-        caller = policy.resolve(token)
-        return None if caller is None else {"sub": caller.sandbox, "caller": caller}
-
-    class SandboxHandler(base):  # type: ignore[valid-type,misc]
-        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
-            return token_info
-
-        @staticmethod
-        def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
-            # `token_info` takes the token only; connexion would read its signature per request.
-            return False
-
-    return SandboxHandler
-
-
-def security_map(policy: TokenPolicy) -> dict[str, type]:
-    """connexion's security handlers of a stateful API: bearer tokens and API keys alike."""
-    bearer = sandbox_handler(BearerSecurityHandler, policy)
-    return {
-        "bearer": bearer,
-        "oauth2": bearer,
-        "apiKey": sandbox_handler(ApiKeySecurityHandler, policy),
-    }
-
-
 AllowedMethods = Callable[[str], list[str]]
 
 
@@ -265,16 +234,11 @@ def to_mock_error(exc: Exception, policy: TokenPolicy | None = None) -> errors.M
         detail = str(exc.detail).split("\n", 1)[0]
         headers = dict(exc.headers or {})
         if exc.status_code == 401:
-            headers.setdefault("WWW-Authenticate", "Bearer")
+            headers.setdefault("WWW-Authenticate", challenge(policy.credentials if policy else ()))
             if policy is not None:
-                # connexion raises OAuthResponseProblem for a token its check refused, and a
-                # plain OAuthProblem when no bearer token was sent at all
-                message = (
-                    errors.TOKEN_INVALID
-                    if isinstance(exc, OAuthResponseProblem)
-                    else errors.TOKEN_MISSING
-                )
-                detail = message.format(user_prefix=policy.user_prefix)
+                # connexion raises OAuthResponseProblem for a key its check refused, and a
+                # plain OAuthProblem when no credential was sent at all
+                detail = unauthorized_message(policy, isinstance(exc, OAuthResponseProblem))
         return errors.error_for(exc.status_code, detail, headers)
     if isinstance(exc, StoreUnavailable):
         logger.error("store unavailable: %s", exc)

@@ -4,11 +4,9 @@ The role (`create`, `list`, `read`, `update`, `delete`, `transition`) and everyt
 (resource, lifecycle, filters, paging, magic values, response template) come from the spec.
 """
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -19,10 +17,24 @@ from kycspec.expressions import Context, format_time, parse_time, split_path
 from kycspec.idformat import generate_id
 from kycspec.model import ApiSpec, Operation, Resource
 from kycspec.types import JSON, JSONObject
-from mockserver import errors
+from kycspec.updates import UPDATE_SEMANTICS
+
+# Hooks register on import, and run in that order: a feed records a change, and its webhooks
+# are written, before the cascade it causes moves the children.
+from mockserver import feeds
+
+# isort: split
+from mockserver import webhook_events
+
+# isort: split
+from mockserver import cascade, errors
 from mockserver.fixtures import FixtureError
+from mockserver.formats import FULL_DATE
+from mockserver.hooks import RECORD_HOOKS, VIA_CLOCK, VIA_CREATE, VIA_OPERATION, Entered
+from mockserver.idempotency import fingerprint, recall, remember
 from mockserver.lifecycle import check_transition, enter, run_clock, schedule_clock
 from mockserver.outbox import Outbox
+from mockserver.paging import PAGERS, PageRequest, count
 from mockserver.projection import project
 from mockserver.sandbox import Caller
 from mockserver.store import Collection, Predicate, Store, StoreConflict
@@ -69,30 +81,8 @@ def _storable(record: JSONObject) -> JSONObject:
     return record
 
 
-CURSOR_BYTES = 8
-"""A cursor is a position in the list (the insertion sequence number of the page's last record)
-as 8 big-endian bytes in unpadded base64url: 11 characters, the grammar the specs declare."""
-CURSOR_PATTERN = "^[A-Za-z0-9_-]{11}$"
-"""The schema pattern of every `x-page: cursor` parameter (specs/README.md)."""
-
-
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(seq.to_bytes(CURSOR_BYTES, "big")).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The position a cursor names; any well-formed cursor is one (a keyset position), even one
-    this server never issued: the page holds the records older than it.
-
-    Raises `InvalidRequest` (400) when the cursor does not decode to 8 bytes.
-    """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-    except (ValueError, binascii.Error):
-        raw = b""
-    if len(raw) != CURSOR_BYTES:
-        raise errors.InvalidRequest(errors.BAD_CURSOR.format(cursor=cursor))
-    return int.from_bytes(raw, "big")
+# Record hooks that register themselves on import (see mockserver.hooks), in order.
+RECORD_HOOK_MODULES = (feeds, webhook_events, cascade)
 
 
 def _canonical_times(resource: Resource, record: JSONObject) -> JSONObject:
@@ -106,6 +96,24 @@ def _canonical_times(resource: Resource, record: JSONObject) -> JSONObject:
         if isinstance(value, str) and properties.get(key, {}).get("format") == "date-time":
             record[key] = format_time(parse_time(value), "rfc3339")
     return record
+
+
+def _whole_second(moment: datetime, kind: str) -> datetime:
+    """A filter's moment in whole seconds, as times are stored: a lower bound `gte` or upper
+    bound `lt` with a fraction moves to the next second, any other drops the fraction.
+
+    Raises OverflowError past the last representable second."""
+    if moment.microsecond and kind in ("gte", "lt"):
+        moment += timedelta(seconds=1)
+    return moment.replace(microsecond=0)
+
+
+def _filter_moment(value: Any) -> datetime:
+    """A date filter's value as a moment: an RFC 3339 `full-date` is midnight UTC; otherwise
+    what `parse_time` reads (Unix seconds, an RFC 3339 date-time). Raises ValueError."""
+    if isinstance(value, str) and FULL_DATE.fullmatch(value):
+        return datetime.combine(date.fromisoformat(value), time(), UTC)
+    return parse_time(value)
 
 
 class Engine:
@@ -127,6 +135,12 @@ class Engine:
         self._validators = {
             name: OAS30Validator(resource.schema, format_checker=oas30_format_checker)
             for name, resource in spec.resources.items()
+        }
+        # lists whose response shows `$total`: counting every match costs a scan
+        self._totals = {
+            op.operation_id
+            for op in spec.operations.values()
+            if "$total" in str(op.raw.get("x-operation", {}).get("response"))
         }
         self._roles: dict[str, Callable[[Operation, MockRequest, Context], MockResponse]] = {
             "create": self._create,
@@ -181,16 +195,128 @@ class Engine:
                 "auth": request.caller,
             },
         )
-        return self._roles[op.role](op, request, ctx)
+        if op.resource.parent is not None:
+            self._check_parent(op, request.caller, ctx)
+        header = self.spec.idempotency_header
+        key = request.headers.get(header.lower()) if header and op.method != "GET" else None
+        if not key:
+            return self._roles[op.role](op, request, ctx)
+        print_ = fingerprint(op, request.path, request.query, request.body)
+        kept = (self.store, self.spec.name, request.caller.sandbox, op, key, print_)
+        stored = recall(*kept)
+        if stored is not None:
+            return MockResponse(*stored)  # the first answer again; nothing is written
+        response = self._roles[op.role](op, request, ctx)
+        first = response.commit
+
+        def commit() -> None:
+            first()
+            remember(*kept, (response.status, response.body))
+
+        return replace(response, commit=commit)
+
+    def _check_parent(self, op: Operation, caller: Caller, ctx: Context) -> None:
+        """The parent named in the path must exist for the caller, and allow child writes."""
+        parent = op.resource.parent
+        if parent is None:
+            return
+        owner = self.spec.resources[parent.resource]
+        collection = self.collection(caller, owner, ctx)
+        self.run_due(owner, collection, ctx, caller.sandbox)
+        parent_id = ctx.lookup("path", (parent.param,))
+        record = collection.get(str(parent_id))
+        if record is None:
+            raise errors.NotFound(errors.RECORD_NOT_FOUND.format(resource=owner.name, id=parent_id))
+        state = record.get(owner.status_field or "")
+        writes = op.role not in ("read", "list")
+        if writes and parent.writable_in and state not in parent.writable_in:
+            raise errors.GuardRefused(
+                errors.PARENT_STATE_REFUSED.format(
+                    resource=op.resource.name,
+                    parent=owner.name,
+                    state=state,
+                    allowed=", ".join(parent.writable_in),
+                ),
+                status=409,
+            )
+
+    # -- record events --------------------------------------------------------------------
+
+    def entered(self, event: Entered) -> None:
+        """Run every record hook (`mockserver.hooks.RECORD_HOOKS`) for a state entered.
+
+        The children's due clock transitions come first: they happened before the parent moved.
+        """
+        parent_id = str(event.record.get(event.resource.id_field))
+        for child in self.spec.children_of(event.resource.name):
+            partition = (*event.partition, parent_id)
+            collection = self.collection_for(event.sandbox, child, partition)
+            self.run_due(child, collection, event.ctx, event.sandbox, partition)
+        for hook in RECORD_HOOKS:
+            hook(event)
+
+    def _entered(
+        self, op: Operation, request: MockRequest, record: JSONObject, ctx: Context, via: str
+    ) -> None:
+        lifecycle = op.resource.lifecycle
+        if lifecycle is None:
+            return
+        partition = self.partition_of(op.resource, ctx)
+        state = str(record.get(lifecycle.field))
+        self.entered(
+            Entered(self, request.caller.sandbox, op.resource, partition, record, state, ctx, via)
+        )
+
+    def _with_hooks(
+        self,
+        response: MockResponse,
+        op: Operation,
+        request: MockRequest,
+        record: JSONObject,
+        ctx: Context,
+        via: str,
+    ) -> MockResponse:
+        """The response whose `commit` also runs the record hooks of the state the record
+        entered (a feed entry, a cascade to children), after its own write."""
+        first = response.commit
+
+        def commit() -> None:
+            first()
+            self._entered(op, request, record, ctx, via)
+
+        return replace(response, commit=commit)
+
+    def store_new(self, sandbox: str, resource: Resource, record: JSONObject, ctx: Context) -> None:
+        """Store a new record made by the server (a feed entry): timestamps, derived fields."""
+        record[resource.created_field] = format_time(ctx.now, resource.time_format)
+        self._finish(resource, record, ctx)
+        self.collection_for(sandbox, resource, ()).insert(record)
+
+    def store_changed(
+        self,
+        sandbox: str,
+        resource: Resource,
+        partition: tuple[str, ...],
+        collection: Collection,
+        record: JSONObject,
+        ctx: Context,
+    ) -> None:
+        """Store a changed version of a record (derived fields and update time refreshed)."""
+        self._finish(resource, record, ctx)
+        collection.replace(record)
+        schedule_clock(resource, collection, record)
 
     # -- state access ---------------------------------------------------------------------
 
-    def collection(self, caller: Caller, resource: Resource, ctx: Context) -> Collection:
-        """The caller's collection of the resource, in the request's partition (tenant)."""
-        partition = tuple(
+    def partition_of(self, resource: Resource, ctx: Context) -> tuple[str, ...]:
+        """The request's partition of the resource (tenant, parent id)."""
+        return tuple(
             str(ctx.lookup(root, keys) or "") for root, keys in self._partitions[resource.name]
         )
-        return self.collection_for(caller.sandbox, resource, partition)
+
+    def collection(self, caller: Caller, resource: Resource, ctx: Context) -> Collection:
+        """The caller's collection of the resource, in the request's partition (tenant)."""
+        return self.collection_for(caller.sandbox, resource, self.partition_of(resource, ctx))
 
     def collection_for(
         self, sandbox: str, resource: Resource, partition: tuple[str, ...]
@@ -200,31 +326,35 @@ class Engine:
 
     def _records(self, op: Operation, request: MockRequest, ctx: Context) -> Collection:
         collection = self.collection(request.caller, op.resource, ctx)
-        self._run_clock(request.caller.sandbox, op.resource, collection, ctx)
+        self.run_due(op.resource, collection, ctx, request.caller.sandbox)
         return collection
-
-    def _run_clock(
-        self, sandbox: str, resource: Resource, collection: Collection, ctx: Context
-    ) -> None:
-        for record, own in run_clock(resource, collection, ctx):
-            self._entered(sandbox, resource, record, own, "clock")
 
     def sweep(self, sandbox: str) -> None:
         """Apply the due clock transitions of every record of the sandbox (a clock moved on
         the control plane, or time passing, fires them without waiting for a request)."""
         now = self.store.clock(sandbox).now()
-        for (api, name, _), collection in self.store.collections(sandbox):
+        for (api, name, partition), collection in self.store.collections(sandbox):
             resource = self.spec.resources.get(name) if api == self.spec.name else None
             if resource is not None and resource.lifecycle and resource.lifecycle.clock_transitions:
                 ctx = Context(now=now, time_format=resource.time_format)
-                self._run_clock(sandbox, resource, collection, ctx)
+                self.run_due(resource, collection, ctx, sandbox, tuple(partition))
 
-    def _entered(
-        self, sandbox: str, resource: Resource, record: JSONObject, ctx: Context, via: str
+    def run_due(
+        self,
+        resource: Resource,
+        collection: Collection,
+        ctx: Context,
+        sandbox: str,
+        partition: tuple[str, ...] | None = None,
     ) -> None:
-        """A record was stored in a new state (`via`: create, operation, clock)."""
-        if self.outbox is not None:
-            self.outbox.entered(self.spec, sandbox, resource, record, ctx, via)
+        """Apply the clock transitions that are due in the collection, with their hooks."""
+        lifecycle = resource.lifecycle
+        if lifecycle is None:
+            return
+        partition = partition if partition is not None else self.partition_of(resource, ctx)
+        for record, own in run_clock(resource, collection, ctx):
+            state = str(record.get(lifecycle.field))
+            self.entered(Entered(self, sandbox, resource, partition, record, state, own, VIA_CLOCK))
 
     def _find(self, op: Operation, ctx: Context, collection: Collection) -> JSONObject:
         resource = op.resource
@@ -288,6 +418,7 @@ class Engine:
         collection = self._records(op, request, ctx)
         given = {
             **self._stored_fields(resource, request.path),
+            **self._parent_field(resource, request.path),
             **self._stored_fields(resource, request.body or {}),
         }
         initial = resource.lifecycle.initial if resource.lifecycle else ()
@@ -298,9 +429,17 @@ class Engine:
         def commit() -> None:
             collection.insert(_storable(record))
             schedule_clock(resource, collection, record)
-            self._entered(request.caller.sandbox, resource, record, ctx, "create")
 
-        return replace(self._respond(op, ctx, record=record), commit=commit)
+        response = replace(self._respond(op, ctx, record=record), commit=commit)
+        return self._with_hooks(response, op, request, record, ctx, VIA_CREATE)
+
+    @staticmethod
+    def _parent_field(resource: Resource, path: Mapping[str, Any]) -> JSONObject:
+        """A child stores its parent's id when its schema has the field (read-only or not)."""
+        parent = resource.parent
+        if parent is None or parent.param not in resource.schema.get("properties", {}):
+            return {}
+        return {parent.param: path.get(parent.param)}
 
     def _new_record(
         self,
@@ -349,42 +488,59 @@ class Engine:
                 predicates.append(self._predicate(op, flt.param, flt.field, flt.op, value))
         paging = op.paging
         limit = 10 if paging is None else paging.default_limit
-        before: int | None = None
+        style, value = (paging.style if paging else None) or "first", None
         if paging is not None:
             if paging.limit_param and request.query.get(paging.limit_param) is not None:
                 limit = int(request.query[paging.limit_param])
-            start = request.query.get(paging.page_param or "")
-            if start is not None and paging.style == "cursor":
-                before = decode_cursor(str(start))
-            elif start is not None:
-                before = collection.seq(str(start))
-                if before is None:  # a well-formed id that names no record, as for any id
-                    raise errors.NotFound(errors.UNKNOWN_PAGE_START.format(id=start))
-        items, has_more = collection.page(predicates, limit, before)
-        last = collection.seq(items[-1][op.resource.id_field]) if items else None
-        cursor = encode_cursor(last) if has_more and last is not None else None
-        return self._respond(op, ctx, items=items, has_more=has_more, next_cursor=cursor)
+            given = [(m, p) for m, p in paging.moves.items() if request.query.get(p) is not None]
+            if given:  # several moves: the first declared wins (every one is schema-valid)
+                style, param = given[0]
+                value = str(request.query[param])
+        page = PAGERS.get(style)(PageRequest(collection, predicates, limit, value))
+        total = count(collection, predicates) if op.operation_id in self._totals else None
+        return self._respond(
+            op,
+            ctx,
+            items=page.items,
+            has_more=page.has_more,
+            next_cursor=page.next_cursor,
+            total=total,
+            page=page.number,
+            limit=limit,
+        )
 
     def _predicate(self, op: Operation, param: str, name: str, kind: str, value: Any) -> Predicate:
         """A filter, with time values brought to the stored format (whole seconds).
 
+        A `date-time` parameter is an RFC 3339 date-time; a `date` parameter, or any value
+        filtering a timestamp field, is compared as a moment: `2024-01-15` against a Unix-seconds
+        `created` field is midnight UTC.
+
         Raises `errors.InvalidRequest` naming the parameter for a time value that is not an
-        RFC 3339 date-time within range (`kycspec.expressions.parse_time`).
+        RFC 3339 date-time within range (`kycspec.expressions.parse_time`), and for a date
+        filter that is no date, date-time or Unix seconds.
         """
         schema: JSONObject = next(
             (p.get("schema", {}) for p in op.parameters if p["name"] == param), {}
         )
+        resource = op.resource
+        timestamp = name in (resource.created_field, resource.updated_field)
         if schema.get("format") == "date-time":
             try:
-                moment = parse_time(value)
-                if moment.microsecond and kind in ("gte", "lt"):
-                    moment += timedelta(seconds=1)  # the next whole second
-                value = format_time(moment.replace(microsecond=0), op.resource.time_format)
+                value = format_time(_whole_second(parse_time(value), kind), resource.time_format)
             except (ValueError, OverflowError):
                 raise errors.InvalidRequest(
                     errors.TIME_INVALID.format(
                         name=f"The parameter {errors.shown(param)}", value=errors.shown(value)
                     )
+                ) from None
+        elif schema.get("format") == "date" or timestamp:
+            try:
+                moment = _whole_second(_filter_moment(value), kind)
+                value = format_time(moment, resource.time_format)
+            except (ValueError, OverflowError):
+                raise errors.InvalidRequest(
+                    errors.BAD_TIME_FILTER.format(param=param, value=value)
                 ) from None
         return (name, kind, value)
 
@@ -409,14 +565,18 @@ class Engine:
         changes = self._stored_fields(resource, request.body or {})
         lifecycle = resource.lifecycle
         target = changes.pop(lifecycle.field, None) if lifecycle else None
-        record.update(changes)
+        record = UPDATE_SEMANTICS.get(op.update)(record, changes)
+        ctx.values["record"] = record
         record.update({key: value(ctx) for key, value in op.set.items()})
-        moved = None
+        moved = False
         if lifecycle is not None and target is not None and target != record[lifecycle.field]:
             check_transition(resource, record[lifecycle.field], target, op.operation_id, ctx)
             enter(lifecycle, record, target, ctx)
-            moved = request.caller.sandbox
-        return self._save(op, collection, record, ctx, moved=moved)
+            moved = True
+        response = self._save(op, collection, record, ctx)
+        if moved:
+            return self._with_hooks(response, op, request, record, ctx, VIA_OPERATION)
+        return response
 
     def _transition(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         resource = op.resource
@@ -441,7 +601,8 @@ class Engine:
         enter(lifecycle, record, str(target), ctx)
         record.update(magic)
         shown = {op.collect.as_field: item} if op.collect and op.collect.as_field else {}
-        return self._save(op, collection, record, ctx, shown, moved=request.caller.sandbox)
+        response = self._save(op, collection, record, ctx, shown)
+        return self._with_hooks(response, op, request, record, ctx, VIA_OPERATION)
 
     def _collect(self, op: Operation, record: JSONObject, ctx: Context) -> JSONObject | None:
         if op.collect is None:
@@ -459,18 +620,12 @@ class Engine:
         record: JSONObject,
         ctx: Context,
         shown: JSONObject | None = None,
-        *,
-        moved: str | None = None,
     ) -> MockResponse:
-        """The response whose `commit` stores the record; `moved` names the sandbox when the
-        record entered a state by this operation (its webhook events are emitted then)."""
         self._finish(op.resource, record, ctx)
 
         def commit() -> None:
             collection.replace(_storable(record))
             schedule_clock(op.resource, collection, record)
-            if moved is not None:
-                self._entered(moved, op.resource, record, ctx, "operation")
 
         # The response view is built after `_finish`, so it shows the derived fields and the
         # update time of this write (a document upload's `documentsSubmitted`), not the old ones.
@@ -560,7 +715,7 @@ class Engine:
         """Every record of this API in the sandbox: (resource, partition, record), oldest first."""
         found: list[tuple[str, Mapping[str, str], JSONObject]] = []
         for (api, name, values), collection in self.store.collections(sandbox):
-            if api != self.spec.name:
+            if api != self.spec.name or name not in self.spec.resources:
                 continue
             partition = dict(zip(self.spec.resources[name].partition, values, strict=True))
             found += [(name, partition, dict(record)) for record in collection]

@@ -26,8 +26,17 @@ RECORD_NOT_FOUND = "No {resource} with id {id!r}."
 LOOKUP_NOT_FOUND = "No {resource} with {field} {value!r}."
 TRANSITION_REFUSED = "A {resource} cannot go from {source!r} to {target!r}."
 INITIAL_STATE_REFUSED = "A {resource} cannot be created in state {state!r}; allowed: {allowed}."
-TOKEN_MISSING = "No bearer token: send 'Authorization: Bearer {user_prefix}<name>'."
-TOKEN_INVALID = "The bearer token is not valid; sandbox tokens look like '{user_prefix}<name>'."
+TOKEN_MISSING = "No credential: send {how}."
+TOKEN_INVALID = (
+    "The credential is not valid; sandbox keys look like '{user_prefix}<name>', sent as {how}."
+)
+PARENT_STATE_REFUSED = (
+    "A {resource} cannot be changed while its {parent} is {state!r}; allowed: {allowed}."
+)
+IDEMPOTENCY_KEY_REUSED = (
+    "Keys for idempotent requests can only be used with the same parameters they were first "
+    "used with; {key!r} was used with others."
+)
 ADMIN_ONLY = "This operation needs an admin token ('{admin_prefix}<name>')."
 BODY_TOO_LARGE = "The request body is larger than {limit} bytes."
 BODY_NOT_UTF8 = "The request body is not valid UTF-8."
@@ -37,6 +46,8 @@ MULTIPART_WITHOUT_TYPE = (
     "A multipart/form-data body needs a Content-Type header naming its boundary (RFC 7578)."
 )
 UNKNOWN_PAGE_START = "No record with id {id!r} to start the page after."
+BAD_TIME_FILTER = "The {param} filter {value!r} is not a date, a date-time or Unix seconds."
+BAD_PAGE_NUMBER = "The {what} {value!r} is not a whole number of at least {low}."
 BAD_CURSOR = "The cursor {cursor!r} is not valid."
 FIXTURE_PARTITION = "A {resource} record needs a partition naming exactly: {expected}."
 STORE_BUSY = "The record kept changing under this request; retry it."

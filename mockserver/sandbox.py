@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kycspec.credentials import Credential
 from kycspec.model import TokenAlias
 
 _NAMESPACE = uuid.UUID("6b1f0c5e-8d0a-4f4e-9a57-3f1d2c7b9e10")
@@ -36,7 +37,7 @@ OPEN_CALLER = Caller(token="", sandbox="open", admin=False)
 
 @dataclass(frozen=True)
 class TokenPolicy:
-    """Which bearer tokens are valid and which sandbox each one opens.
+    """Which keys (bearer tokens, API keys, basic user names) open which sandbox.
 
     By default `test_<name>` opens sandbox `<name>` and `admin_<name>` opens the same sandbox
     with admin rights; `aliases` adds fixed tokens (the placeholders of the vendors' docs).
@@ -45,6 +46,7 @@ class TokenPolicy:
     user_prefix: str = "test_"
     admin_prefix: str = "admin_"
     aliases: Mapping[str, TokenAlias] = field(default_factory=dict)
+    credentials: tuple[Credential, ...] = ()  # how the API takes keys (for 401 messages)
 
     def resolve(self, token: str) -> Caller | None:
         alias = self.aliases.get(token)

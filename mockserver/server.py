@@ -54,8 +54,10 @@ class MockServer:
 
     def policy_for(self, api: str) -> TokenPolicy:
         """The token policy of one API: the common rules plus the spec's own token aliases."""
-        aliases = {**self.policy.aliases, **self.specs[api].tokens}
-        return TokenPolicy(self.policy.user_prefix, self.policy.admin_prefix, aliases)
+        spec = self.specs[api]
+        aliases = {**self.policy.aliases, **spec.tokens}
+        credentials = tuple(spec.credentials.values())
+        return TokenPolicy(self.policy.user_prefix, self.policy.admin_prefix, aliases, credentials)
 
     def policy_for_all(self) -> TokenPolicy:
         """The common rules plus every spec's token aliases (a token valid for some API)."""

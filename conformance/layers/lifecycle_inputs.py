@@ -50,7 +50,11 @@ def strategy_for(schema: JSONObject | None) -> st.SearchStrategy[Any]:
         )
     if kind == "array":
         low = int(schema.get("minItems", 0))
-        return st.lists(strategy_for(schema.get("items")), min_size=low, max_size=low + 2)
+        high = min(low + 2, int(schema.get("maxItems", low + 2)))
+        # uniqueItems (JSON Schema validation 6.4.3): valid data never repeats an item
+        unique = bool(schema.get("uniqueItems"))
+        items = strategy_for(schema.get("items"))
+        return st.lists(items, min_size=low, max_size=high, unique_by=repr if unique else None)
     if kind == "integer":
         low = int(schema.get("minimum", 0)) + (schema.get("exclusiveMinimum") is True)
         high = int(schema.get("maximum", low + 1000)) - (schema.get("exclusiveMaximum") is True)

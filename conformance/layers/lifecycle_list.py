@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 from conformance.layers.lifecycle_inputs import pick, property_schema
 from conformance.layers.lifecycle_model import UNKNOWN, OneOf, same
 from conformance.layers.lifecycle_plan import Violation
+from conformance.paging import WALKERS, Step, WalkError, back_query
 from conformance.records import items_from, value_in
 from conformance.tally import tally_of
 from kycspec.expressions import parse_time
 from kycspec.model import Filter, Operation
+from kycspec.paging import Paging
 from kycspec.types import JSONObject
 
 if TYPE_CHECKING:
@@ -95,7 +97,9 @@ def _query(machine: "LifecycleMachine", op: Operation, data: st.DataObject) -> d
         params[flt.param] = value
     paging = op.paging
     if paging and paging.limit_param:
-        limit = data.draw(st.sampled_from(LIMITS), label="limit")
+        # Limits below the number of records, when there are some: pages to walk.
+        fewer = [n for n in LIMITS if n is not None and n < len(machine.live())]
+        limit = data.draw(st.sampled_from([None, *fewer] if fewer else LIMITS), label="limit")
         if limit is not None:
             params[paging.limit_param] = limit
     return params
@@ -137,7 +141,7 @@ def check_list(machine: "LifecycleMachine", op: Operation, params: dict[str, Any
     limit = params.get(paging.limit_param or "") if paging else None
     size = limit or (paging.default_limit if paging else None)
     machine.tick()
-    seen, sizes = _walk(machine, op, params, size)
+    seen, sizes, total = _walk(machine, op, params, size)
     id_field = machine.resource.id_field
     got = [item.get(id_field) for item in seen]
     if len(sizes) > 1:
@@ -161,6 +165,10 @@ def check_list(machine: "LifecycleMachine", op: Operation, params: dict[str, Any
         machine.ran("list_filters_exact", unit)
     if paging and size is not None and len(expected) > size:
         machine.ran("limit_honoured")  # more matching records than fit on a page
+    if total is not None and None not in verdicts.values() and total != len(expected):
+        raise Violation(
+            "pagination_complete", f"list {params} says {total} in total; expected {len(expected)}"
+        )
     if limit is None and size is not None and None not in verdicts.values():
         wanted = min(size, len(expected))
         if sizes[0] != wanted:
@@ -195,19 +203,23 @@ def _needed_by(op: Operation, params: dict[str, Any]) -> tuple[str, ...]:
 
 def _walk(
     machine: "LifecycleMachine", op: Operation, params: dict[str, Any], size: int | None
-) -> tuple[list[JSONObject], list[int]]:
-    """Every page: the items in order, and each page's size."""
+) -> tuple[list[JSONObject], list[int], Any]:
+    """Every page: the items in order, each page's size, and the first page's `$total`."""
     paging = op.paging
     query = dict(params)
     seen: list[JSONObject] = []
     ids: set[Any] = set()
-    cursors: set[str] = set()
+    asked: list[dict[str, Any]] = []
     cap = len(machine.order) + 3
     sizes: list[int] = []
+    total: Any = None
+    previous: list[Any] = []
+    id_field = machine.resource.id_field
     while True:
+        asked.append(query)
         needed_by = _needed_by(op, params)
         exchange, document = machine.send(
-            "pagination_complete", op, op.path, params=query, needed_by=needed_by
+            "pagination_complete", op, machine.path(op), params=query, needed_by=needed_by
         )
         if exchange.status != op.success_status:
             raise Violation("list_filters_exact", f"list {params} answered {exchange.status}")
@@ -226,19 +238,59 @@ def _walk(
                 raise Violation("pagination_complete", f"{rid} shows up twice (page {pages})")
             ids.add(rid)
             seen.append(item)
-        has_flag, more = value_in(op, document, "$has_more")
-        _, cursor = value_in(op, document, "$next_cursor")
-        more = bool(more) if has_flag else cursor is not None
+        if pages == 1:
+            _, total = value_in(op, document, "$total")
+        more, cursor = _more(op, document, len(seen), total, len(items) == size)
         if not more or paging is None or paging.style is None:
-            return seen, sizes
+            if paging is not None and pages > 1:
+                _walk_back(machine, op, paging, query, items, previous)
+            return seen, sizes, total
         if not items:
             raise Violation("pagination_complete", f"page {pages} is empty but has_more is true")
         if pages >= cap:
             raise Violation("pagination_complete", f"more than {cap} pages for {len(ids)} records")
-        if paging.style == "cursor":
-            if not isinstance(cursor, str) or cursor in cursors:
-                raise Violation("pagination_complete", f"page {pages}: next cursor {cursor!r}")
-            cursors.add(cursor)
-            query[paging.page_param or "cursor"] = cursor
-        else:
-            query[paging.page_param or "starting_after"] = items[-1].get(machine.resource.id_field)
+        previous = [item.get(id_field) for item in items]
+        try:
+            query = WALKERS.get(paging.style)(Step(paging, query, items, id_field, cursor))
+        except WalkError as exc:
+            raise Violation("pagination_complete", f"page {pages}: {exc}") from None
+        if query in asked:
+            raise Violation("pagination_complete", f"page {pages} leads back to {query}")
+
+
+def _more(op: Operation, document: Any, seen: int, total: Any, full: bool) -> tuple[bool, Any]:
+    """Whether more pages follow, and the next cursor: from `$has_more`, else `$next_cursor`,
+    else `$total` (page-number lists), else a full page (a short one is the last)."""
+    has_flag, more = value_in(op, document, "$has_more")
+    has_cursor, cursor = value_in(op, document, "$next_cursor")
+    if has_flag:
+        return bool(more), cursor
+    if has_cursor:
+        return cursor is not None, cursor
+    if isinstance(total, int):
+        return seen < total, None
+    return full, None
+
+
+def _walk_back(
+    machine: "LifecycleMachine",
+    op: Operation,
+    paging: Paging,
+    query: dict[str, Any],
+    items: list[JSONObject],
+    previous: list[Any],
+) -> None:
+    """`ending_before` the last page's first record must give the page before it again."""
+    if not items:
+        return
+    id_field = machine.resource.id_field
+    back = back_query(paging, query, items[0].get(id_field))
+    if back is None:
+        return
+    exchange, _ = machine.send("pagination_complete", op, machine.path(op), params=back)
+    got = [item.get(id_field) for item in items_from(op, exchange) or []]
+    if exchange.status != op.success_status or got != previous:
+        raise Violation(
+            "pagination_complete",
+            f"walking back with {back} answered {exchange.status} {got}; expected {previous}",
+        )

@@ -28,7 +28,6 @@ from conformance.layers.lifecycle_plan import BUDGET_SPENT, Plan, Run, Violation
 from conformance.layers.lifecycle_scenario import Scenario
 from conformance.layers.lifecycle_writes import Steps
 from conformance.records import record_from
-from conformance.requests import path_for
 from kycspec.expressions import parse_time
 
 FIRST_RECORDS = 4
@@ -181,7 +180,7 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
             (path if self.plan.scope in path else body)[self.plan.scope] = str(scope)
         magic = self._steer(op, data, body, path)
         expected, magic_values = expect_create(op, model_body(body), path, self.run.target.magic)
-        exchange, _ = self.send("read_after_write", op, path_for(op, None, path), body=body)
+        exchange, _ = self.send("read_after_write", op, self.path(op, None, path), body=body)
         if expected is None:
             if not 400 <= (exchange.status or 0) < 500:
                 raise Violation(

@@ -16,6 +16,7 @@ from kycspec.expressions import Context, compile_value, parse_time
 from kycspec.lifecycle import Guard
 from kycspec.model import Operation, Resource
 from kycspec.types import JSONObject
+from kycspec.updates import UPDATE_SEMANTICS
 
 
 class _Unknown:
@@ -184,7 +185,8 @@ def expect_update(op: Operation, record: JSONObject, body: JSONObject) -> Outcom
     changes = stored_fields(resource, body)
     lifecycle = resource.lifecycle
     target = changes.pop(lifecycle.field, None) if lifecycle else None
-    new.update(changes)
+    new = UPDATE_SEMANTICS.get(op.update)(new, changes)
+    ctx.values["record"] = new
     new.update(predict(dict(_extension(op).get("set", {})), ctx))
     outcome = Outcome()
     if lifecycle is not None and target is not None and target != new[lifecycle.field]:

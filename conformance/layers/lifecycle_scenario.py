@@ -30,8 +30,8 @@ from conformance.layers.lifecycle_plan import (
     Run,
     Violation,
 )
-from conformance.records import envelope_path, parse_json
-from conformance.requests import body_kwargs, headers_for
+from conformance.records import create_parents, envelope_path, parse_json
+from conformance.requests import body_kwargs, headers_for, params_for, path_for
 from conformance.results import Exchange
 from conformance.tally import tally_of
 from conformance.target import bearer
@@ -98,6 +98,21 @@ class Scenario:
         self.sent_low: datetime | None = None  # the server clock's lower bound at the last send
         self.halted = False
         self.number = 0  # counted from the first step: hypothesis discards some runs unstarted
+        self.parents: dict[str, str] | None = None  # path values of this scenario's parents
+
+    def parent_params(self) -> dict[str, str]:
+        """Path values naming the scenario's parent records, created on first use (after the
+        sandbox reset), so every record of the scenario lives under the same parents."""
+        if self.parents is None:
+            target = self.run.target
+            self.parents, _ = create_parents(self.run.client, self.resource, target.token)
+        return self.parents
+
+    def path(
+        self, op: Operation, key: str | None = None, values: dict[str, Any] | None = None
+    ) -> str:
+        """The operation's path for record `key`, under the scenario's parents."""
+        return path_for(op, key, {**(values or {}), **self.parent_params()})
 
     def begin(self) -> None:
         self.run.scenario += 1
@@ -150,7 +165,11 @@ class Scenario:
         bounds = self.window()
         self.sent_low = bounds[0] if bounds else None
         exchange = self.run.client.request(
-            op.method, path, headers=headers_for(op, target, token), params=params, **extra
+            op.method,
+            path,
+            headers=headers_for(op, target, token),
+            params={**params_for(op, token), **(params or {})} or None,
+            **extra,
         )
         return exchange, self._parsed(check, exchange, needed_by)
 

@@ -30,7 +30,6 @@ from conformance.layers.lifecycle_model import (
 from conformance.layers.lifecycle_plan import Violation
 from conformance.layers.lifecycle_scenario import Scenario
 from conformance.records import GONE_STATUSES, GONE_TEXT, record_from
-from conformance.requests import path_for
 from conformance.tally import tally_of
 from kycspec.expressions import parse_time
 from kycspec.model import Magic, Operation
@@ -61,7 +60,7 @@ class Steps(Scenario):
         if rid in self.deleted:
             op = self.plan.read
             assert op is not None
-            exchange, _ = self.send("deleted_records_gone", op, path_for(op, rid))
+            exchange, _ = self.send("deleted_records_gone", op, self.path(op, rid))
             if exchange.status not in GONE_STATUSES:
                 message = NOT_GONE.format(rid=rid, status=exchange.status, gone=GONE_TEXT)
                 raise Violation("deleted_records_gone", message)
@@ -76,7 +75,7 @@ class Steps(Scenario):
         self.tick()
         # A write whose response did not show the update time leaves the last one stale.
         before = None if rid in self.unsettled else self.updated.get(rid)
-        exchange, _ = self.send(check, op, path_for(op, rid))
+        exchange, _ = self.send(check, op, self.path(op, rid))
         if exchange.status != op.success_status:
             raise Violation(check, f"reading {rid} answered {exchange.status}")
         seen = record_from(op, exchange)
@@ -98,7 +97,7 @@ class Steps(Scenario):
         self.tick()
         outcome = expect_update(op, self.records[rid], model_body(body))
         exchange, _ = self.send(
-            outcome.refused or "read_after_write", op, path_for(op, rid), body=body
+            outcome.refused or "read_after_write", op, self.path(op, rid), body=body
         )
         self._judge(op, rid, outcome, exchange, None)
 
@@ -136,7 +135,7 @@ class Steps(Scenario):
             op, self.records[rid], model_body(body), path, self.run.target.magic
         )
         check = outcome.refused or "allowed_transitions_accepted"
-        exchange, _ = self.send(check, op, path_for(op, key, path), admin=op.admin, body=body)
+        exchange, _ = self.send(check, op, self.path(op, key, path), admin=op.admin, body=body)
         self._judge(op, rid, outcome, exchange, magic)
 
     def _judge(
@@ -178,7 +177,7 @@ class Steps(Scenario):
     def _delete(self, rid: str) -> None:
         op = self.plan.delete
         assert op is not None
-        exchange, _ = self.send("deleted_records_gone", op, path_for(op, rid))
+        exchange, _ = self.send("deleted_records_gone", op, self.path(op, rid))
         if exchange.status != op.success_status:
             raise Violation("deleted_records_gone", f"deleting {rid} answered {exchange.status}")
         del self.records[rid]

@@ -25,6 +25,7 @@ the TranscriptClient instead (create → read must succeed; delete → read must
 import copy
 import functools
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -42,6 +43,8 @@ from urllib3.util import SKIP_HEADER
 
 from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
+from conformance.layers.feeds import check_feed
+from conformance.layers.idempotency import check_idempotency
 from conformance.layers.stateful import check_stateful
 from conformance.limits import (
     CUT_OFF,
@@ -50,12 +53,12 @@ from conformance.limits import (
     check_declared_length,
     read_bounded,
 )
-from conformance.records import Created, create_record, creator_of
+from conformance.records import Created, create_parents, create_record, creator_of
 from conformance.requirements import Requirement
 from conformance.results import Exchange, Result
 from conformance.settings import Emit, Settings
 from conformance.tally import Tally, results_of, tallies_for
-from conformance.target import Target, bearer
+from conformance.target import Target, credential_headers, credential_params
 from conformance.watch import LIMIT
 from kycspec.model import Operation
 
@@ -187,6 +190,8 @@ def run_schema(
             for resource in resources:
                 if settings.time_left() > 0:
                     check_stateful(client, target, resource, tallies)
+                    check_idempotency(client, target, resource, tallies.get("idempotent_retries"))
+                    check_feed(client, target, resource, tallies.get("feed_records_changes"))
                 done += 1
                 emit(Progress(target.api, LAYER, done))
     finally:
@@ -233,7 +238,24 @@ def acceptable(op: Operation, query: Mapping[str, Any] | None = None) -> tuple[i
 
 def _load_schema(target: Target) -> Any:
     load_all_checks()
-    return schemathesis.openapi.from_dict(copy.deepcopy(target.spec.document))
+    return schemathesis.openapi.from_dict(_without_security(target.spec.document))
+
+
+def _without_security(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its `security` removed: every case then carries the run's credential.
+
+    Schemathesis turns an API key scheme into a header, query or cookie parameter and mutates
+    it in negative cases; the run replaces it with its own key, so such a case was never sent
+    as generated. Missing and invalid credentials are the security layer's checks.
+    """
+    copied = copy.deepcopy(document)
+    copied.pop("security", None)
+    copied.get("components", {}).pop("securitySchemes", None)
+    for item in copied.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
+    return copied
 
 
 def _exercise(run: _Run, client: TranscriptClient, op: Operation) -> None:
@@ -277,7 +299,9 @@ def _fixed_values(
             if root == "header":
                 headers[name] = run.target.tenant
     if op.role == "create" or op.path_param is None:
-        return {}, headers
+        parents, _ = create_parents(client, op.resource, run.target.token)
+        client.take()
+        return parents, headers
     creator = creator_of(run.target.spec, op.resource.name)
     if creator is None:
         return {}, headers
@@ -333,7 +357,14 @@ def _drive(
 def _one_case(
     run: _Run, op: Operation, case: Any, *, token: str | None, mode: GenerationMode
 ) -> None:
-    headers = bearer(token)
+    headers = credential_headers(op, token)
+    query = credential_params(op, token)
+    if query:
+        case.query = {**(case.query or {}), **query}
+    idempotency = run.target.spec.idempotency_header
+    if idempotency and (case.headers or {}).get(idempotency) is not None:
+        # a generated key may repeat with another body, which the server must refuse
+        case.headers = {**case.headers, idempotency: f"conformance-{uuid.uuid4()}"}
     sent: dict[str, str | None] = dict(headers)
     if not any(name.lower() == "user-agent" for name in case.headers or {}):
         sent["User-Agent"] = None  # not schemathesis' own: the case has none
@@ -415,6 +446,7 @@ def _unanswered(
         request_body=None,
         error=f"{type(exc).__name__}: {exc}",
         credential=target.placeholder(headers),
+        masks=target.masks(),
         outage=exc.outage if isinstance(exc, NotSent) else None,
     )
     if isinstance(exc, NotSent):
@@ -477,6 +509,7 @@ def exchange_of(response: Any, target: Target) -> Exchange:
         request_headers=headers,
         request_body=body,
         credential=target.placeholder(headers),
+        masks=target.masks(),
         status=response.status_code,
         response_headers={k: ", ".join(v) for k, v in response.headers.items()},
         response_body=response.content,

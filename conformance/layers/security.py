@@ -11,13 +11,20 @@ from collections.abc import Callable, Mapping
 from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
 from conformance.layers.plain import UNSECURED, declares_security, run_plain_security
-from conformance.records import Created, create_record, creator_of, items_from, record_from
-from conformance.requests import body_kwargs, headers_for, path_for, valid_body
+from conformance.records import (
+    Created,
+    create_parents,
+    create_record,
+    creator_of,
+    items_from,
+    record_from,
+)
+from conformance.requests import body_kwargs, headers_for, params_for, path_for, valid_body
 from conformance.requirements import Requirement
 from conformance.results import Exchange, Result
 from conformance.settings import Emit, Settings
 from conformance.tally import Tally, results_of, tallies_for
-from conformance.target import Target, bearer
+from conformance.target import Target, credential_headers
 from kycspec.model import Operation
 
 LAYER = "security"
@@ -30,8 +37,9 @@ BUDGET_SPENT = "budget spent"
 NO_CREATE = "the resource has no create operation"
 # Probing order: reads before writes, deletes last, so a leak shows before it destroys evidence.
 ROLE_ORDER = {"list": 0, "read": 1, "update": 2, "transition": 3, "delete": 4}
-# Who a probe acts as for an operation: its token and the headers it overrides.
-Identity = Callable[[Operation], tuple[str | None, dict[str, str]]]
+# Who a probe acts as for an operation: its token, the headers and path values it overrides.
+Identity_ = tuple[str | None, dict[str, str], dict[str, str]]
+Identity = Callable[[Operation], Identity_]
 
 
 def run_security(
@@ -86,8 +94,8 @@ def _expect(target: Target, tallies: dict[str, Tally]) -> None:
             continue
         if "accounts_isolated" in tallies:
             tallies["accounts_isolated"].expect(resource.name)
-        if "partitions_isolated" in tallies and any(
-            p.startswith("header.") for p in resource.partition
+        if "partitions_isolated" in tallies and (
+            resource.parent is not None or any(p.startswith("header.") for p in resource.partition)
         ):
             tallies["partitions_isolated"].expect(resource.name)
 
@@ -115,11 +123,20 @@ def _send(
     op: Operation,
     created: Created | None,
     headers: Mapping[str, str | None],
+    token: str | None = None,
+    paths: Mapping[str, str] | None = None,
 ) -> Exchange:
-    """One otherwise valid request for `op`, with the given headers."""
+    """One otherwise valid request for `op`, with the given headers (and `token` in the query
+    when the operation takes its key there), and `paths` overriding path values."""
     content_type, payload = valid_body(op)
-    path = created.path(op) if created else path_for(op, UNKNOWN_ID if op.path_param else None)
-    return client.request(op.method, path, headers=headers, **body_kwargs(content_type, payload))
+    if created is None:
+        path = path_for(op, UNKNOWN_ID if op.path_param else None)
+    else:
+        path = path_for(op, created.key_for(op), {**created.params, **(paths or {})})
+    params = params_for(op, token) or None
+    return client.request(
+        op.method, path, headers=headers, params=params, **body_kwargs(content_type, payload)
+    )
 
 
 def _check_operation(
@@ -127,12 +144,18 @@ def _check_operation(
 ) -> None:
     created = _fresh(client, target, op)
     base = headers_for(op, target, None)
-    for check, token in (("missing_token_refused", None), ("invalid_token_refused", INVALID_TOKEN)):
+    # A public operation (`security: []`) answers without a key: nothing to refuse.
+    probes = (
+        ()
+        if op.public
+        else (("missing_token_refused", None), ("invalid_token_refused", INVALID_TOKEN))
+    )
+    for check, token in probes:
         tally = tallies.get(check)
         if tally is None:
             continue
-        sent = {**base, **bearer(token)}
-        exchange = _send(client, op, created, sent)
+        sent = {**base, **credential_headers(op, token)}
+        exchange = _send(client, op, created, sent, token)
         tally.ran(unit=op.operation_id)
         if exchange.status != 401:
             what = "without a token" if token is None else "with an invalid token"
@@ -152,7 +175,7 @@ def _check_admin(
     if tally is None:
         return
     created = _fresh(client, target, op)
-    exchange = _send(client, op, created, headers_for(op, target, target.token))
+    exchange = _send(client, op, created, headers_for(op, target, target.token), target.token)
     tally.ran(unit=op.operation_id)
     if exchange.status != 403:
         tally.fail(
@@ -176,7 +199,7 @@ def _check_headers(
     for name in required:
         created = _fresh(client, target, op)
         headers: dict[str, str | None] = {**headers_for(op, target, token), name: None}
-        exchange = _send(client, op, created, headers)
+        exchange = _send(client, op, created, headers, token)
         tally.ran(unit=f"{op.operation_id} {name}")
         declared = "400" in op.raw.get("responses", {})
         status = exchange.status or 0
@@ -198,17 +221,30 @@ def _check_isolation(
             accounts.skip(NO_TOKEN_B, "--token-b")
         else:
             token_b = target.token_b
-            _probe(client, target, resource, accounts, lambda op: (token_b, {}), "another account")
+            _probe(
+                client, target, resource, accounts, lambda op: (token_b, {}, {}), "another account"
+            )
     partitions = tallies.get("partitions_isolated")
     spec_resource = target.spec.resources[resource]
     names = [p.split(".", 1)[1] for p in spec_resource.partition if p.startswith("header.")]
     if partitions is not None and names:
         other = dict.fromkeys(names, f"{target.tenant}-other")
 
-        def as_other_partition(op: Operation) -> tuple[str | None, dict[str, str]]:
-            return (target.admin_token if op.admin else target.token), other
+        def as_other_partition(op: Operation) -> Identity_:
+            return (target.admin_token if op.admin else target.token), other, {}
 
         _probe(client, target, resource, partitions, as_other_partition, "another partition")
+    if partitions is not None and spec_resource.parent is not None:
+        # A child is only found under its own parent (Onfido's checks under an applicant).
+        client.take()
+        parents, _ = create_parents(client, spec_resource, target.token)
+        client.take()
+        if parents:
+
+            def under_other_parent(op: Operation) -> Identity_:
+                return (target.admin_token if op.admin else target.token), {}, parents
+
+            _probe(client, target, resource, partitions, under_other_parent, "another parent")
 
 
 def _probe(
@@ -236,12 +272,14 @@ def _probe(
         key=lambda op: ROLE_ORDER.get(op.role, 9),
     )
     for op in probes:
-        token, extra = identity(op)
+        token, extra, paths = identity(op)
         if token is None:
             continue
         headers = {**headers_for(op, target, token), **extra}
         if op.role == "list":
-            exchange = client.request(op.method, path_for(op), headers=headers)
+            params = params_for(op, token) or None
+            path = path_for(op, None, {**created.params, **paths})
+            exchange = client.request(op.method, path, headers=headers, params=params)
             leaked = (
                 exchange.status is not None
                 and 200 <= exchange.status < 300
@@ -251,7 +289,7 @@ def _probe(
                 )
             )
         else:
-            exchange = _send(client, op, created, headers)
+            exchange = _send(client, op, created, headers, token, paths)
             allowed = (403, 404) if op.admin else (404,)
             leaked = exchange.status not in allowed
         if exchange.status == 401 and who == "another account":
@@ -278,7 +316,10 @@ def _read(client: TranscriptClient, target: Target, created: Created) -> object:
         return None
     reader = readers[0]
     exchange = client.request(
-        reader.method, created.path(reader), headers=headers_for(reader, target, target.token)
+        reader.method,
+        created.path(reader),
+        headers=headers_for(reader, target, target.token),
+        params=params_for(reader, target.token) or None,
     )
     record = record_from(reader, exchange)
     if exchange.status != reader.success_status or record is None:

@@ -8,8 +8,9 @@ read) checks the same properties with one readable transcript per resource.
 """
 
 from conformance.http import TranscriptClient
-from conformance.records import GONE_STATUSES, GONE_TEXT, create_record, creator_of
-from conformance.requests import headers_for
+from conformance.records import GONE_STATUSES, GONE_TEXT, Created, create_record, creator_of
+from conformance.requests import headers_for, params_for
+from conformance.results import Exchange
 from conformance.tally import Tally
 from conformance.target import Target
 from kycspec.model import Operation
@@ -46,7 +47,7 @@ def check_stateful(
             )
         return
     reader = readers[0]
-    read = client.request(reader.method, created.path(reader), headers=_headers(target, reader))
+    read = _request(client, target, reader, created)
     if available is not None:
         available.ran(unit=resource)
         if read.status != reader.success_status:
@@ -60,9 +61,7 @@ def check_stateful(
         client.take()
         return
     deleter = deleters[0]
-    deleted = client.request(
-        deleter.method, created.path(deleter), headers=_headers(target, deleter)
-    )
+    deleted = _request(client, target, deleter, created)
     if deleted.status != deleter.success_status:
         after_free.fail(
             f"{deleter.operation_id}: deleting a {resource} answered "
@@ -70,7 +69,7 @@ def check_stateful(
             client.take(),
         )
         return
-    again = client.request(reader.method, created.path(reader), headers=_headers(target, reader))
+    again = _request(client, target, reader, created)
     after_free.ran(unit=resource)
     if again.status not in GONE_STATUSES:
         answer = again.status or again.error
@@ -81,5 +80,11 @@ def check_stateful(
     client.take()
 
 
-def _headers(target: Target, op: Operation) -> dict[str, str]:
-    return headers_for(op, target, target.token)
+def _request(client: TranscriptClient, target: Target, op: Operation, created: Created) -> Exchange:
+    """`op` on the created record, as the target's main account."""
+    return client.request(
+        op.method,
+        created.path(op),
+        headers=headers_for(op, target, target.token),
+        params=params_for(op, target.token) or None,
+    )

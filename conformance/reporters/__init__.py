@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from conformance.events import Event, RunStarted
-from conformance.registry import Registry
+from kycspec.registry import Registry
 
 
 class Reporter(Protocol):

@@ -280,6 +280,22 @@ def test_parse_time_rejects_non_timestamps(bad: Any) -> None:
         parse_time(bad)
 
 
+def test_compile_test_in_is_membership_not_a_substring() -> None:
+    ctx = Context(now=datetime(2024, 1, 1, tzinfo=UTC), values={"record": {"s": "PENDING_REVIEW"}})
+    assert not compile_condition({"body.a": {"in": "$record.s"}})(
+        Context(now=ctx.now, values={**ctx.values, "body": {"a": "PENDING"}})
+    )
+    assert compile_condition({"body.a": {"in": ["PENDING"]}})(
+        Context(now=ctx.now, values={"body": {"a": "PENDING"}})
+    )
+
+
+@pytest.mark.parametrize("expression", ["$auth.token", "$auth", "$auth.actor.x"])
+def test_compile_value_auth_never_shows_the_key(expression: str) -> None:
+    with pytest.raises(ValueError, match="the caller shows only actor, organization"):
+        compile_value(expression)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

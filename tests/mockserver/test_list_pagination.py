@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from kycspec.loader import load_all
-from mockserver import engine, errors
+from mockserver import errors, paging
 from tests.mockserver.conftest import (
     FINX,
     FINX_RESOURCES,
@@ -223,7 +223,7 @@ def test_kontorion_list_malformed_cursor_is_400(client: TestClient, cursor: str)
 def test_kontorion_list_unissued_cursor_is_a_position(client: TestClient) -> None:
     """Kontorion D6: any well-formed cursor is a position; the page holds what is older."""
     created = _kontorion_create(client, "test_kpos", 3)
-    before_all = engine.encode_cursor(0)
+    before_all = paging.encode_cursor(0)
     after_all = "_" * 11  # the largest position
     for cursor, expected in ((before_all, []), (after_all, created[::-1])):
         response = client.get(
@@ -235,15 +235,15 @@ def test_kontorion_list_unissued_cursor_is_a_position(client: TestClient) -> Non
 
 @pytest.mark.parametrize("seq", [0, 1, 20, 2**64 - 1])
 def test_cursor_round_trips_in_the_declared_grammar(seq: int) -> None:
-    cursor = engine.encode_cursor(seq)
-    assert re.search(engine.CURSOR_PATTERN, cursor)
-    assert engine.decode_cursor(cursor) == seq
+    cursor = paging.encode_cursor(seq)
+    assert re.search(paging.CURSOR_PATTERN, cursor)
+    assert paging.decode_cursor(cursor) == seq
 
 
 @pytest.mark.parametrize("cursor", ["nope", "", "é" * 11, "AAAAAAAAAAAAAAAA"])
 def test_cursor_that_does_not_decode_is_400(cursor: str) -> None:
     with pytest.raises(errors.InvalidRequest) as raised:
-        engine.decode_cursor(cursor)
+        paging.decode_cursor(cursor)
     assert raised.value.detail == errors.BAD_CURSOR.format(cursor=cursor)
 
 

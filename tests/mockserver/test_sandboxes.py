@@ -22,6 +22,7 @@ from tests.mockserver.conftest import (
 STORE_BACKENDS = ("memory", "file", "redis")  # each test runs on every store
 
 SPECS = load_all()
+BEARER_HOW = "'Authorization: Bearer test_<name>'"
 # One authenticated GET per API, and the path prefix it lives under.
 PROBES = {
     "finx": (f"{FINX}/kyc", {}),
@@ -102,7 +103,7 @@ def test_sandbox_invalid_token_is_401_in_vendor_envelope(
     assert response.headers["content-type"] == SPECS[api].errors.media_type
     code, message = _error(api, response.json())
     assert code == SPECS[api].errors.code("unauthorized")
-    assert message == errors.TOKEN_INVALID.format(user_prefix="test_")
+    assert message == errors.TOKEN_INVALID.format(user_prefix="test_", how=BEARER_HOW)
 
 
 @pytest.mark.parametrize("api", list(PROBES))
@@ -112,14 +113,14 @@ def test_sandbox_missing_token_is_401_in_vendor_envelope(client: TestClient, api
     assert response.status_code == 401
     code, message = _error(api, response.json())
     assert code == SPECS[api].errors.code("unauthorized")
-    assert message == errors.TOKEN_MISSING.format(user_prefix="test_")
+    assert message == errors.TOKEN_MISSING.format(how=BEARER_HOW)
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_sandbox_basic_auth_is_401(client: TestClient) -> None:
     response = client.get(f"{FINX}/kyc", headers={"Authorization": "Basic dGVzdF9hOg=="})
     assert response.status_code == 401
-    assert response.json()["error"]["message"] == errors.TOKEN_MISSING.format(user_prefix="test_")
+    assert response.json()["error"]["message"] == errors.TOKEN_MISSING.format(how=BEARER_HOW)
 
 
 def test_sandbox_kontorion_status_override_needs_admin(client: TestClient) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from kycspec.loader import inline_refs, load_all
 from kycspec.model import ApiSpec, Operation
-from mockserver.engine import CURSOR_PATTERN
+from mockserver.paging import CURSOR_PATTERN
 
 SPECS = load_all()
 PAGED = [

@@ -1,0 +1,87 @@
+"""Credentials to callers: connexion's security handlers, resolving every scheme to a sandbox.
+
+connexion reads each operation's `security` and finds the credential (the `Authorization`
+header, an API key header, query parameter or cookie); these handlers turn the key it carries
+into a `Caller` with the API's `TokenPolicy`, so an API key opens a sandbox exactly as a bearer
+token does. A public operation (`security: []`) is called by `mockserver.sandbox.OPEN_CALLER`.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from connexion.security import (
+    ApiKeySecurityHandler,
+    BasicSecurityHandler,
+    BearerSecurityHandler,
+)
+
+from kycspec.credentials import Credential, compile_credential
+from mockserver import errors
+from mockserver.sandbox import TokenPolicy
+
+TokenInfo = dict[str, Any] | None
+
+
+def _info(policy: TokenPolicy, key: str | None) -> TokenInfo:
+    caller = policy.resolve(key) if key else None
+    return None if caller is None else {"sub": caller.sandbox, "caller": caller}
+
+
+def security_map(policy: TokenPolicy) -> dict[str, type]:
+    """connexion security handlers (by scheme kind) that resolve keys with `policy`."""
+
+    class _Sandboxed:
+        @staticmethod
+        def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
+            # The functions below take the credential only; connexion would otherwise inspect
+            # their signatures on every request.
+            return False
+
+    class SandboxBearerHandler(_Sandboxed, BearerSecurityHandler):
+        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
+            return lambda token: _info(policy, token)
+
+    class SandboxBasicHandler(_Sandboxed, BasicSecurityHandler):
+        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
+            # RFC 7617 user-id and password; the key is the user name (Stripe) or, when that
+            # is empty, the password.
+            return lambda username, password: _info(policy, username or password)
+
+    class SandboxApiKeyHandler(_Sandboxed, ApiKeySecurityHandler):
+        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
+            credential = compile_credential("", security_scheme)
+            return lambda value, required_scopes=None: _info(policy, credential.extract(value))
+
+    return {
+        "bearer": SandboxBearerHandler,
+        "basic": SandboxBasicHandler,
+        "apiKey": SandboxApiKeyHandler,
+    }
+
+
+def how_to_send(credentials: Sequence[Credential], example: str) -> str:
+    """The ways to present `example`, for a 401's message: `'X-Api-Key: test_<name>'`."""
+    if not credentials:
+        return f"'Authorization: Bearer {example}'"
+    return " or ".join(f"'{c.describe(example)}'" for c in credentials)
+
+
+def challenge(credentials: Sequence[Credential]) -> str:
+    """The `WWW-Authenticate` value of a 401 (RFC 9110 11.6.1): one challenge per scheme."""
+    found = []
+    for credential in credentials or ():
+        if credential.kind == "bearer":
+            found.append("Bearer")
+        elif credential.kind == "basic":
+            found.append('Basic realm="sandbox"')
+        else:
+            found.append(f'ApiKey in="{credential.location}", name="{credential.field}"')
+    return ", ".join(dict.fromkeys(found)) or "Bearer"
+
+
+def unauthorized_message(policy: TokenPolicy, refused: bool) -> str:
+    """The 401 message: no credential at all, or one the policy refused."""
+    how = how_to_send(policy.credentials, f"{policy.user_prefix}<name>")
+    if refused:
+        return errors.TOKEN_INVALID.format(user_prefix=policy.user_prefix, how=how)
+    return errors.TOKEN_MISSING.format(how=how)

@@ -1,0 +1,63 @@
+"""Idempotent writes with Stripe's semantics (`x-idempotency: {header: Idempotency-Key}`).
+
+The first successful answer to a write that carries a key is kept in the caller's sandbox. The
+same key with the same operation, path, query and body gets that answer again, and nothing is
+written twice; the same key with anything else is refused with a 400, as Stripe does
+(https://docs.stripe.com/api/idempotent_requests). Keys are kept like records, so a sandbox
+reset forgets them. GET requests ignore the key (they are idempotent already, RFC 9110 9.2.2).
+"""
+
+import json
+from typing import Any
+
+from kycspec.model import Operation
+from mockserver import errors
+from mockserver.store import Collection, Store
+
+COLLECTION = "__idempotency__"  # never a resource name: not an identifier a spec can declare
+KEY_FIELD = "key"
+
+
+def _keys(store: Store, api: str, sandbox: str) -> Collection:
+    return store.collection(sandbox, (api, COLLECTION, ()), KEY_FIELD, ())
+
+
+def fingerprint(op: Operation, path: Any, query: Any, body: Any) -> str:
+    """What makes two requests the same request (an upload by its file name and size)."""
+    return json.dumps([op.operation_id, path, query, body], sort_keys=True, default=_upload)
+
+
+def _upload(value: Any) -> str:
+    return f"{getattr(value, 'filename', '')}:{getattr(value, 'size', '')}"
+
+
+def recall(
+    store: Store, api: str, sandbox: str, op: Operation, key: str, print_: str
+) -> tuple[int, Any] | None:
+    """The answer (status, body) kept for `key`, or None when there is none yet.
+
+    Raises `errors.InvalidRequest` (400) when the key was used for another request.
+    """
+    stored = _keys(store, api, sandbox).get(f"{op.operation_id}:{key}")
+    if stored is None:
+        return None
+    if stored["fingerprint"] != print_:
+        raise errors.InvalidRequest(errors.IDEMPOTENCY_KEY_REUSED.format(key=key))
+    return stored["status"], stored["body"]
+
+
+def remember(
+    store: Store, api: str, sandbox: str, op: Operation, key: str, print_: str, answer: Any
+) -> None:
+    """Keep a successful answer (status, body) under `key`, with the request it answered;
+    called when the request's writes commit, so a request that failed keeps nothing."""
+    status, body = answer
+    if 200 <= status < 300:
+        _keys(store, api, sandbox).insert(
+            {
+                KEY_FIELD: f"{op.operation_id}:{key}",
+                "fingerprint": print_,
+                "status": status,
+                "body": body,
+            }
+        )

@@ -1,0 +1,120 @@
+"""A spec the loader does not understand is refused: file, JSON pointer, what is allowed."""
+
+from pathlib import Path
+
+import pytest
+
+from kycspec.credentials import CREDENTIAL_SCHEMES
+from kycspec.loader import SpecError, build_spec, read_document
+from tests.tinyspec import tiny_document
+
+SOURCE = "specs/tiny.yaml"
+
+
+def test_loader_refuses_an_unsupported_security_scheme_naming_the_allowed_ones() -> None:
+    document = tiny_document(
+        {
+            "oauth": {
+                "type": "oauth2",
+                "flows": {"clientCredentials": {"tokenUrl": "https://x/t", "scopes": {}}},
+            }
+        }
+    )
+    with pytest.raises(SpecError) as raised:
+        build_spec("tiny", document, source=SOURCE)
+    message = str(raised.value)
+    assert message.startswith(f"{SOURCE}#/components/securitySchemes/oauth: ")
+    assert ", ".join(CREDENTIAL_SCHEMES.names()) in message
+
+
+def test_loader_refuses_an_api_key_in_an_unknown_place() -> None:
+    document = tiny_document(
+        {"key": {"type": "apiKey", "in": "header", "name": "K", "x-prefix": 3}}
+    )
+    with pytest.raises(SpecError, match="x-prefix"):
+        build_spec("tiny", document, source=SOURCE)
+
+
+def test_loader_refuses_schemes_combined_in_one_requirement() -> None:
+    document = tiny_document(
+        {
+            "a": {"type": "http", "scheme": "bearer"},
+            "b": {"type": "apiKey", "in": "header", "name": "K"},
+        }
+    )
+    document["paths"]["/things"]["post"]["security"] = [{"a": [], "b": []}]
+    with pytest.raises(SpecError) as raised:
+        build_spec("tiny", document, source=SOURCE)
+    assert str(raised.value).startswith(f"{SOURCE}#/paths/~1things/post: security requirement")
+
+
+def test_loader_refuses_a_security_requirement_naming_no_scheme() -> None:
+    document = tiny_document()
+    document["security"] = [{"missing": []}]
+    with pytest.raises(SpecError, match=r"unknown scheme\(s\) \['missing'\]; declared: bearerAuth"):
+        build_spec("tiny", document, source=SOURCE)
+
+
+def test_loader_two_success_responses_name_the_operation_and_file() -> None:
+    document = tiny_document()
+    responses = document["paths"]["/things"]["post"]["responses"]
+    responses["200"] = responses["201"]
+    with pytest.raises(SpecError) as raised:
+        build_spec("tiny", document, source=SOURCE)
+    message = str(raised.value)
+    assert message.startswith(f"{SOURCE}#/paths/~1things/post: ")
+    assert "exactly one 2xx response" in message and "200, 201" in message
+
+
+def test_loader_a_missing_key_is_a_spec_error_not_a_key_error() -> None:
+    document = tiny_document()
+    del document["x-resources"]["thing"]["id"]
+    with pytest.raises(SpecError) as raised:
+        build_spec("tiny", document, source=SOURCE)
+    assert str(raised.value) == f"{SOURCE}#/x-resources/thing: missing key 'id'"
+
+
+def test_loader_public_and_credentials_follow_security() -> None:
+    document = tiny_document()
+    document["paths"]["/things/{id}"]["get"]["security"] = []
+    spec = build_spec("tiny", document, source=SOURCE)
+    assert spec.operations["getThing"].public and not spec.operations["getThing"].credentials
+    create = spec.operations["createThing"]
+    assert not create.public and [c.kind for c in create.credentials] == ["bearer"]
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "specs" / "onboardly.yaml"
+
+
+def test_loader_refuses_a_parent_that_is_not_a_resource() -> None:
+    document = read_document(EXAMPLE)
+    document["x-resources"]["check"]["parent"]["resource"] = "applicants"
+    with pytest.raises(SpecError) as raised:
+        build_spec("onboardly", document, source=SOURCE)
+    assert str(raised.value).startswith(f"{SOURCE}#/x-resources/check/parent: parent resource")
+    assert "known: applicant" in str(raised.value)
+
+
+def test_loader_refuses_a_parent_state_that_does_not_exist() -> None:
+    document = read_document(EXAMPLE)
+    document["x-resources"]["check"]["parent"]["writable-in"] = ["open"]
+    with pytest.raises(SpecError, match=r"\['open'\] are not states of 'applicant'"):
+        build_spec("onboardly", document, source=SOURCE)
+
+
+def test_loader_refuses_a_child_operation_without_the_parent_in_its_path() -> None:
+    document = read_document(EXAMPLE)
+    document["paths"]["/checks/{check_id}"] = document["paths"].pop(
+        "/applicants/{applicant_id}/checks/{check_id}"
+    )
+    document["paths"]["/checks/{check_id}"]["parameters"].pop(0)
+    with pytest.raises(SpecError, match="getCheck: each check lives under its applicant"):
+        build_spec("onboardly", document, source=SOURCE)
+
+
+def test_loader_refuses_a_feed_of_an_unknown_resource() -> None:
+    document = read_document(EXAMPLE)
+    document["x-resources"]["event"]["records"]["of"] = ["applicant", "checks"]
+    with pytest.raises(SpecError) as raised:
+        build_spec("onboardly", document, source=SOURCE)
+    assert str(raised.value).startswith(f"{SOURCE}#/x-resources/event/records/of: ['checks']")
