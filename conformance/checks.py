@@ -18,7 +18,7 @@ To add a check:
 
 from dataclasses import dataclass
 
-from conformance.registry import Registry
+from kycspec.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def _expect(target: Target, tallies: dict[str, Tally]) -> None:
     spec = target.spec
     for op in spec.operations.values():
         for name in ("missing_token_refused", "invalid_token_refused"):
-            if name in tallies:
+            if name in tallies and not op.public:
                 tallies[name].expect(op.operation_id)
         if op.admin and "admin_only_enforced" in tallies:
             tallies["admin_only_enforced"].expect(op.operation_id)
