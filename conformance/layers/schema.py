@@ -227,9 +227,10 @@ def acceptable(op: Operation, query: Mapping[str, Any] | None = None) -> tuple[i
     token is accepted), never a 5xx (RFC 9110 section 15.6: a server error).
     """
     found = []
-    page_param = op.paging.page_param if op.paging else None
-    if op.path_param or (page_param and page_param in (query or {})):
-        found.append(GONE_STATUS)  # a record, or a page start naming one (Fin X D5), unknown
+    starts = op.paging.token_params if op.paging else ()
+    if op.path_param or any(name in (query or {}) for name in starts):
+        # a record, or a page start or end naming one (Fin X D5), unknown
+        found.append(GONE_STATUS)
     if op.resource.lifecycle is not None and op.role in ("update", "transition"):
         found.append(REFUSED_STATE_STATUS)
     found += [guard.status for t in op.transitions() for guard in t.guards]
