@@ -90,6 +90,9 @@ _check("allowed_transitions_accepted", "lifecycle", "a declared transition sent"
 _check("forbidden_transitions_refused", "lifecycle", "an undeclared transition sent")
 _check("terminal_states_final", "lifecycle", "a state change asked of a record in a final state")
 _check(
+    "read_only_states_refuse_writes", "lifecycle", "a write asked of a record in a read-only state"
+)
+_check(
     "list_filters_exact",
     "lifecycle",
     "a filtered list whose filter keeps some known records and drops others",

@@ -64,8 +64,19 @@ def _has_forbidden_moves(spec: ApiSpec, resource: Resource | None) -> bool:
 
 
 def _has_terminal(spec: ApiSpec, resource: Resource | None) -> bool:
+    """A terminal state that is not read-only (those are `read_only_states_refuse_writes`')."""
     lifecycle = resource.lifecycle if resource else None
-    return bool(lifecycle and lifecycle.terminal and _has_moves(spec, resource))
+    open_ends = set(lifecycle.terminal) - set(lifecycle.read_only) if lifecycle else set()
+    return bool(open_ends and _has_moves(spec, resource))
+
+
+def _has_read_only(spec: ApiSpec, resource: Resource | None) -> bool:
+    """Read-only states the suite can reach, and a write to ask of a record in one."""
+    lifecycle = resource.lifecycle if resource else None
+    if lifecycle is None or not lifecycle.read_only or not _has_moves(spec, resource):
+        return False
+    name = resource.name if resource else ""
+    return any(spec.operations_of(name, role) for role in ("update", "transition", "delete"))
 
 
 def _has_clock(spec: ApiSpec, resource: Resource | None) -> bool:
@@ -294,6 +305,15 @@ LIFECYCLE = (
         "The spec's sandbox magic values lead to their declared outcomes.",
         "x-sandbox magic",
         _has_magic,
+    ),
+    Template(
+        14,
+        "MUST",
+        "read_only_states_refuse_writes",
+        "A record in a read-only state refuses every update, transition and delete with 409 "
+        "and is unchanged.",
+        "x-resources lifecycle read-only",
+        _has_read_only,
     ),
 )
 
@@ -528,6 +548,7 @@ SOURCE_ROLES = {
     "allowed_transitions_accepted": ("update", "transition"),
     "forbidden_transitions_refused": ("update", "transition"),
     "terminal_states_final": ("update", "transition"),
+    "read_only_states_refuse_writes": ("update", "transition", "delete"),
     "list_filters_exact": ("list",),
     "pagination_complete": ("list",),
     "limit_honoured": ("list",),
@@ -540,6 +561,7 @@ LIFECYCLE_CHECKS = {
     "allowed_transitions_accepted",
     "forbidden_transitions_refused",
     "terminal_states_final",
+    "read_only_states_refuse_writes",
     "clock_expiry",
     "guards_enforced",
 }

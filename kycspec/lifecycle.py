@@ -47,6 +47,9 @@ class Lifecycle:
     default: str | None
     terminal: tuple[str, ...]
     transitions: tuple[Transition, ...]
+    # `read-only`: terminal states in which the record refuses every write (update, transition,
+    # delete, and its children's writes), as Onfido's and Persona's redacted records do
+    read_only: tuple[str, ...] = ()
     # `dataclasses.field` in full: the `field` attribute above shadows the name in this body
     on_enter: Mapping[str, Value] = dataclasses.field(default_factory=dict)
     raw_on_enter: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -84,9 +87,15 @@ class Lifecycle:
                 f"states {sorted(known)} differ from the status enum {sorted(status_enum)}"
             )
         named = [*self.initial, *self.terminal, *([self.default] if self.default else [])]
+        named += list(self.read_only)
         named += [s for t in self.transitions for s in (*t.sources, t.target)]
         named += list(self.on_enter)
         found += [f"unknown state {s!r}" for s in dict.fromkeys(named) if s not in known]
+        found += [
+            f"read-only state {s!r} is not terminal"
+            for s in self.read_only
+            if s in known and s not in self.terminal
+        ]
         if self.default and self.default not in self.initial:
             found.append(f"default state {self.default!r} is not initial")
         for transition in self.transitions:
@@ -145,6 +154,7 @@ def build_lifecycle(raw: Mapping[str, Any]) -> Lifecycle:
         default=raw.get("default"),
         terminal=tuple(raw.get("terminal", [])),
         transitions=tuple(transitions),
+        read_only=tuple(raw.get("read-only", [])),
         on_enter={state: compile_value(values) for state, values in on_enter.items()},
         raw_on_enter=on_enter,
     )

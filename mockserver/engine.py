@@ -32,7 +32,13 @@ from mockserver.fixtures import FixtureError
 from mockserver.formats import FULL_DATE
 from mockserver.hooks import RECORD_HOOKS, VIA_CLOCK, VIA_CREATE, VIA_OPERATION, Entered
 from mockserver.idempotency import fingerprint, recall, remember
-from mockserver.lifecycle import check_transition, enter, run_clock, schedule_clock
+from mockserver.lifecycle import (
+    check_transition,
+    check_writable,
+    enter,
+    run_clock,
+    schedule_clock,
+)
 from mockserver.outbox import Outbox
 from mockserver.paging import PAGERS, PageRequest, count
 from mockserver.projection import project
@@ -239,6 +245,8 @@ class Engine:
                 ),
                 status=409,
             )
+        if writes:
+            check_writable(owner, record)
 
     # -- record events --------------------------------------------------------------------
 
@@ -551,6 +559,7 @@ class Engine:
     def _delete(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         collection = self._records(op, request, ctx)
         record = self._find(op, ctx, collection)
+        check_writable(op.resource, record)
 
         def commit() -> None:
             collection.delete(record[op.resource.id_field])
@@ -561,6 +570,7 @@ class Engine:
         resource = op.resource
         collection = self._records(op, request, ctx)
         record = dict(self._find(op, ctx, collection))
+        check_writable(resource, record)
         ctx.values["record"] = record
         changes = self._stored_fields(resource, request.body or {})
         lifecycle = resource.lifecycle
@@ -585,6 +595,7 @@ class Engine:
             raise errors.InternalError(f"{op.operation_id}: the resource has no lifecycle")
         collection = self._records(op, request, ctx)
         record = dict(self._find(op, ctx, collection))
+        check_writable(resource, record)
         ctx.values["record"] = record
         source = record[lifecycle.field]
         magic = self._apply_magic(op, ctx)

@@ -4,7 +4,12 @@ from kycspec.expressions import Context, parse_time
 from kycspec.lifecycle import Lifecycle, Transition
 from kycspec.model import Resource
 from kycspec.types import JSONObject
-from mockserver.errors import TRANSITION_REFUSED, GuardRefused, InvalidTransition
+from mockserver.errors import (
+    READ_ONLY_REFUSED,
+    TRANSITION_REFUSED,
+    GuardRefused,
+    InvalidTransition,
+)
 from mockserver.store import Collection
 
 
@@ -22,6 +27,19 @@ def check_transition(
         if guard.refuses(ctx):
             raise GuardRefused(guard.message, status=guard.status, code=guard.code)
     return transition
+
+
+def check_writable(resource: Resource, record: JSONObject) -> None:
+    """Refuse any write to a record in one of its lifecycle's `read-only` states: a 409 in
+    the `invalid_transition` kind (a conflict with the record's state, RFC 9110 section 15.5.10)."""
+    lifecycle = resource.lifecycle
+    state = record.get(lifecycle.field) if lifecycle else None
+    if lifecycle is not None and state in lifecycle.read_only:
+        raise InvalidTransition(
+            READ_ONLY_REFUSED.format(
+                resource=resource.name, id=record.get(resource.id_field), state=state
+            )
+        )
 
 
 def enter(lifecycle: Lifecycle, record: JSONObject, state: str, ctx: Context) -> None:

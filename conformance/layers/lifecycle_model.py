@@ -131,6 +131,9 @@ def expect_create(
     return record, shown
 
 
+READ_ONLY = "read_only_states_refuse_writes"
+
+
 @dataclass
 class Outcome:
     """What a write must do: succeed with `record`, or be refused (`refused` is a check name)."""
@@ -177,9 +180,17 @@ def _move(
     return None
 
 
+def read_only(resource: Resource, record: JSONObject) -> bool:
+    """The record is in one of its lifecycle's `read-only` states: every write is a 409."""
+    lifecycle = resource.lifecycle
+    return lifecycle is not None and record.get(lifecycle.field) in lifecycle.read_only
+
+
 def expect_update(op: Operation, record: JSONObject, body: JSONObject) -> Outcome:
     """An update: merge the body; a changed status follows the lifecycle."""
     resource = op.resource
+    if read_only(resource, record):
+        return Outcome(refused=READ_ONLY)
     new = copy.deepcopy(record)
     ctx = context(resource, body=body, record=new)
     changes = stored_fields(resource, body)
@@ -208,6 +219,8 @@ def expect_transition(
     lifecycle = resource.lifecycle
     if lifecycle is None:
         raise ValueError(f"{op.operation_id}: the resource has no lifecycle")
+    if read_only(resource, record):
+        return Outcome(refused=READ_ONLY)
     caller = ADMIN if op.admin else USER
     ctx = context(resource, body=body, path=path, record=record, **{CALLER: caller})
     values = _magic(op, ctx, magic)

@@ -20,11 +20,13 @@ from conformance.layers.lifecycle_inputs import (
     steer,
 )
 from conformance.layers.lifecycle_model import (
+    READ_ONLY,
     UNKNOWN,
     Outcome,
     context,
     expect_transition,
     expect_update,
+    read_only,
     same,
 )
 from conformance.layers.lifecycle_plan import Violation
@@ -40,6 +42,9 @@ from kycspec.types import JSONObject
 UNDECLARED_STATUS = 409
 UNDECLARED_REFUSAL = "{what} answered {status}; an undeclared transition is refused with {expected}"
 GUARD_REFUSAL = "{what} answered {status}; the guard refuses it with {expected}"
+READ_ONLY_REFUSAL = (
+    "{what} answered {status}; a record in a read-only state refuses it with {expected}"
+)
 NOT_GONE = "reading deleted {rid} answered {status}, expected {gone}"
 SMALL_STEPS = (2, 30, 90)
 # What a guard requirement must see: a guard refusing a transition, and one letting it through.
@@ -151,9 +156,8 @@ class Steps(Scenario):
                 )
                 raise Violation("guards_enforced", message)
             if outcome.guard is None and status != UNDECLARED_STATUS:
-                message = UNDECLARED_REFUSAL.format(
-                    what=what, status=status, expected=UNDECLARED_STATUS
-                )
+                text = READ_ONLY_REFUSAL if outcome.refused == READ_ONLY else UNDECLARED_REFUSAL
+                message = text.format(what=what, status=status, expected=UNDECLARED_STATUS)
                 raise Violation(outcome.refused, message)
             for check in outcome.checks:
                 self.ran(check, GUARD_REFUSED if check == "guards_enforced" else None)
@@ -177,6 +181,16 @@ class Steps(Scenario):
     def _delete(self, rid: str) -> None:
         op = self.plan.delete
         assert op is not None
+        if read_only(self.resource, self.records[rid]):
+            exchange, _ = self.send(READ_ONLY, op, self.path(op, rid))
+            if exchange.status != UNDECLARED_STATUS:
+                message = READ_ONLY_REFUSAL.format(
+                    what=f"deleting {rid}", status=exchange.status, expected=UNDECLARED_STATUS
+                )
+                raise Violation(READ_ONLY, message)
+            self.ran(READ_ONLY)
+            self.read_record(rid, READ_ONLY, unchanged=True)
+            return
         exchange, _ = self.send("deleted_records_gone", op, self.path(op, rid))
         if exchange.status != op.success_status:
             raise Violation("deleted_records_gone", f"deleting {rid} answered {exchange.status}")

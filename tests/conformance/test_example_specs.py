@@ -11,11 +11,13 @@ import pytest
 
 from conformance.results import Verdict
 from conformance.runner import run
+from conformance.settings import Profile, Settings
 from conformance.target import Target
 from kycspec.loader import load_all
+from mockserver import engine as mock_engine
 from mockserver.app import create_app
 from mockserver.testing import serve_in_thread
-from tests.conformance.conftest import core_settings
+from tests.conformance.conftest import SEED, core_settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "specs"
 SPECS = load_all(EXAMPLES)
@@ -37,18 +39,22 @@ def test_example_specs_name_no_vendor_in_the_code() -> None:
     assert [name for name in SPECS if name in code.lower()] == []
 
 
-@pytest.mark.parametrize("api", sorted(SPECS))
-def test_example_spec_is_conformant_under_the_suite(examples_url: str, api: str) -> None:
+def _target(url: str, api: str) -> Target:
     spec = SPECS[api]
-    target = Target(
+    return Target(
         spec,
-        f"{examples_url}/{api}{spec.base_path}",
+        f"{url}/{api}{spec.base_path}",
         "test_conf",
         token_b="test_other",
         admin_token="admin_conf",
-        control_url=f"{examples_url}/__mock",
+        control_url=f"{url}/__mock",
         magic=True,
     )
+
+
+@pytest.mark.parametrize("api", sorted(SPECS))
+def test_example_spec_is_conformant_under_the_suite(examples_url: str, api: str) -> None:
+    target = _target(examples_url, api)
     started = time.perf_counter()
     settings = core_settings()
     everything = run(target, settings, lambda e: None)
@@ -61,3 +67,15 @@ def test_example_spec_is_conformant_under_the_suite(examples_url: str, api: str)
         for r in results
         if r.verdict is not Verdict.PASSED
     ] == []
+
+
+def test_example_spec_a_mock_that_writes_to_read_only_records_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The suite catches a server that lets a redacted (read-only) applicant change."""
+    monkeypatch.setattr(mock_engine, "check_writable", lambda *args: None)
+    with serve_in_thread(create_app(EXAMPLES)) as url:
+        settings = Settings(Profile("lifecycle", ("lifecycle",), 0, 12, 15), SEED, budget_s=120.0)
+        results = run(_target(url, "onboardly"), settings, lambda e: None)
+    failed = {r.requirement.check for r in results if r.verdict is Verdict.FAILED}
+    assert failed == {"read_only_states_refuse_writes"}

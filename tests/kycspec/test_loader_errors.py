@@ -118,3 +118,10 @@ def test_loader_refuses_a_feed_of_an_unknown_resource() -> None:
     with pytest.raises(SpecError) as raised:
         build_spec("onboardly", document, source=SOURCE)
     assert str(raised.value).startswith(f"{SOURCE}#/x-resources/event/records/of: ['checks']")
+
+
+def test_loader_refuses_a_read_only_state_that_is_not_terminal() -> None:
+    document = read_document(EXAMPLE)
+    document["x-resources"]["check"]["lifecycle"]["read-only"] = ["redacted", "complete"]
+    with pytest.raises(SpecError, match="read-only state 'complete' is not terminal"):
+        build_spec("onboardly", document, SOURCE)

@@ -83,6 +83,32 @@ def test_parents_redaction_cascades_and_freezes_the_children(client: TestClient)
     )
 
 
+def test_read_only_redacted_records_refuse_every_write(client: TestClient) -> None:
+    applicant = _applicant(client, "p7")
+    check = _check(client, "p7", applicant).json()
+    url = f"{BASE}/applicants/{applicant}"
+    before = client.put(url, headers=_key("p7"), json={"email": "jane@example.com"})
+    assert before.status_code == 200
+    client.post(f"{url}/redact", headers=_key("p7"))
+    redacted = client.get(url, headers=_key("p7")).json()
+    for response in (
+        client.put(url, headers=_key("p7"), json={"first_name": "Janet"}),
+        client.post(f"{url}/redact", headers=_key("p7")),
+    ):
+        assert response.status_code == 409
+        assert response.json() == {
+            "error": {
+                "type": "state_conflict",
+                "message": errors.READ_ONLY_REFUSED.format(
+                    resource="applicant", id=applicant, state="redacted"
+                ),
+            }
+        }
+    assert client.get(url, headers=_key("p7")).json() == redacted
+    read = client.get(f"{url}/checks/{check['id']}", headers=_key("p7"))
+    assert read.json()["status"] == "redacted"
+
+
 def test_parents_clock_completes_a_check_with_its_own_values(client: TestClient) -> None:
     applicant = _applicant(client, "p5")
     check = _check(client, "p5", applicant).json()
