@@ -1,8 +1,9 @@
 """Values and conditions, the small expression language of the `x-` extensions.
 
 A value is JSON; a string starting with `$` is an expression (`$now+7d`, `$body.a.b`,
-`$id:ver_{lower:12}`, `$count:documents`, `$record`). A condition maps a path (`record.x`,
-`body.a.b`) to a test. Both are compiled once, when the spec is loaded, into plain callables.
+`$id:ver_{lower:12}`, `$count:documents`, `$text:/things/{record.id}`, `$record`). A
+condition maps a path (`record.x`, `body.a.b`) to a test. Both are compiled once, when the
+spec is loaded, into plain callables.
 """
 
 import re
@@ -153,6 +154,8 @@ def _compile_expression(text: str) -> Value:
         fmt = text[4:]
         id_pattern(fmt)  # rejects a bad format at load time
         return lambda ctx: generate_id(fmt)
+    if text.startswith("$text:"):
+        return _compile_text(text[6:])
     if text.startswith("$count:"):
         name = text[7:]
 
@@ -166,6 +169,22 @@ def _compile_expression(text: str) -> Value:
     except ValueError as exc:
         raise ValueError(f"unknown expression {text!r}: {exc}") from None
     return lambda ctx: ctx.lookup(root, keys)
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _compile_text(template: str) -> Value:
+    """`$text:/applicants/{record.id}`: the text with each `{path}` replaced by the value at
+    that path (an absent value is empty), for values that are no single field (`Location`)."""
+    paths = [split_path(name) for name in _PLACEHOLDER.findall(template)]
+    pieces = _PLACEHOLDER.split(template)[::2]
+
+    def text(ctx: Context) -> str:
+        values = ["" if (v := ctx.lookup(root, keys)) is None else str(v) for root, keys in paths]
+        return "".join(piece + value for piece, value in zip(pieces, [*values, ""], strict=True))
+
+    return text
 
 
 Test = Callable[[JSON, Context], bool]

@@ -13,6 +13,7 @@ from kycspec import consistency
 from kycspec.credentials import Credential, compile_credential
 from kycspec.documents import is_document_file, read_openapi
 from kycspec.expressions import compile_condition, compile_value, split_path
+from kycspec.headers import compile_headers
 from kycspec.idformat import id_pattern
 from kycspec.infer import infer as infer_extensions
 from kycspec.lifecycle import build_lifecycle
@@ -227,7 +228,8 @@ def _operation(
     params = inline_refs(document, [*path_item.get("parameters", []), *raw.get("parameters", [])])
     body = inline_refs(document, raw.get("requestBody", {}))
     content = body.get("content", {})
-    status, schema = _success(inline_refs(document, raw["responses"]))
+    responses = inline_refs(document, raw["responses"])
+    status, schema = _success(responses)
     lookup = extension.get("lookup")
     collect = extension.get("collect")
     security = raw.get("security", document.get("security", []))
@@ -270,6 +272,7 @@ def _operation(
         credentials=tuple(credentials[name] for name in _schemes(security)),
         public=not security or any(not requirement for requirement in security),
         update=update_semantic(extension, tuple(content)),
+        headers=compile_headers(responses, status),
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from kycspec.credentials import Credential
 from kycspec.expressions import Condition, Value
+from kycspec.headers import ResponseHeader
 from kycspec.lifecycle import Lifecycle, Transition
 from kycspec.paging import Paging
 from kycspec.types import JSONObject
@@ -149,6 +150,8 @@ class Operation:
     credentials: tuple[Credential, ...] = ()
     public: bool = False
     update: str = "merge"  # a name in kycspec.updates.UPDATE_SEMANTICS
+    # the declared headers of each response, by status (kycspec.headers)
+    headers: Mapping[int, tuple[ResponseHeader, ...]] = field(default_factory=dict)
 
     @property
     def path_param(self) -> str | None:

@@ -3,7 +3,8 @@
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import connexion
@@ -18,6 +19,8 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import Scope
 
+from kycspec.expressions import Context
+from kycspec.headers import header_fields
 from kycspec.loader import inline_refs
 from kycspec.model import ApiSpec, ErrorFormat, Operation
 from kycspec.stateless import HTTP_METHODS
@@ -174,7 +177,9 @@ def response_for(result: MockResponse, validator: CompiledSchema | None) -> Conn
             raise errors.InternalError(
                 errors.RESPONSE_NOT_CONFORMING.format(reason=exc.message)
             ) from exc
-    return json_response(result.status, result.body)
+    response = json_response(result.status, result.body)
+    response.headers.update(result.headers)
+    return response
 
 
 def _is_upload(value: Any) -> bool:
@@ -182,21 +187,47 @@ def _is_upload(value: Any) -> bool:
 
 
 AllowedMethods = Callable[[str], list[str]]
+# The header fields an error answer to (method, request path, status) carries by declaration.
+ErrorHeaders = Callable[[str, str, int], dict[str, str]]
+
+
+def _path_items(document: JSONObject, base_path: str) -> Callable[[str], Mapping[str, Any]]:
+    """The path item of the OpenAPI document a request path falls under (empty if none)."""
+    routes: list[tuple[re.Pattern[str], Mapping[str, Any]]] = []
+    for path, item in document["paths"].items():
+        routes.append((path_pattern(base_path, path), item))
+
+    def path_item(request_path: str) -> Mapping[str, Any]:
+        return next((item for regex, item in routes if regex.match(request_path)), {})
+
+    return path_item
 
 
 def allowed_methods(document: JSONObject, base_path: str) -> AllowedMethods:
     """The methods an OpenAPI document declares for a request path (a 405's `Allow` header)."""
-    routes: list[tuple[re.Pattern[str], list[str]]] = []
-    for path, item in document["paths"].items():
-        methods = [m.upper() for m in HTTP_METHODS if m in item]
-        if "GET" in methods:
-            methods.append("HEAD")
-        routes.append((path_pattern(base_path, path), methods))
+    path_item = _path_items(document, base_path)
 
     def allowed(request_path: str) -> list[str]:
-        return next((methods for regex, methods in routes if regex.match(request_path)), [])
+        item = path_item(request_path)
+        methods = [m.upper() for m in HTTP_METHODS if m in item]
+        return [*methods, "HEAD"] if "GET" in methods else methods
 
     return allowed
+
+
+def declared_error_headers(spec: ApiSpec, base_path: str) -> ErrorHeaders:
+    """The headers the operation a request reached declares for an error status
+    (kycspec.headers); their values see no request (no `x-value` is allowed there) and the
+    wall clock."""
+    path_item = _path_items(spec.document, base_path)
+
+    def fields(method: str, request_path: str, status: int) -> dict[str, str]:
+        raw = path_item(request_path).get(method.lower())
+        op = spec.operations.get(raw["operationId"]) if isinstance(raw, Mapping) else None
+        headers = op.headers.get(status, ()) if op is not None else ()
+        return header_fields(headers, Context(now=datetime.now(UTC))) if headers else {}
+
+    return fields
 
 
 def register_error_handlers(
@@ -205,9 +236,11 @@ def register_error_handlers(
     allowed: AllowedMethods | None = None,
     policy: TokenPolicy | None = None,
     declared: stateless.DeclaredErrors | None = None,
+    headers: ErrorHeaders | None = None,
 ) -> None:
     """Render every error, the engine's and connexion's alike, in the given envelope; with
-    `declared` (a plain document), as the operation's declared response where it has one."""
+    `declared` (a plain document), as the operation's declared response where it has one;
+    with `headers`, with the headers the operation declares for that status."""
 
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         error = to_mock_error(exc, policy)
@@ -217,6 +250,8 @@ def register_error_handlers(
             response = declared.answer(request.method, request.url.path, error, accept)
         if response is None:
             response = json_response(error.status_code, error.body(formats), formats.media_type)
+        if headers is not None:
+            response.headers.update(headers(request.method, request.url.path, error.status_code))
         response.headers.update(error.headers)
         if error.status_code == 405 and allowed is not None:
             response.headers["Allow"] = ", ".join(allowed(request.url.path))
@@ -290,7 +325,8 @@ def create_api_app(
     )
     allowed = allowed_methods(spec.document, base_path)
     if stateful:
-        register_error_handlers(app, spec.errors, allowed, policy)
+        headers = declared_error_headers(spec, base_path)
+        register_error_handlers(app, spec.errors, allowed, policy, headers=headers)
     else:
         declared = stateless.DeclaredErrors(spec, base_path)
         register_error_handlers(app, spec.errors, allowed, declared=declared)

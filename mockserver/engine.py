@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from kycspec.expressions import Context, format_time, parse_time, split_path
+from kycspec.headers import header_fields
 from kycspec.idformat import generate_id
 from kycspec.model import ApiSpec, Operation, Resource
 from kycspec.types import JSON, JSONObject
@@ -79,6 +80,7 @@ class MockResponse:
     status: int
     body: JSON = None
     commit: Callable[[], None] = _no_writes
+    headers: Mapping[str, str] = field(default_factory=dict)  # declared response headers
 
 
 def _storable(record: JSONObject) -> JSONObject:
@@ -210,14 +212,15 @@ class Engine:
         print_ = fingerprint(op, request.path, request.query, request.body)
         kept = (self.store, self.spec.name, request.caller.sandbox, op, key, print_)
         stored = recall(*kept)
-        if stored is not None:
-            return MockResponse(*stored)  # the first answer again; nothing is written
+        if stored is not None:  # the first answer again; nothing is written
+            status, body, fields = stored
+            return MockResponse(status, body, headers=fields)
         response = self._roles[op.role](op, request, ctx)
         first = response.commit
 
         def commit() -> None:
             first()
-            remember(*kept, (response.status, response.body))
+            remember(*kept, (response.status, response.body, dict(response.headers)))
 
         return replace(response, commit=commit)
 
@@ -414,10 +417,12 @@ class Engine:
         record[resource.updated_field] = format_time(ctx.now, resource.time_format)
 
     def _respond(self, op: Operation, ctx: Context, **values: JSON) -> MockResponse:
-        if op.response is None:
-            return MockResponse(op.success_status)
         ctx.values.update(values)
-        return MockResponse(op.success_status, project(op.response(ctx), op.success_schema))
+        fields = header_fields(op.headers.get(op.success_status, ()), ctx)
+        if op.response is None:
+            return MockResponse(op.success_status, headers=fields)
+        body = project(op.response(ctx), op.success_schema)
+        return MockResponse(op.success_status, body, headers=fields)
 
     # -- roles ----------------------------------------------------------------------------
 

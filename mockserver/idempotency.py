@@ -33,8 +33,8 @@ def _upload(value: Any) -> str:
 
 def recall(
     store: Store, api: str, sandbox: str, op: Operation, key: str, print_: str
-) -> tuple[int, Any] | None:
-    """The answer (status, body) kept for `key`, or None when there is none yet.
+) -> tuple[int, Any, dict[str, str]] | None:
+    """The answer (status, body, header fields) kept for `key`, or None when there is none yet.
 
     Raises `errors.InvalidRequest` (400) when the key was used for another request.
     """
@@ -43,15 +43,19 @@ def recall(
         return None
     if stored["fingerprint"] != print_:
         raise errors.InvalidRequest(errors.IDEMPOTENCY_KEY_REUSED.format(key=key))
-    return stored["status"], stored["body"]
+    return (
+        stored["status"],
+        stored["body"],
+        stored.get("headers", {}),
+    )  # a store kept from before headers
 
 
 def remember(
     store: Store, api: str, sandbox: str, op: Operation, key: str, print_: str, answer: Any
 ) -> None:
-    """Keep a successful answer (status, body) under `key`, with the request it answered;
-    called when the request's writes commit, so a request that failed keeps nothing."""
-    status, body = answer
+    """Keep a successful answer (status, body, header fields) under `key`, with the request it
+    answered; called when the request's writes commit, so a request that failed keeps nothing."""
+    status, body, headers = answer
     if 200 <= status < 300:
         _keys(store, api, sandbox).insert(
             {
@@ -59,5 +63,6 @@ def remember(
                 "fingerprint": print_,
                 "status": status,
                 "body": body,
+                "headers": headers,
             }
         )

@@ -1,0 +1,126 @@
+"""The response headers an operation declares (OpenAPI `responses.<code>.headers`), compiled
+into the values the mock sends.
+
+Each declared header gets, in this order:
+
+- `x-value` (success response only): a value expression that sees the request and the record
+  (`$text:/v1/things/{record.id}` for a `Location`, `$now`, `$record.id`);
+- the header's `example` (or its first `examples` entry), else its schema's `example`,
+  `default` or first `enum` value (a rate limit's `X-RateLimit-Limit: 100`);
+- a stand-in from its schema: a fresh UUID for `format: uuid` (a request id), the clock for
+  `format: date-time`, the `minimum` (or 0) of an integer or a number, `true` for a boolean.
+
+A header none of these can give a value (a string with no example or known format) is
+refused when the spec loads, naming the response and the header. `Content-Type` is not a
+header declaration (OpenAPI 3.0.3, Response Object: it SHALL be ignored), so it is refused too.
+"""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kycspec.expressions import Context, Value, compile_value, format_time
+from kycspec.types import JSON
+
+NO_VALUE = (
+    "response {code} header {name!r}: no value to send; give it an x-value, an example, or a "
+    "schema with an example, default, enum or a format (uuid, date-time), or make it an integer, "
+    "number or boolean"
+)
+VALUE_ON_ERROR = (
+    "response {code} header {name!r}: x-value is for the success response (an error response "
+    "has no record); give an example or a schema instead"
+)
+CONTENT_TYPE = (
+    "response {code} declares a Content-Type header, which OpenAPI ignores; the media types "
+    "of `content` decide it"
+)
+
+
+@dataclass(frozen=True)
+class ResponseHeader:
+    """One declared header of a response and how its value is made."""
+
+    name: str
+    value: Value
+
+
+def compile_headers(
+    responses: Mapping[str, Any], success: int
+) -> dict[int, tuple[ResponseHeader, ...]]:
+    """The declared headers of each response (refs inlined), by status code.
+
+    Raises ValueError (`NO_VALUE`, `CONTENT_TYPE`, `VALUE_ON_ERROR`) for a header with no value
+    to send, or one that cannot have the one it declares.
+    """
+    found: dict[int, tuple[ResponseHeader, ...]] = {}
+    for code, response in responses.items():
+        declared = response.get("headers") or {}
+        if not str(code).isdigit() or not declared:
+            continue
+        headers = []
+        for name, header in declared.items():
+            if name.lower() == "content-type":
+                raise ValueError(CONTENT_TYPE.format(code=code))
+            if "x-value" in header and int(code) != success:
+                raise ValueError(VALUE_ON_ERROR.format(code=code, name=name))
+            value = _value_of(header)
+            if value is None:
+                raise ValueError(NO_VALUE.format(code=code, name=name))
+            headers.append(ResponseHeader(name, value))
+        found[int(code)] = tuple(headers)
+    return found
+
+
+def header_fields(headers: tuple[ResponseHeader, ...], ctx: Context) -> dict[str, str]:
+    """The field values to send (a header whose value is null is left out)."""
+    fields = {}
+    for header in headers:
+        value = header.value(ctx)
+        if value is not None:
+            fields[header.name] = _text(value)
+    return fields
+
+
+def _text(value: JSON) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _value_of(header: Mapping[str, Any]) -> Value | None:
+    if "x-value" in header:
+        return compile_value(header["x-value"])
+    schema = header.get("schema") or {}
+    for given in (header.get("example"), _first_example(header), schema.get("example")):
+        if given is not None:
+            return _literal(given)
+    if schema.get("default") is not None:
+        return _literal(schema["default"])
+    if schema.get("enum"):
+        return _literal(schema["enum"][0])
+    return _stand_in(schema)
+
+
+def _first_example(header: Mapping[str, Any]) -> JSON:
+    examples = header.get("examples") or {}
+    first = next(iter(examples.values()), None)
+    return first.get("value") if isinstance(first, Mapping) else None
+
+
+def _literal(value: JSON) -> Value:
+    return lambda ctx: value
+
+
+def _stand_in(schema: Mapping[str, Any]) -> Value | None:
+    kind, fmt = schema.get("type"), schema.get("format")
+    if fmt == "uuid":
+        return lambda ctx: str(uuid.uuid4())
+    if fmt == "date-time":
+        return lambda ctx: format_time(ctx.now, "rfc3339")
+    if kind in ("integer", "number"):
+        return _literal(schema.get("minimum", 0))
+    if kind == "boolean":
+        return _literal(True)
+    return None
