@@ -22,7 +22,7 @@ from mockserver.api import allowed_methods, json_response, register_error_handle
 from mockserver.clock import EARLIEST, LATEST, MockClock, in_range
 from mockserver.compiled import middlewares
 from mockserver.fixtures import FixtureError, parse_fixtures
-from mockserver.outbox import check_webhook_url
+from mockserver.outbox import SubscriptionGone, check_webhook_url
 from mockserver.server import MockServer
 from mockserver.store import LoggedRequest
 from mockserver.validation import SingleValueURIParser, validator_map
@@ -30,8 +30,10 @@ from mockserver.validation import SingleValueURIParser, validator_map
 CONTROL_SPEC = resources.files("mockserver") / "control_plane.yaml"
 CONTROL_BASE_PATH = "/__mock"  # the control plane spec's server URL
 UNKNOWN_API = "no API named {api!r} ({known})"
-NOT_A_WEBHOOK_URL = (
-    "url {url!r} is not an absolute http(s) URL (for example http://127.0.0.1:9000/hooks)"
+INVALID_FIELD = "body field {field!r}: {problem}"
+NO_EVENTS = "at least one event is needed (leave events out to receive every event)"
+SUBSCRIPTION_GONE = (
+    "delivery {id!r} cannot be sent again: its subscription {subscription!r} was deleted"
 )
 UNKNOWN_EVENT = "no API declares the event {event!r}; declared: {known}"
 NO_SUBSCRIPTION = "sandbox {sandbox!r} has no subscription {id!r}"
@@ -162,8 +164,10 @@ class ControlPlane:
         try:
             url = check_webhook_url(str(body["url"]))
         except ValueError as exc:
-            raise errors.InvalidRequest(str(exc)) from None
+            raise errors.InvalidRequest(INVALID_FIELD.format(field="url", problem=exc)) from None
         events = body.get("events")
+        if events == []:  # as Stripe requires enabled_events to name at least one
+            raise errors.InvalidRequest(INVALID_FIELD.format(field="events", problem=NO_EVENTS))
         known = [
             e for spec in self.server.specs.values() if spec.webhooks for e in spec.webhooks.events
         ]
@@ -190,14 +194,18 @@ class ControlPlane:
         return _delivery_view(found)
 
     def redeliver(self, sandbox: str, delivery: str) -> ConnexionResponse:
-        found = self.server.outbox.redeliver(sandbox, delivery)
+        try:
+            found = self.server.outbox.redeliver(sandbox, delivery)
+        except SubscriptionGone as gone:
+            detail = SUBSCRIPTION_GONE.format(id=delivery, subscription=gone.args[0])
+            raise errors.error_for(410, detail) from None
         if found is None:
             raise errors.NotFound(NO_DELIVERY.format(sandbox=sandbox, id=delivery))
         return json_response(202, _delivery_view(found))
 
 
 SIGNATURE_SCHEME = "t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>' keyed with the secret>"
-_INTERNAL_DELIVERY_FIELDS = ("body", "lease_until", "order_key", "last_status")
+_INTERNAL_DELIVERY_FIELDS = ("body", "lease_until", "order_key", "last_status", "failures")
 
 
 def _delivery_view(delivery: dict[str, Any]) -> dict[str, Any]:

@@ -85,25 +85,36 @@ class DeliveryWorker:
             while True:
                 self._wake.clear()
                 started = time.perf_counter()
+                until_due = self.poll_s
                 try:
-                    self._pass(client)
+                    until_due = self._pass(client)
                 except Exception:  # a store outage, say: the worker outlives it
                     logger.warning(PASS_FAILED, exc_info=True)
                 # A pass runs on the event loop; with many sandboxes to look at, the pause after
                 # it grows so that passes take at most a fifth of the loop's time.
-                pause = max(self.poll_s, PASS_SHARE * (time.perf_counter() - started))
+                # It wakes when the next retry is due (so a retry waits its backoff, however
+                # short), else after `poll_s` to look for clock transitions and other processes.
+                pause = max(
+                    min(self.poll_s, until_due), PASS_SHARE * (time.perf_counter() - started)
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), pause)
 
-    def _pass(self, client: httpx.AsyncClient) -> None:
+    def _pass(self, client: httpx.AsyncClient) -> float:
+        """Start sending what is due; returns the seconds until the next retry is due (at most
+        `poll_s`)."""
         self.sweep()
-        for sandbox, delivery in self.outbox.claim_due():
+        due, next_due = self.outbox.claim_due()
+        for sandbox, delivery in due:
             if delivery["id"] in self._in_flight:
                 continue
             self._in_flight.add(delivery["id"])
             task = asyncio.get_running_loop().create_task(self._send(client, sandbox, delivery))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
+        if next_due is None:
+            return self.poll_s
+        return min(self.poll_s, max(0.0, next_due - self.outbox.clock()))
 
     async def _send(self, client: httpx.AsyncClient, sandbox: str, delivery: JSONObject) -> None:
         body = delivery["body"].encode()
@@ -129,7 +140,7 @@ class DeliveryWorker:
             raise
         except httpx.TimeoutException:
             error = "timeout"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure to send (an unusable URL, say) is the attempt's
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         attempt = {
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),

@@ -6,9 +6,12 @@ Per sandbox, in collections of the reserved API name `WEBHOOKS` (never an API's 
 - `subscriptions`: `{id, url, events, created_at}` registered on the control plane (the
   `--webhook-url` ones are configuration, not state, and apply to every sandbox);
 - `deliveries`: `{id, event_id, event, api, resource, record_id, subscription, url, body,
-  created_at, state, attempts, next_attempt_at, lease_until, order_key}`. `state` is `pending`,
-  `delivered` or `failed`; times of attempts are real time (RFC 3339, and Unix seconds for
-  `next_attempt_at` and `lease_until`); `created_at` is the sandbox clock.
+  created_at, state, reason, attempts, failures, next_attempt_at, lease_until, order_key}`.
+  `state` is `pending`, `delivered` or `failed`; `reason` says why a delivery failed without
+  an attempt (its subscription was deleted); `failures` counts the failed attempts of the
+  current retry schedule (a redelivery starts a new one); times of attempts are real time
+  (RFC 3339, and Unix seconds for `next_attempt_at` and `lease_until`); `created_at` is the
+  sandbox clock.
 
 A delivery is written when the change that emits it is committed (`entered`), so a refused or
 rolled-back request emits nothing. `mockserver.delivery` sends them.
@@ -21,8 +24,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
+import httpx
 import orjson
 
 from kycspec import signature
@@ -46,8 +49,16 @@ CLI_SUBSCRIPTION = "cli_{number}"
 DEFAULT_SIGNATURE_HEADER = "Webhook-Signature"
 NOT_A_WEBHOOK_URL = (
     "{url!r} is not an absolute http(s) URL to deliver webhooks to "
-    "(for example http://127.0.0.1:9000/webhooks)"
+    "(for example http://127.0.0.1:9000/webhooks): {reason}"
 )
+NOT_HTTP = "the scheme must be http or https, with a host"
+WHITESPACE_OR_CONTROL = "it holds a space or a control character (percent-encode it)"
+BAD_PORT = "the port must be 1 to 65535"
+SUBSCRIPTION_DELETED = "cancelled: subscription {id!r} was deleted"
+
+
+class SubscriptionGone(LookupError):
+    """A delivery cannot be sent again: its subscription was deleted."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +92,20 @@ def signing_secret(sandbox: str) -> str:
 
 
 def check_webhook_url(url: str) -> str:
-    """The URL, when it is an absolute http(s) URL; raises `ValueError` (`NOT_A_WEBHOOK_URL`)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(NOT_A_WEBHOOK_URL.format(url=url))
+    """The URL, when the delivery worker can send to it: parsed by httpx (as sending does),
+    absolute http(s) with a host, no whitespace or control character (RFC 3986 section 2
+    allows neither unencoded), a port of 1 to 65535 (RFC 6335 section 6). Raises `ValueError`
+    (`NOT_A_WEBHOOK_URL`, with the reason)."""
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise ValueError(NOT_A_WEBHOOK_URL.format(url=url, reason=WHITESPACE_OR_CONTROL))
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(NOT_A_WEBHOOK_URL.format(url=url, reason=exc)) from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(NOT_A_WEBHOOK_URL.format(url=url, reason=NOT_HTTP))
+    if parsed.port is not None and not 0 < parsed.port <= 65535:
+        raise ValueError(NOT_A_WEBHOOK_URL.format(url=url, reason=BAD_PORT))
     return url
 
 
@@ -116,6 +137,7 @@ class Outbox:
         self.wake: Callable[[], None] = lambda: None
         self._subscribed: set[str] = set()  # sandboxes seen with a subscription
         self._scanned_at = float("-inf")
+        self._next_due: float | None = None
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -159,7 +181,20 @@ class Outbox:
         return subscription
 
     def unsubscribe(self, sandbox: str, subscription_id: str) -> bool:
-        return self._subscriptions(sandbox).delete(subscription_id) is not None
+        """Delete the subscription, and cancel its pending deliveries (failed, with the
+        reason `SUBSCRIPTION_DELETED`), as Stripe stops sending to a deleted endpoint.
+        False when there is no such subscription."""
+        if self._subscriptions(sandbox).delete(subscription_id) is None:
+            return False
+        deliveries = self._deliveries(sandbox)
+        pending, _ = deliveries.page([("state", "eq", PENDING)], KEPT_DELIVERIES)
+        reason = SUBSCRIPTION_DELETED.format(id=subscription_id)
+        for delivery in pending:
+            if delivery["subscription"] == subscription_id:
+                cancelled = {**delivery, "state": FAILED, "reason": reason, "next_attempt_at": None}
+                with contextlib.suppress(StoreConflict):  # sent meanwhile: it is logged so
+                    deliveries.replace(cancelled)
+        return True
 
     def restore_subscriptions(self, kept: dict[str, list[JSONObject]]) -> None:
         """Put back subscriptions read before a sandbox reset (they are not sandbox data)."""
@@ -224,7 +259,9 @@ class Outbox:
                         "body": body,
                         "created_at": format_time(ctx.now, "rfc3339"),
                         "state": PENDING,
+                        "reason": None,
                         "attempts": [],
+                        "failures": 0,
                         "last_status": None,
                         "next_attempt_at": self.clock(),
                         "lease_until": 0.0,
@@ -251,12 +288,23 @@ class Outbox:
         return self._deliveries(sandbox).get(delivery_id)
 
     def redeliver(self, sandbox: str, delivery_id: str) -> JSONObject | None:
-        """Send the delivery again now, whatever its state (its attempts are kept)."""
+        """Send the delivery again now, whatever its state, with a new retry schedule (its
+        attempts so far are kept). None when there is no such delivery; raises
+        `SubscriptionGone` when its subscription was deleted."""
         deliveries = self._deliveries(sandbox)
         found = deliveries.get(delivery_id)
         if found is None:
             return None
-        again = {**found, "state": PENDING, "next_attempt_at": self.clock(), "lease_until": 0.0}
+        if found["subscription"] not in {s["id"] for s in self.subscriptions(sandbox)}:
+            raise SubscriptionGone(found["subscription"])
+        again = {
+            **found,
+            "state": PENDING,
+            "reason": None,
+            "failures": 0,
+            "next_attempt_at": self.clock(),
+            "lease_until": 0.0,
+        }
         deliveries.replace(again)
         self.wake()
         return again
@@ -271,10 +319,15 @@ class Outbox:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def claim_due(self) -> Iterator[tuple[str, JSONObject]]:
+    def claim_due(self) -> tuple[list[tuple[str, JSONObject]], float | None]:
         """Deliveries to send now, each claimed (leased) for this process: per subscriber and
-        record the oldest pending one only, so a record's events arrive in order."""
-        now = self.clock()
+        record the oldest pending one only, so a record's events arrive in order. Also when
+        (Unix seconds) the next of those not yet due will be; None when none waits."""
+        claimed = list(self._claim(self.clock()))
+        return claimed, self._next_due
+
+    def _claim(self, now: float) -> Iterator[tuple[str, JSONObject]]:
+        self._next_due = None
         for sandbox in self.active():
             deliveries = self._deliveries(sandbox)
             pending, _ = deliveries.page([("state", "eq", PENDING)], SCAN_LIMIT)
@@ -284,7 +337,11 @@ class Outbox:
                 if key in waiting:
                     continue
                 waiting.add(key)
-                if delivery["next_attempt_at"] > now or delivery["lease_until"] > now:
+                if delivery["lease_until"] > now:
+                    continue
+                due = delivery["next_attempt_at"]
+                if due > now:
+                    self._next_due = due if self._next_due is None else min(due, self._next_due)
                     continue
                 claimed = {**delivery, "lease_until": now + self.policy.lease_s}
                 try:
@@ -303,10 +360,12 @@ class Outbox:
         if current is None:
             return None  # the sandbox was reset meanwhile
         attempts = [*current["attempts"], attempt][-KEPT_ATTEMPTS:]
-        failures = sum(1 for a in attempts if not a["ok"])
+        failures = current.get("failures", 0) + (0 if attempt["ok"] else 1)
         status = attempt["status"]
         if attempt["ok"]:
             state, next_at = DELIVERED, None
+        elif current.get("reason"):  # cancelled while it was being sent
+            state, next_at = FAILED, None
         elif retry and failures < self.policy.max_attempts:
             state, next_at = PENDING, self.clock() + self.policy.delay(failures)
         else:
@@ -314,6 +373,7 @@ class Outbox:
         updated = {
             **current,
             "attempts": attempts,
+            "failures": failures,
             "state": state,
             "next_attempt_at": next_at,
             "lease_until": 0.0,

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from mockserver import cli
-from mockserver.outbox import NOT_A_WEBHOOK_URL
+from mockserver.outbox import BAD_PORT, NOT_A_WEBHOOK_URL, NOT_HTTP
+from mockserver.outbox import WHITESPACE_OR_CONTROL as WHITESPACE
 from tests.mockserver.conftest import FINX, bearer
 
 GOOD = """records:
@@ -163,5 +164,18 @@ def test_cli_serve_webhook_retries_are_configurable(started: dict[str, Any]) -> 
 def test_cli_serve_a_webhook_url_must_be_http(started: dict[str, Any]) -> None:
     result = _serve("--webhook-url", "localhost:9000")
     assert result.exit_code == 2
-    assert NOT_A_WEBHOOK_URL.format(url="localhost:9000") in result.output
+    assert NOT_A_WEBHOOK_URL.format(url="localhost:9000", reason=NOT_HTTP) in result.output
+    assert started == {}
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [("http://127.0.0.1:99999/hooks", BAD_PORT), ("http://127.0.0.1:9000/a\tb", WHITESPACE)],
+)
+def test_cli_serve_a_webhook_url_the_worker_cannot_send_to_is_refused(
+    started: dict[str, Any], target: str, reason: str
+) -> None:
+    result = _serve("--webhook-url", target)
+    assert result.exit_code == 2
+    assert NOT_A_WEBHOOK_URL.format(url=target, reason=reason) in result.output
     assert started == {}

@@ -1,8 +1,10 @@
 """Webhooks: every declared change is delivered, signed, retried, in order, never in the way."""
 
+import itertools
 import re
 import socket
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,11 @@ from openapi_schema_validator import OAS30Validator
 
 from kycspec import signature
 from kycspec.loader import load_all
-from mockserver import control
+from mockserver import control, errors, outbox
+from mockserver.app import create_app
+from mockserver.delivery import POLL_INTERVAL_S
 from mockserver.outbox import NOT_A_WEBHOOK_URL, RetryPolicy
-from mockserver.testing import WebhookReceiver
+from mockserver.testing import WebhookReceiver, serve_in_thread
 from tests.mockserver.conftest import (
     CONTROL,
     FINHUB,
@@ -26,7 +30,9 @@ from tests.mockserver.conftest import (
     kontorion_body,
 )
 from tests.mockserver.webhookhelp import (
+    FAST,
     deliveries,
+    eventually,
     fast_mock,
     listen,
     settings,
@@ -144,6 +150,13 @@ def test_webhooks_retries_stop_after_the_last_attempt(mock: tuple[str, WebhookRe
     (delivery,) = settled(url, "wh4", 1)
     assert delivery["state"] == "failed"
     assert [a["status"] for a in delivery["attempts"]] == [500] * 4  # FAST.max_attempts
+    # a redelivery starts the retry schedule again
+    again = httpx.post(f"{url}{CONTROL}/webhooks/wh4/deliveries/{delivery['id']}/redeliver")
+    assert again.status_code == 202
+    eventually(lambda: len(deliveries(url, "wh4")[0]["attempts"]) == 8)
+    (redelivered,) = settled(url, "wh4", 1)
+    assert redelivered["state"] == "failed"
+    assert [a["status"] for a in redelivered["attempts"]] == [500] * 8
 
 
 def test_webhooks_a_refusal_that_no_retry_can_fix_fails_at_once_and_redelivery_sends_again(
@@ -258,22 +271,91 @@ def test_webhooks_subscriptions_filter_survive_a_reset_and_end_with_unsubscribe(
 
 
 @pytest.mark.parametrize(
-    ("body", "expected"),
+    ("target", "reason"),
     [
-        (
-            {"url": "ftp://example.com/hook"},
-            NOT_A_WEBHOOK_URL.format(url="ftp://example.com/hook"),
+        ("ftp://example.com/hook", outbox.NOT_HTTP),
+        ("/relative", outbox.NOT_HTTP),
+        ("http://127.0.0.1:99999/hooks", outbox.BAD_PORT),
+        *(
+            (f"http://127.0.0.1:9000/a{ch}b", outbox.WHITESPACE_OR_CONTROL)
+            for ch in ("\u0000", "\t", "\n", "\u007f", " ")
         ),
-        ({"url": "/relative"}, NOT_A_WEBHOOK_URL.format(url="/relative")),
     ],
 )
-def test_webhooks_a_subscription_needs_an_http_url(
-    mock: tuple[str, WebhookReceiver], body: dict[str, Any], expected: str
+def test_webhooks_a_subscription_needs_a_url_the_worker_can_send_to(
+    mock: tuple[str, WebhookReceiver], target: str, reason: str
 ) -> None:
     url, _ = mock
+    refused = httpx.post(f"{url}{CONTROL}/webhooks/wh9/subscriptions", json={"url": target})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = NOT_A_WEBHOOK_URL.format(url=target, reason=reason)
+    assert refused.json()["detail"] == errors.printable(
+        control.INVALID_FIELD.format(field="url", problem=problem)
+    )
+    assert settings(url, "wh9")["subscriptions"] == []
+
+
+def test_webhooks_a_subscription_names_at_least_one_event(
+    mock: tuple[str, WebhookReceiver],
+) -> None:
+    url, receiver = mock
+    body = {"url": receiver.url, "events": []}
     refused = httpx.post(f"{url}{CONTROL}/webhooks/wh9/subscriptions", json=body)
     assert refused.status_code == 400
-    assert refused.json()["detail"] == expected
+    assert refused.json()["detail"] == control.INVALID_FIELD.format(
+        field="events", problem=control.NO_EVENTS
+    )
+
+
+def test_webhooks_a_failure_to_send_is_a_failed_attempt_in_the_log() -> None:
+    app = create_app(webhook_retry=FAST, webhook_poll_s=0.02)
+    # past the control plane's check, as a subscription written by an older version may be
+    app.server.outbox.subscribe("bad", "http://127.0.0.1:9000/a\x00b", None)
+    with serve_in_thread(app) as url:
+        _create(url, "bad")
+        (delivery,) = settled(url, "bad", 1)
+    assert delivery["state"] == "failed"
+    assert len(delivery["attempts"]) == FAST.max_attempts
+    assert all(a["error"].startswith("InvalidURL") for a in delivery["attempts"])
+
+
+def test_webhooks_deleting_a_subscription_cancels_its_pending_deliveries(
+    mock: tuple[str, WebhookReceiver], silent_port: int
+) -> None:
+    url, _ = mock
+    subscription = subscribe(url, "cancel", f"http://127.0.0.1:{silent_port}/hooks")
+    _create(url, "cancel")
+    (pending,) = deliveries(url, "cancel")
+    assert pending["state"] == "pending"
+    gone = httpx.delete(f"{url}{CONTROL}/webhooks/cancel/subscriptions/{subscription['id']}")
+    assert gone.status_code == 204
+    (cancelled,) = deliveries(url, "cancel")
+    assert cancelled["state"] == "failed"
+    assert cancelled["next_attempt_at"] is None
+    assert cancelled["reason"] == outbox.SUBSCRIPTION_DELETED.format(id=subscription["id"])
+    again = httpx.post(f"{url}{CONTROL}/webhooks/cancel/deliveries/{pending['id']}/redeliver")
+    assert again.status_code == 410
+    assert again.json()["detail"] == control.SUBSCRIPTION_GONE.format(
+        id=pending["id"], subscription=subscription["id"]
+    )
+    assert deliveries(url, "cancel")[0]["state"] == "failed"
+
+
+def test_webhooks_retries_wait_their_backoff_not_the_poll_interval() -> None:
+    policy = RetryPolicy(base_delay_s=0.01, max_delay_s=1.0, max_attempts=4, timeout_s=2.0)
+    with fast_mock(retry=policy, poll_s=POLL_INTERVAL_S) as url, WebhookReceiver() as receiver:
+        listen(url, "quick", receiver)
+        receiver.fail_next(2)
+        _create(url, "quick")
+        (delivery,) = settled(url, "quick", 1)
+    assert [a["status"] for a in delivery["attempts"]] == [503, 503, 200]
+    at = [datetime.fromisoformat(a["at"]).timestamp() for a in delivery["attempts"]]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(at)]
+    # each retry waits its own backoff (base, then twice the base), not a poll of the worker
+    assert gaps[0] >= policy.delay(1) - 0.001
+    assert gaps[1] >= policy.delay(2) - 0.001
+    assert all(gap < POLL_INTERVAL_S for gap in gaps), gaps
 
 
 def test_webhooks_control_plane_names_what_it_does_not_know(

@@ -21,9 +21,11 @@ NOT_REACHED = "the condition did not hold within {timeout} s; last value: {value
 
 
 @contextmanager
-def fast_mock(*, store: Store | None = None, retry: RetryPolicy = FAST) -> Iterator[str]:
+def fast_mock(
+    *, store: Store | None = None, retry: RetryPolicy = FAST, poll_s: float = POLL_S
+) -> Iterator[str]:
     """A live mock whose webhook retries take milliseconds; yields its URL."""
-    app = create_app(store=store, webhook_retry=retry, webhook_poll_s=POLL_S)
+    app = create_app(store=store, webhook_retry=retry, webhook_poll_s=poll_s)
     with serve_in_thread(app) as url:
         yield url
 
