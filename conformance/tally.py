@@ -22,6 +22,7 @@ MAX_LISTED_UNITS = 5
 NOT_EXERCISED = "not exercised: no {case} happened"
 PARTLY = "partly exercised ({done} of {total} {unit}s; passed there); not covered: {missing}"
 COVERED = "covered {done} of {total} {unit}s"
+PARTLY_FIELDS = "partly exercised (passed where checked); not checked: {what}"
 WAIVED = "{unit} {name} not applicable: {reason}"
 
 
@@ -39,6 +40,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     expected: dict[str, None] = field(default_factory=dict)  # units to cover, in order
     covered: set[str] = field(default_factory=set)
+    unchecked: dict[str, None] = field(default_factory=dict)  # parts no case could check
 
     @property
     def check(self) -> Check:
@@ -59,6 +61,11 @@ class Tally:
         self.cases += count
         if unit is not None:
             self.covered.add(unit)
+
+    def unchecked_part(self, what: str) -> None:
+        """A part of the requirement no case could check (a value the run never learnt):
+        the requirement is SKIPPED "partly exercised", never PASSED, unless it failed."""
+        self.unchecked[what] = None
 
     def fail(self, message: str, exchanges: Iterable[Exchange]) -> None:
         """Record a failure; the first one keeps its exchanges as the evidence."""
@@ -99,6 +106,9 @@ class Tally:
             )
             if self.skip_reason:
                 message += f" ({self.skip_reason})"
+            return Result(requirement, Verdict.SKIPPED, message, (), seed, self.cases, fix=self.fix)
+        if self.unchecked:
+            message = PARTLY_FIELDS.format(what="; ".join(self.unchecked))
             return Result(requirement, Verdict.SKIPPED, message, (), seed, self.cases, fix=self.fix)
         notes = list(self.notes)
         if self.expected:

@@ -24,7 +24,7 @@ from conformance.layers.lifecycle_writes import GUARD_OUTCOMES
 from conformance.requirements import Requirement
 from conformance.results import Result, Verdict
 from conformance.settings import Emit, Settings
-from conformance.tally import Tally
+from conformance.tally import Tally, tally_of
 from conformance.target import Target
 
 LAYER = "lifecycle"
@@ -99,6 +99,10 @@ def _run_machine(plan: Plan, run: Run) -> None:
 
 def _results(run: Run, plan: Plan | None) -> list[Result]:
     results = []
+    for check, what in run.unconfirmed.values():
+        tally = tally_of(run.tallies, check)
+        if tally is not None:
+            tally.unchecked_part(what)
     for check, tally in run.tallies.items():
         scenarios = len(run.scenarios.get(check, ()))
         if tally.cases:

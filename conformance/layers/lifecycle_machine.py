@@ -22,10 +22,13 @@ from conformance.layers.lifecycle_inputs import (
 )
 from conformance.layers.lifecycle_list import cover_filters, walk_list
 from conformance.layers.lifecycle_model import (
+    ADMIN,
+    USER,
+    AuthValue,
     expect_create,
 )
 from conformance.layers.lifecycle_plan import BUDGET_SPENT, Plan, Run, Violation
-from conformance.layers.lifecycle_scenario import Scenario
+from conformance.layers.lifecycle_scenario import PER_KEY, Scenario
 from conformance.layers.lifecycle_writes import Steps
 from conformance.records import record_from
 from kycspec.expressions import parse_time
@@ -179,8 +182,20 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
             scope = self.other_scope_value if len(self.order) == 1 else self.scope_value
             (path if self.plan.scope in path else body)[self.plan.scope] = str(scope)
         magic = self._steer(op, data, body, path)
-        expected, magic_values = expect_create(op, model_body(body), path, self.run.target.magic)
-        exchange, _ = self.send("read_after_write", op, self.path(op, None, path), body=body)
+        magic_on = self.run.target.magic
+        expected, magic_values = expect_create(op, model_body(body), path, magic_on)
+        # A create made with the admin key shows that key's own `$auth` values, which its
+        # admin writes must then repeat exactly (specs/README.md: a stable UUID per key).
+        per_key = any(
+            isinstance(v, AuthValue) and v.key in PER_KEY for v in (expected or {}).values()
+        )
+        caller = USER
+        if per_key and self.run.target.admin_token and data.draw(st.booleans(), label="admin"):
+            caller = ADMIN
+            expected, magic_values = expect_create(op, model_body(body), path, magic_on, caller)
+        exchange, _ = self.send(
+            "read_after_write", op, self.path(op, None, path), admin=caller == ADMIN, body=body
+        )
         if expected is None:
             if not 400 <= (exchange.status or 0) < 500:
                 raise Violation(

@@ -30,6 +30,7 @@ AUTH = "$auth."
 # Who sends a request, by the target's option name; the context value that says so.
 USER, ADMIN = "token", "admin_token"
 CALLER = "caller"
+CREATING = "creating"  # the context value that says the write is a create
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,11 @@ class AuthValue:
     """A `$auth.<key>` value: the server's own for the credential that sent the write
     (`caller`, `USER` or `ADMIN`), unknown until a record shows it, then the same on every
     record that credential writes (specs/README.md: a stable UUID for the API key, and for its
-    sandbox)."""
+    sandbox). `create`: a create wrote it, so it shows the key's own value."""
 
     key: str
     caller: str
+    create: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def predict(template: Any, ctx: Context) -> Any:
         return [predict(item, ctx) for item in template]
     if isinstance(template, str) and template.startswith("$"):
         if template.startswith(AUTH):
-            return AuthValue(template[len(AUTH) :], ctx.values.get(CALLER, USER))
+            key, caller = template[len(AUTH) :], ctx.values.get(CALLER, USER)
+            return AuthValue(key, caller, bool(ctx.values.get(CREATING)))
         if template.startswith(SERVER_ONLY):
             return UNKNOWN
         return compile_value(template)(ctx)
@@ -106,12 +109,13 @@ def _finish(resource: Resource, record: JSONObject, ctx: Context) -> None:
 
 
 def expect_create(
-    op: Operation, body: JSONObject, path: JSONObject, magic: bool
+    op: Operation, body: JSONObject, path: JSONObject, magic: bool, caller: str = USER
 ) -> tuple[JSONObject | None, JSONObject]:
-    """The record a create makes (None when the server must refuse it), and the magic values."""
+    """The record a create makes (None when the server must refuse it), and the magic values;
+    `caller` is the credential that sends it (`USER` or `ADMIN`)."""
     resource = op.resource
     record: JSONObject = {resource.id_field: UNKNOWN}
-    ctx = context(resource, body=body, path=path, record=record)
+    ctx = context(resource, body=body, path=path, record=record, **{CALLER: caller, CREATING: True})
     record.update(predict(dict(resource.raw.get("defaults", {})), ctx))
     record.update(stored_fields(resource, path))
     record.update(stored_fields(resource, body))

@@ -90,3 +90,6 @@ class Run:
     # `$auth` values learnt from records: (key, owner) -> value; the owner is the API key for a
     # per-key value (`$auth.actor`), the account for the others (`lifecycle_scenario.owner`).
     auth: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Values learnt only from the write under check (an admin override's `set`), not yet shown
+    # by a create made with the same key: (key, owner) -> (check, what), see `resolve_auth`.
+    unconfirmed: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)

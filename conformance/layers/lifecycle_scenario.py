@@ -50,6 +50,14 @@ AUTH_SHARED = (
     "{rid}: {field} is {seen!r}, which {other} showed as its $auth.{key}; "
     "{option} is another API key (each key has its own)"
 )
+AUTH_UNCONFIRMED = (
+    "{rid}: {field} is {seen!r} on a record {option} created, but a write by that key "
+    "set {known!r} as its $auth.{key}"
+)
+UNCONFIRMED = (
+    "$auth.{key} of {option} ({field}): no create made with that key showed it, so the value "
+    "its writes set could not be compared"
+)
 UNREPORTABLE = "neither {check} nor {rule} applies to this resource; lost failure: {message}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -298,7 +306,8 @@ class Scenario:
             if not isinstance(value, AuthValue) or name not in seen:
                 continue
             owner, option = self.owner(value), _option(value.caller)
-            known = self.run.auth.get((value.key, owner), UNKNOWN)
+            learnt = (value.key, owner)
+            known = self.run.auth.get(learnt, UNKNOWN)
             if known is UNKNOWN:
                 for (key, other), shown in self.run.auth.items():
                     if key == value.key and other != owner and same(shown, seen[name]):
@@ -311,12 +320,30 @@ class Scenario:
                             other=self._option_of(other),
                         )
                         raise Violation(check, message)
-                known = self.run.auth[(value.key, owner)] = seen[name]
+                known = self.run.auth[learnt] = seen[name]
+                if not value.create:
+                    # Learnt from the write under check itself: it proves nothing until a
+                    # create by the same key shows the same value.
+                    what = UNCONFIRMED.format(key=value.key, option=option, field=name)
+                    self.run.unconfirmed[learnt] = (check, what)
             elif not same(known, seen[name]):
+                unconfirmed = self.run.unconfirmed.get(learnt)
+                if value.create and unconfirmed is not None:
+                    message = AUTH_UNCONFIRMED.format(
+                        rid=rid,
+                        field=name,
+                        seen=seen[name],
+                        option=option,
+                        key=value.key,
+                        known=known,
+                    )
+                    raise Violation(unconfirmed[0], message, also=(check,))
                 message = AUTH_MOVED.format(
                     rid=rid, field=name, seen=seen[name], option=option, key=value.key, known=known
                 )
                 raise Violation(check, message)
+            if value.create:
+                self.run.unconfirmed.pop(learnt, None)
             resolved[name] = known
         return resolved
 

@@ -131,6 +131,23 @@ def _account_as_actor(self: Caller) -> str:
     return self.organization
 
 
+FIXED_ACTOR = "00000000-0000-4000-8000-000000000000"
+_transition = mock_engine.Engine._transition
+
+
+class _FixedActor(Caller):
+    @property
+    def actor(self) -> str:
+        return FIXED_ACTOR
+
+
+def _transition_as_fixed_actor(self: Any, op: Any, request: Any, ctx: Any) -> Any:
+    """A transition whose `$auth.actor` is one constant UUID, whoever calls."""
+    caller = request.caller
+    ctx.values["auth"] = _FixedActor(caller.token, caller.sandbox, caller.admin)
+    return _transition(self, op, request, ctx)
+
+
 @dataclass(frozen=True)
 class Variant:
     """One mock variant: what it changes, for which API, and the checks it is about (that must
@@ -350,6 +367,12 @@ VARIANTS = [
         "kontorion",
         frozenset({"read_after_write"}),
         patches=((Caller, "actor", property(_account_as_actor)),),
+    ),
+    Variant(
+        "the override writes a fixed actor id",
+        "kontorion",
+        frozenset({"read_after_write", "allowed_transitions_accepted"}),
+        patches=((mock_engine.Engine, "_transition", _transition_as_fixed_actor),),
     ),
     Variant(
         "updated_at never moves",

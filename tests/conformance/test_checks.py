@@ -14,7 +14,7 @@ from conformance.requirement_templates import (
 )
 from conformance.requirements import build_catalogue
 from conformance.results import Verdict
-from conformance.tally import COVERED, NOT_EXERCISED, PARTLY, Tally, tally_of
+from conformance.tally import COVERED, NOT_EXERCISED, PARTLY, PARTLY_FIELDS, Tally, tally_of
 from kycspec.loader import load_all
 
 SPEC = load_all()["finx"]
@@ -69,6 +69,17 @@ def test_tally_every_operation_requirement_tried_on_one_is_partly_exercised() ->
     passed = tally.result(1)
     assert passed.verdict is Verdict.PASSED
     assert passed.message.startswith(COVERED.format(done=2, total=2, unit="operation"))
+
+
+def test_tally_with_a_part_no_case_could_check_is_partly_exercised() -> None:
+    tally = Tally(CATALOGUE["read_after_write"])
+    tally.ran()
+    tally.unchecked_part("the value of x")
+    result = tally.result(1)
+    assert result.verdict is Verdict.SKIPPED
+    assert result.message == PARTLY_FIELDS.format(what="the value of x")
+    tally.fail("x moved", [])
+    assert tally.result(1).verdict is Verdict.FAILED
 
 
 def test_tally_failure_wins_and_generation_errors_are_errors() -> None:

@@ -9,16 +9,21 @@ from typing import Any
 import pytest
 
 from conformance.http import TranscriptClient
-from conformance.layers.lifecycle import run_lifecycle
+from conformance.layers.lifecycle import _results, run_lifecycle
 from conformance.layers.lifecycle_model import ADMIN, USER, AuthValue
 from conformance.layers.lifecycle_plan import Run, Violation, build_plan
-from conformance.layers.lifecycle_scenario import AUTH_MOVED, AUTH_SHARED
+from conformance.layers.lifecycle_scenario import (
+    AUTH_MOVED,
+    AUTH_SHARED,
+    AUTH_UNCONFIRMED,
+    UNCONFIRMED,
+)
 from conformance.layers.lifecycle_writes import GUARD_REFUSED, NOT_GONE, Steps
 from conformance.records import GONE_TEXT
 from conformance.requirements import build_catalogue
 from conformance.results import Result, Verdict
 from conformance.settings import Profile, Settings
-from conformance.tally import Tally
+from conformance.tally import PARTLY_FIELDS, Tally
 from conformance.target import Target
 from kycspec import load_all
 from mockserver.app import create_app
@@ -167,7 +172,7 @@ def test_lifecycle_auth_values_are_one_per_api_key() -> None:
     assert plan is not None
     with TranscriptClient(target) as client:
         scenario = Steps(plan, Run(target, Settings(QUICK_PROFILE, SEED), client, {}))
-    user, admin = AuthValue("actor", USER), AuthValue("actor", ADMIN)
+    user, admin = AuthValue("actor", USER, create=True), AuthValue("actor", ADMIN)
     learnt = scenario.resolve_auth(
         "v1", {"actor_id": user}, {"actor_id": "u-1"}, "read_after_write"
     )
@@ -193,3 +198,38 @@ def test_lifecycle_auth_values_are_one_per_api_key() -> None:
     assert scenario.resolve_auth("v3", org, {"organization_id": "o"}, "read_after_write") == {
         "organization_id": "o"
     }
+
+
+def test_lifecycle_auth_value_only_the_write_under_check_showed_is_not_passed() -> None:
+    # Kontorion's admin override sets actor_id to `$auth.actor`: what it writes is checked
+    # against what a create made with --admin-token showed; never shown, it is not PASSED.
+    spec = SPECS["kontorion"]
+    target = Target(spec, "http://127.0.0.1:9", "test_a", admin_token="admin_a")
+    plan = build_plan(spec, spec.resources["verification"], target)
+    assert plan is not None
+    catalogue = build_catalogue(spec)
+    tallies = {r.check: Tally(r) for r in catalogue if r.resource == "verification"}
+    with TranscriptClient(target) as client:
+        run = Run(target, Settings(QUICK_PROFILE, SEED), client, tallies)
+        scenario = Steps(plan, run)
+    check = "allowed_transitions_accepted"
+    override, created = AuthValue("actor", ADMIN), AuthValue("actor", ADMIN, create=True)
+    fixed = "00000000-0000-4000-8000-000000000000"
+    scenario.resolve_auth("v1", {"actor_id": override}, {"actor_id": fixed}, check)
+    for name in (check, "read_after_write"):
+        tallies[name].ran()
+    verdicts = {r.requirement.check: r for r in _results(run, plan)}
+    what = UNCONFIRMED.format(key="actor", option="--admin-token", field="actor_id")
+    assert verdicts[check].verdict is Verdict.SKIPPED
+    assert verdicts[check].message == PARTLY_FIELDS.format(what=what)
+    assert verdicts["read_after_write"].verdict is Verdict.PASSED
+    # a create by the same key showing another value fails the write that set the first one
+    with pytest.raises(Violation) as moved:
+        scenario.resolve_auth("v2", {"actor_id": created}, {"actor_id": "a-1"}, "read_after_write")
+    assert moved.value.check == check and moved.value.also == ("read_after_write",)
+    assert moved.value.message == AUTH_UNCONFIRMED.format(
+        rid="v2", field="actor_id", seen="a-1", option="--admin-token", key="actor", known=fixed
+    )
+    # the same value shown by a create confirms it
+    scenario.resolve_auth("v3", {"actor_id": created}, {"actor_id": fixed}, "read_after_write")
+    assert run.unconfirmed == {}
