@@ -75,7 +75,9 @@ class _Bundler:
         if not isinstance(node, dict):
             return node
         ref = node.get("$ref")
-        if isinstance(ref, str) and not (base == self.root_key and ref.startswith("#")):
+        if isinstance(ref, str) and base == self.root_key and ref.startswith("#"):
+            self._at(self.root, _tokens(ref[1:]), ref, base, ref[1:], base, at)
+        elif isinstance(ref, str):
             return self._resolve(node, ref, base, at)
         return {key: self._walk(value, base, join(at, key)) for key, value in node.items()}
 
@@ -83,6 +85,7 @@ class _Bundler:
         target, fragment = self._locate(ref, base, at)
         siblings = {k: self._walk(v, base, join(at, k)) for k, v in node.items() if k != "$ref"}
         if target == self.root_key:
+            self._at(self.root, _tokens(fragment), ref, target, fragment, base, at)
             return {"$ref": "#" + fragment, **siblings}
         document = self._load(target, ref, base, at)
         tokens = _tokens(fragment)

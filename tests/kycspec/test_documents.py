@@ -172,6 +172,15 @@ def test_a_remote_ref_is_fetched_when_allowed(tmp_path: Path, file_server: str) 
     [
         ("future.yaml", "/openapi", documents.UNSUPPORTED_VERSION.format(version="4.0.0")),
         (
+            "dangling-local-ref.yaml",
+            "/paths/~1things/get/responses/200/content/application~1json/schema/$ref",
+            bundle.MISSING_TARGET.format(
+                ref="#/components/schemas/Missing",
+                file=(BAD / "dangling-local-ref.yaml").resolve(),
+                fragment="/components/schemas/Missing",
+            ),
+        ),
+        (
             "missing-file.yaml",
             "/paths/~1x/$ref",
             bundle.MISSING_FILE.format(
