@@ -2,8 +2,9 @@
 
 import enum
 import json
+import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -11,6 +12,14 @@ from conformance.requirements import Requirement
 from conformance.target import OTHER_CREDENTIAL
 
 EVIDENCE_BYTES = 64 * 1024  # of each body an exchange kept as evidence
+# A key is masked where it stands whole, not where its text is part of a longer word: a short
+# key like `k` must not turn `api_key` into `api_<token>ey` and corrupt the evidence.
+_WORD_CHAR = "A-Za-z0-9_"
+
+
+def _literal(text: str) -> Callable[[re.Match[str]], str]:
+    """A `re.sub` replacement that inserts `text` as it is (no backslash escapes)."""
+    return lambda _match: text
 
 
 class Verdict(enum.StrEnum):
@@ -45,9 +54,10 @@ class Exchange:
     masks: tuple[tuple[str, str], ...] = ()
 
     def masked(self, text: str) -> str:
-        """The text with every known key replaced by its placeholder."""
+        """The text with every known key, where it stands whole, replaced by its placeholder."""
         for secret, placeholder in self.masks:
-            text = text.replace(secret, placeholder)
+            whole = rf"(?<![{_WORD_CHAR}]){re.escape(secret)}(?![{_WORD_CHAR}])"
+            text = re.sub(whole, _literal(placeholder), text)
         return text
 
     def as_curl(self) -> str:

@@ -83,3 +83,20 @@ def test_credentials_suite_passes_against_the_mock_for_each_scheme(
     )
     evidence: list[Any] = [e.to_json() for r in results for e in r.exchanges]
     assert "test_conf" not in json.dumps(evidence)
+
+
+def test_a_short_key_is_masked_only_where_it_stands_whole() -> None:
+    spec = build_spec("tiny", tiny_document({"key": SCHEMES["query"]}))
+    target = Target(spec, "http://x", "k")
+    exchange = Exchange(
+        "GET",
+        "http://x/things/1?api_key=k",
+        {"X-Echo": "k"},
+        b'{"kind": "k", "note": "kkk-k"}',
+        masks=target.masks(),
+    )
+    token = PLACEHOLDERS["token"]
+    assert exchange.as_curl() == (
+        f"curl -X GET 'http://x/things/1?api_key={token}' -H 'X-Echo: {token}' "
+        f'--data-binary \'{{"kind": "{token}", "note": "kkk-{token}"}}\''
+    )
