@@ -165,11 +165,18 @@ def _one_case(run: _Run, label: str, placed: JSONObject, mode: GenerationMode, c
     judged = _sent_as_generated(case, response) and (
         mode is GenerationMode.NEGATIVE or interoperable([case.body, case.query])
     )
+    # Data the suite cannot call valid proves nothing when it is refused: neither that valid
+    # data is accepted nor, with a 4xx, that the refusal's status is wrong (as `NOT_JUDGED`).
+    unjudged = set()
+    if not judged:
+        unjudged.add(MODE_CHECKS[mode])
+        if response.status_code // 100 == 4:
+            unjudged.add("status_code_conformance")
     for name in (*RESPONSE_CHECKS, MODE_CHECKS[mode]):
         tally = run.tallies.get(name)
         if tally is None or (name, mode, response.status_code // 100) in NOT_JUDGED:
             continue
-        if name == MODE_CHECKS[mode] and not judged:
+        if name in unjudged:
             continue
         tally.ran()
         problem = _validate(case, response, name, headers)

@@ -111,3 +111,36 @@ def test_only_numbers_json_parsers_interoperate_on_prove_valid_data_accepted() -
     assert interoperable({"id": 2**53 - 1, "price": -2.5, "tags": ["x", None, True]})
     assert not interoperable({"extra": [1, 11161103754368468910080]})  # RFC 8259 section 6
     assert not interoperable([float("inf")])
+
+
+BIG_NUMBERS = """\
+openapi: 3.0.3
+info: {title: Big numbers, version: "1"}
+servers: [{url: /v1}]
+paths:
+  /counts:
+    post:
+      operationId: addCount
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [n]
+              properties: {n: {type: integer, minimum: 100000000000000000000}}
+      responses:
+        '201': {description: Added}
+"""
+
+
+def test_valid_data_no_json_parser_need_take_is_not_judged_when_refused(tmp_path: Path) -> None:
+    # The mock refuses integers beyond 64 bits with a 400 the document does not declare; data
+    # whose numbers exceed RFC 8259's interoperable range proves neither check wrong.
+    (tmp_path / "big.yaml").write_text(BIG_NUMBERS)
+    with serve_in_thread(create_app(tmp_path)) as url:
+        target = Target(load_spec(tmp_path / "big.yaml"), url + "/big/v1", "test_conf")
+        results = run(target, Settings(SMALL, 1, budget_s=60.0), lambda event: None)
+    by_id = {r.requirement.id.removeprefix("BIG-"): r for r in results}
+    for check in ("SCHEMA-001", "SCHEMA-006"):
+        assert by_id[check].verdict is not Verdict.FAILED, (check, by_id[check].message)
