@@ -24,6 +24,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
 from conformance.layers.lifecycle_inputs import steer, unique_value
+from conformance.records import create_parents
 from conformance.requests import body_kwargs, headers_for, path_for, record_path, valid_body
 from conformance.requirements import Requirement
 from conformance.results import Exchange, Result
@@ -230,12 +231,17 @@ class Session:
 
     def _create(self, op: Operation, exchanges: list[Exchange]) -> JSONObject | str:
         resource = op.resource
+        parents, failed = create_parents(self.client, resource, self.target.token)
+        if failed is not None:
+            exchanges.append(failed)
+            return REFUSED.format(method=failed.method, path=failed.url, status=failed.status)
         fields = resource.schema.get("properties", {})
         params = {
             p["name"]: unique_value(p.get("schema", {}))
             for p in op.parameters
             if p.get("in") == "path" and p["name"] in fields
         }
+        params.update(parents)
         media, payload = valid_body(op)
         exchange = self.client.request(
             op.method,

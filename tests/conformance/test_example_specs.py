@@ -11,7 +11,7 @@ import pytest
 
 from conformance.results import Verdict
 from conformance.runner import run
-from conformance.settings import Profile, Settings
+from conformance.settings import PROFILES, Profile, Settings
 from conformance.target import Target
 from kycspec.loader import load_all
 from mockserver import engine as mock_engine
@@ -79,3 +79,29 @@ def test_example_spec_a_mock_that_writes_to_read_only_records_fails(
         results = run(_target(url, "onboardly"), settings, lambda e: None)
     failed = {r.requirement.check for r in results if r.verdict is Verdict.FAILED}
     assert failed == {"read_only_states_refuse_writes"}
+
+
+WEBHOOK_CHECKS = {
+    "webhook_event_emitted",
+    "webhook_payload_valid",
+    "webhook_signature_valid",
+    "webhook_retried",
+    "webhook_order_per_record",
+}
+
+
+@pytest.mark.parametrize("api", sorted(SPECS))
+def test_example_spec_webhooks_pass_the_webhooks_profile(api: str) -> None:
+    """Persona-style (timestamped) and Onfido-style (raw body) signatures alike verify.
+
+    A server of its own: no delivery still being retried from another run reaches it.
+    """
+    with serve_in_thread(create_app(EXAMPLES)) as url:
+        settings = Settings(PROFILES["webhooks"], SEED, budget_s=60.0)
+        results = run(_target(url, api), settings, lambda e: None)
+    verdicts = {
+        r.requirement.check: r.verdict for r in results if r.requirement.layer == "webhooks"
+    }
+    assert verdicts == dict.fromkeys(WEBHOOK_CHECKS, Verdict.PASSED), [
+        (r.requirement.check, r.message) for r in results if r.requirement.layer == "webhooks"
+    ]
