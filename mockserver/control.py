@@ -36,6 +36,7 @@ SUBSCRIPTION_GONE = (
     "delivery {id!r} cannot be sent again: its subscription {subscription!r} was deleted"
 )
 UNKNOWN_EVENT = "no API declares the event {event!r}; declared: {known}"
+UNKNOWN_API = "no API {api!r} is served; served: {known}"
 NO_SUBSCRIPTION = "sandbox {sandbox!r} has no subscription {id!r}"
 NO_DELIVERY = "sandbox {sandbox!r} has no delivery {id!r}"
 PROBLEM = ErrorFormat(
@@ -176,7 +177,12 @@ class ControlPlane:
                 raise errors.InvalidRequest(
                     UNKNOWN_EVENT.format(event=event, known=", ".join(known) or "none")
                 )
-        return json_response(201, self.server.outbox.subscribe(sandbox, url, events))
+        apis = body.get("apis")
+        for api in apis or ():
+            if api not in self.server.specs:
+                known_apis = ", ".join(self.server.specs)
+                raise errors.InvalidRequest(UNKNOWN_API.format(api=api, known=known_apis))
+        return json_response(201, self.server.outbox.subscribe(sandbox, url, events, apis))
 
     def unsubscribe(self, sandbox: str, subscription: str) -> ConnexionResponse:
         if not self.server.outbox.unsubscribe(sandbox, subscription):

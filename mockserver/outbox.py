@@ -3,7 +3,7 @@ subscriber, kept in the store so deliveries survive a restart and are shared by 
 
 Per sandbox, in collections of the reserved API name `WEBHOOKS` (never an API's own):
 
-- `subscriptions`: `{id, url, events, created_at}` registered on the control plane (the
+- `subscriptions`: `{id, url, events, apis, created_at}` registered on the control plane (the
   `--webhook-url` ones are configuration, not state, and apply to every sandbox);
 - `deliveries`: `{id, event_id, event, api, resource, record_id, subscription, url, body,
   created_at, state, reason, attempts, failures, next_attempt_at, lease_until, order_key}`.
@@ -151,6 +151,7 @@ class Outbox:
                 "id": CLI_SUBSCRIPTION.format(number=n),
                 "url": url,
                 "events": None,
+                "apis": None,
                 "created_at": None,
             }
             for n, url in enumerate(self.urls)
@@ -169,11 +170,16 @@ class Outbox:
             self._subscribed = {s for s in self.store.sandboxes() if len(self._subscriptions(s))}
         return sorted(self._subscribed)
 
-    def subscribe(self, sandbox: str, url: str, events: list[str] | None) -> JSONObject:
+    def subscribe(
+        self, sandbox: str, url: str, events: list[str] | None, apis: list[str] | None = None
+    ) -> JSONObject:
+        """A new subscriber of the sandbox: every event, or only the named `events` of the
+        named `apis` (None: no filter)."""
         subscription = {
             "id": generate_id("whs_{lower:16}"),
             "url": url,
             "events": events,
+            "apis": apis,
             "created_at": _real_now(),
         }
         self._subscriptions(sandbox).insert(subscription)
@@ -245,6 +251,8 @@ class Outbox:
             order = f"{spec.name}|{resource.name}|{record_id}"
             for subscription in subscribers:
                 if subscription["events"] is not None and event.name not in subscription["events"]:
+                    continue
+                if subscription.get("apis") is not None and spec.name not in subscription["apis"]:
                     continue
                 deliveries.insert(
                     {

@@ -161,7 +161,9 @@ class Session:
         sandbox = self.target.sandbox or ""
         shown = self._control("GET", f"/webhooks/{sandbox}")
         subscribed = self._control(
-            "POST", f"/webhooks/{sandbox}/subscriptions", {"url": self.receiver.url}
+            "POST",
+            f"/webhooks/{sandbox}/subscriptions",
+            {"url": self.receiver.url, "apis": [self.target.spec.name]},
         )
         if shown.status != 200 or subscribed.status != 201:
             failed = subscribed if shown.status == 200 else shown

@@ -308,6 +308,27 @@ def test_webhooks_a_subscription_names_at_least_one_event(
     )
 
 
+def test_webhooks_a_subscription_for_some_apis_gets_only_their_events(
+    mock: tuple[str, WebhookReceiver],
+) -> None:
+    url, receiver = mock
+    receiver.secret = settings(url, "wh10")["secret"]
+    subscriptions = f"{url}{CONTROL}/webhooks/wh10/subscriptions"
+    other = httpx.post(subscriptions, json={"url": receiver.url, "apis": ["finhub"]})
+    mine = httpx.post(subscriptions, json={"url": receiver.url, "apis": ["kontorion"]})
+    assert (other.status_code, other.json()["apis"]) == (201, ["finhub"])
+    _create(url, "wh10")
+    (event,) = receiver.wait_for()
+    assert event["type"] == "customer_verification.created"
+    (delivery,) = settled(url, "wh10", 1)
+    assert delivery["subscription"] == mine.json()["id"]
+    unknown = httpx.post(subscriptions, json={"url": receiver.url, "apis": ["nope"]})
+    assert unknown.status_code == 400
+    assert unknown.json()["detail"] == control.UNKNOWN_API.format(
+        api="nope", known="finhub, finx, kontorion"
+    )
+
+
 def test_webhooks_a_failure_to_send_is_a_failed_attempt_in_the_log() -> None:
     app = create_app(webhook_retry=FAST, webhook_poll_s=0.02)
     # past the control plane's check, as a subscription written by an older version may be
