@@ -134,6 +134,7 @@ class Steps(Scenario):
             key = str(self.records[rid].get(op.lookup.field))
             rid = self._newest(op.lookup.field, key)
         magic = self._steer(op, data, body, path)
+        self._provoke_forbidden(op, rid, body)
         self._provoke_guard(op, rid, body, path)
         self.tick()
         outcome = expect_transition(
@@ -228,6 +229,23 @@ class Steps(Scenario):
             return None
         magic = data.draw(st.sampled_from([None, *op.magic]), label="magic")
         return magic if magic is not None and steer(magic, body, path) else None
+
+    def _provoke_forbidden(self, op: Operation, rid: str, body: JSONObject) -> None:
+        """Until an undeclared move has been sent, aim a write that names its target state at
+        one the lifecycle does not allow from the record's state (so the refusal is checked
+        whenever such a move exists, not when the draws happen to make one)."""
+        tally = tally_of(self.run.tallies, "forbidden_transitions_refused")
+        lifecycle = self.resource.lifecycle
+        if tally is None or lifecycle is None or tally.cases or not op.target_field:
+            return
+        source = str(self.records[rid].get(lifecycle.field))
+        if source in lifecycle.terminal:
+            return
+        states = property_schema(op, op.target_field).get("enum") or list(lifecycle.states)
+        for state in states:
+            if lifecycle.find(source, state, op.operation_id) is None:
+                body[op.target_field] = state
+                return
 
     def _provoke_guard(
         self, op: Operation, rid: str, body: JSONObject, path: dict[str, str]
