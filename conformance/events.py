@@ -41,6 +41,7 @@ class RunFinished:
     duration_s: float
     error: str | None = None  # set when the run could not start (the preflight's problem)
     require_all: bool = False  # the run's gate: a skipped MUST fails it too
+    notes: tuple[str, ...] = ()  # what the preflight could not check (conformance.preflight)
 
     @property
     def verdict(self) -> RunVerdict:

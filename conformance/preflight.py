@@ -16,14 +16,23 @@ The checks, in order:
 4. a given `--control-url` answers (with `--control-token`, when given), and knows the sandbox
    behind `--token`: given with `--sandbox`, or found by RFC 7662 token introspection
    (`POST <control-url>/introspect`, which the kyc-contracts mock answers). The sandbox is
-   never read out of the token itself.
+   never read out of the token itself;
+5. every key is in the role it is given for, probed with a record `--token` writes during the
+   preflight (a resource with a create and a read operation): `--token` reads it back,
+   `--token-b` must not see it (a second account: isolation needs two), `--admin-token` must
+   see it (the same account) and must not be refused an operation the spec declares
+   `admin: true` with 403. Where the spec gives no way to probe a role (no admin-only
+   operation, no resource to write, a server that shows the record to a key it cannot know),
+   the run goes on with a note saying what was not checked. A key's visibility cannot tell a
+   key of the wrong account from a server that mixes accounts up; where the control plane
+   knows the key's sandbox, it decides, and a server at fault is left to the requirements.
 """
 
 from dataclasses import dataclass, replace
 
 from conformance.http import TranscriptClient
-from conformance.records import parse_json
-from conformance.requests import headers_for, path_for
+from conformance.records import Created, create_record, creator_of, parse_json
+from conformance.requests import body_kwargs, headers_for, params_for, path_for, valid_body
 from conformance.results import Exchange
 from conformance.target import PLACEHOLDERS, Target, bearer
 from conformance.watch import LIMIT
@@ -45,6 +54,32 @@ CONTROL_SILENT = (
 CONTROL_UNKNOWN_TOKEN = (
     "the control plane at {url} does not know the sandbox of --token ({answer}); "
     "name it with --sandbox"
+)
+TOKEN_B_SAME_ACCOUNT = (
+    "--token-b sees a record --token wrote ({operation} answered {status}): it is a key of "
+    "--token's account (or the server does not keep accounts apart); give a key of a second "
+    "account (isolation needs two)"
+)
+ADMIN_OTHER_ACCOUNT = (
+    "--admin-token cannot see a record --token wrote ({operation} answered {status}): it is a "
+    "key of another account (or the server does not let its admin keys see it); give an admin "
+    "key of --token's account"
+)
+KEYS_UNCHECKED = "a key the server cannot know ({operation} answered {status})"
+UNKNOWN_KEY = "conformance-unknown-key"
+ADMIN_NOT_ADMIN = (
+    "--admin-token was refused the admin-only {operation} with 403: it is not an admin key; "
+    "give a key with admin rights in --token's account"
+)
+ADMIN_ROLE_UNPROBED = (
+    "the admin role of --admin-token was not checked: the spec declares no admin-only "
+    "operation the preflight can send"
+)
+ACCOUNTS_UNPROBED = "the accounts of {options} were not checked: {reason}"
+NO_PROBE_RESOURCE = "the spec declares no resource with a create and a read operation"
+PROBE_NOT_WRITTEN = "--token could not write a {resource} ({operation} answered {status})"
+PROBE_NOT_READ = (
+    "--token could not read back the {resource} it wrote ({operation} answered {status})"
 )
 SANDBOX_UNKNOWN = "the control plane at {url} has no clock for sandbox {sandbox!r} ({answer})"
 REFUSED_STATUSES = (401, 403)
@@ -83,14 +118,18 @@ def _answer(exchange: Exchange) -> str:
     return str(exchange.status) if exchange.error is None else exchange.error
 
 
-def preflight(target: Target) -> tuple[Target, Problem | None]:
-    """The target with its sandbox filled in, or the problem that stops the run."""
+def preflight(target: Target) -> tuple[Target, Problem | None, tuple[str, ...]]:
+    """The target with its sandbox filled in, or the problem that stops the run; and notes on
+    what the preflight could not check (a role the spec gives no way to probe)."""
+    notes: list[str] = []
     with TranscriptClient(target) as client:
         asked: Asked = {}
         problem = _served(client, target, asked) or _tokens(client, target, asked)
         if problem is None and target.control_url:
-            return _control(client, target)
-    return target, problem
+            target, problem = _control(client, target)
+        if problem is None:
+            problem = _roles(client, target, notes)
+    return target, problem, tuple(notes)
 
 
 def _served(client: TranscriptClient, target: Target, asked: Asked) -> Problem | None:
@@ -146,6 +185,158 @@ def _tokens(client: TranscriptClient, target: Target, asked: Asked) -> Problem |
                 option=option, count=len(exchanges), error=first.error or ""
             )
             return Problem(message, first)
+    return None
+
+
+def _roles(client: TranscriptClient, target: Target, notes: list[str]) -> Problem | None:
+    """Each key in the role it is given for (module docstring, point 4), or the first that is
+    not; what cannot be probed goes into `notes`."""
+    keys = {"--token-b": target.token_b, "--admin-token": target.admin_token}
+    given = [option for option, key in keys.items() if key]
+    if not target.spec.stateful or not given:
+        return None
+    created, reader, reason = _probe_record(client, target)
+    if created is None or reader is None:
+        notes.append(ACCOUNTS_UNPROBED.format(options=" and ".join(given), reason=reason))
+        return None
+    # A server that shows the record to a key it cannot know does not tell accounts apart at
+    # all: that is for the security requirements to fail, not a misassigned key.
+    unknown = _read(client, target, reader, created, UNKNOWN_KEY)
+    if _seen(unknown):
+        reason = KEYS_UNCHECKED.format(operation=reader.operation_id, status=_answer(unknown))
+        notes.append(ACCOUNTS_UNPROBED.format(options=" and ".join(given), reason=reason))
+        return None
+    if target.token_b is not None:
+        other = _read(client, target, reader, created, target.token_b)
+        if _seen(other) and _same_account(client, target, target.token_b) is not False:
+            message = TOKEN_B_SAME_ACCOUNT.format(
+                operation=reader.operation_id, status=_answer(other)
+            )
+            return Problem(message, other)
+    if target.admin_token is not None:
+        return _admin(client, target, reader, created, notes)
+    return None
+
+
+def _probe_record(
+    client: TranscriptClient, target: Target
+) -> tuple[Created | None, Operation | None, str]:
+    """A record `--token` wrote and reads back, with its read operation; or why there is none."""
+    resource = _probe_resource(target)
+    if resource is None:
+        return None, None, NO_PROBE_RESOURCE
+    creator = creator_of(target.spec, resource)
+    reader = _reader(target, resource)
+    assert creator is not None and reader is not None  # _probe_resource found both
+    created, written = create_record(client, creator, target.token)
+    if created is None:
+        status = _answer(written)
+        return (
+            None,
+            None,
+            PROBE_NOT_WRITTEN.format(
+                resource=resource, operation=creator.operation_id, status=status
+            ),
+        )
+    own = _read(client, target, reader, created, target.token)
+    if not _seen(own):
+        status = _answer(own)
+        return (
+            None,
+            None,
+            PROBE_NOT_READ.format(resource=resource, operation=reader.operation_id, status=status),
+        )
+    return created, reader, ""
+
+
+def _same_account(client: TranscriptClient, target: Target, key: str) -> bool | None:
+    """Whether the control plane puts `key` in `--token`'s sandbox (None without one): when
+    it does know, a key's visibility that disagrees is the server's fault, and the security
+    requirements judge it."""
+    if not target.control_url or target.sandbox is None:
+        return None
+    found = client.request(
+        "POST",
+        target.control_url.rstrip("/") + "/introspect",
+        data={"token": key, "api": target.api},
+        headers=bearer(target.control_token),
+        absolute=True,
+    )
+    body = parse_json(found) if found.status == 200 else None
+    if not isinstance(body, dict) or not isinstance(body.get("sandbox"), str):
+        return None
+    return bool(body["sandbox"] == target.sandbox)
+
+
+def _reader(target: Target, resource: str) -> Operation | None:
+    readers = [op for op in target.spec.operations_of(resource, "read") if not op.admin]
+    return readers[0] if readers else None
+
+
+def _probe_resource(target: Target) -> str | None:
+    """The resource the role probes write: one with a create and a read, preferably one an
+    admin-only operation acts on."""
+    spec = target.spec
+    usable = [
+        name
+        for name in spec.resources
+        if creator_of(spec, name) is not None and _reader(target, name) is not None
+    ]
+    admin = [op.resource.name for op in spec.operations.values() if op.admin]
+    preferred = [name for name in usable if name in admin]
+    return next(iter(preferred or usable), None)
+
+
+def _read(
+    client: TranscriptClient, target: Target, reader: Operation, created: Created, token: str
+) -> Exchange:
+    return client.request(
+        reader.method,
+        created.path(reader),
+        headers=headers_for(reader, target, token),
+        params=params_for(reader, token) or None,
+    )
+
+
+def _seen(exchange: Exchange) -> bool:
+    status = _status(exchange)
+    return status is not None and 200 <= status < 300
+
+
+def _admin(
+    client: TranscriptClient,
+    target: Target,
+    reader: Operation,
+    created: Created,
+    notes: list[str],
+) -> Problem | None:
+    """--admin-token sees the record (same account) and may call an admin-only operation on it
+    (or one without a record in its path)."""
+    token = target.admin_token or ""
+    seen = _read(client, target, reader, created, token)
+    if not _seen(seen) and _same_account(client, target, token) is not True:
+        message = ADMIN_OTHER_ACCOUNT.format(operation=reader.operation_id, status=_answer(seen))
+        return Problem(message, seen)
+    probes = [
+        op
+        for op in target.spec.operations.values()
+        if op.admin and (op.path_param is None or op.resource.name == created.op.resource.name)
+    ]
+    if not probes:
+        notes.append(ADMIN_ROLE_UNPROBED)
+        return None
+    op = probes[0]
+    content_type, payload = valid_body(op)
+    path = created.path(op) if op.path_param else path_for(op, None, created.params)
+    exchange = client.request(
+        op.method,
+        path,
+        headers=headers_for(op, target, token),
+        params=params_for(op, token) or None,
+        **body_kwargs(content_type, payload),
+    )
+    if _status(exchange) == 403:
+        return Problem(ADMIN_NOT_ADMIN.format(operation=op.operation_id), exchange)
     return None
 
 

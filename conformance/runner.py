@@ -84,9 +84,9 @@ def run(
             tuple(catalogue),
         )
     )
-    target, problem = preflight(target)
+    target, problem, notes = preflight(target)
     if problem is not None:
-        emit(RunFinished(target.api, (), time.monotonic() - started, str(problem)))
+        emit(RunFinished(target.api, (), time.monotonic() - started, str(problem), notes=notes))
         return []
     results: list[Result] = []
     for layer in LAYERS:
@@ -98,7 +98,11 @@ def run(
     order = {r.id: i for i, r in enumerate(catalogue)}
     results.sort(key=lambda r: order[r.requirement.id])
     duration = time.monotonic() - started
-    emit(RunFinished(target.api, tuple(results), duration, require_all=settings.require_all))
+    emit(
+        RunFinished(
+            target.api, tuple(results), duration, require_all=settings.require_all, notes=notes
+        )
+    )
     return results
 
 

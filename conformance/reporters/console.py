@@ -25,6 +25,7 @@ HEADLINES = {
     RunVerdict.NOT_CONFORMANT: "[red]NOT CONFORMANT[/red]",
     RunVerdict.NOTHING_EXERCISED: "[red]NO VERDICT: no MUST requirement was exercised[/red]",
 }
+NOTE_LINE = "Note: {note}"
 FIXABLE_TITLE = "{count} MUST requirement(s) skipped, not passed; these options would check them:"
 FIXABLE_LINE = "  {id}: {fix} ({reason})"
 CI_WIDTH = 140
@@ -88,6 +89,8 @@ class ConsoleReporter:
             self._progress = None
 
     def _summary(self, report: Report) -> None:
+        for note in report.notes:
+            self.console.print(Text(NOTE_LINE.format(note=note), style="yellow"))
         if report.error:
             self.console.print(f"[bold red]Could not run:[/bold red] {report.error}")
             return

@@ -24,6 +24,7 @@ class Report:
     results: tuple[Result, ...] = ()
     duration_s: float = 0.0
     error: str | None = None
+    notes: tuple[str, ...] = ()
     finished: bool = False
     verdict: RunVerdict = RunVerdict.NOTHING_EXERCISED
 
@@ -35,6 +36,7 @@ class Report:
         self.results = event.results
         self.duration_s = event.duration_s
         self.error = event.error
+        self.notes = event.notes
         self.finished = True
         self.verdict = event.verdict
 
@@ -63,6 +65,7 @@ class Report:
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),
             "error": self.error,
+            "notes": list(self.notes),
             "conformant": self.conformant,
             "verdict": self.verdict.value,
             "counts": self.counts(),

@@ -19,7 +19,14 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from conformance.preflight import CONTROL_SILENT, NOT_SERVED, TOKEN_REFUSED
+from conformance.preflight import (
+    ADMIN_NOT_ADMIN,
+    ADMIN_OTHER_ACCOUNT,
+    CONTROL_SILENT,
+    NOT_SERVED,
+    TOKEN_B_SAME_ACCOUNT,
+    TOKEN_REFUSED,
+)
 from kycspec import signature as kyc_signature
 from kycspec.loader import load_all
 from mockserver import delivery as mock_delivery
@@ -552,4 +559,7 @@ MISCONFIGURED = [
     ("wrong control URL", "finx", {"control_url": "/finx"}, CONTROL_SILENT),
     ("base URL without the API's prefix", "finx", {"base_url": ""}, NOT_SERVED),
     ("refused token", "kontorion", {"token": "refused-key"}, TOKEN_REFUSED),
+    ("user key as admin key", "kontorion", {"admin_token": "test_conf"}, ADMIN_NOT_ADMIN),
+    ("admin key of another account", "finhub", {"admin_token": "admin_b"}, ADMIN_OTHER_ACCOUNT),
+    ("second key in the same account", "finx", {"token_b": "admin_conf"}, TOKEN_B_SAME_ACCOUNT),
 ]

@@ -19,8 +19,8 @@ from conformance.cli import (
     hypothesis_home,
     main,
 )
-from conformance.preflight import UNREACHABLE
-from conformance.reporters.console import FIXABLE_TITLE
+from conformance.preflight import ADMIN_ROLE_UNPROBED, UNREACHABLE
+from conformance.reporters.console import FIXABLE_TITLE, NOTE_LINE
 from conformance.target import PLACEHOLDERS
 from tests.conformance.conftest import BASE_PATHS, Served
 
@@ -48,8 +48,9 @@ def _run(served: Served, api: str, *extra: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_cli_conformant_server_exits_0(mock: Served) -> None:
-    code, output = _run(mock, "kontorion")
+@pytest.mark.parametrize("api", list(BASE_PATHS))
+def test_cli_conformant_server_exits_0(mock: Served, api: str) -> None:
+    code, output = _run(mock, api)
     assert code == EXIT_CONFORMANT, output
     assert "--seed 5" in output
 
@@ -180,3 +181,9 @@ def test_cli_run_that_exercised_nothing_is_never_conformant(mock: Served) -> Non
     assert code == EXIT_CANNOT_RUN, output
     assert "CONFORMANT (" not in output.replace("NOT CONFORMANT", "")
     assert "no MUST requirement was exercised" in output
+
+
+def test_cli_role_the_spec_cannot_probe_is_a_note(mock: Served) -> None:
+    code, output = _run(mock, "finx")
+    assert code == EXIT_CONFORMANT, output
+    assert NOTE_LINE.format(note=ADMIN_ROLE_UNPROBED) in " ".join(output.split())
