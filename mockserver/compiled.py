@@ -6,8 +6,8 @@ middlewares (routing, security, request validation, response validation, context
 app's own router). `CompiledMiddleware` takes their place in the `middlewares=` list: at
 start-up it reads connexion's resolved operations, as the others do, and builds for each one
 
-- a route (connexion's path template as Starlette compiles it, with its path converters),
-  kept in a table by method, in the order connexion routes them;
+- a route (the operation's path template, `mockserver.routes`), kept in a table by method,
+  in the order connexion's routing tries them (concrete paths first);
 - the operation's chain, built once from connexion's own per-operation classes: the security
   check (`SecurityOperation`, its verification function resolved once), request validation
   (`RequestValidationOperation`, with the validators of `mockserver.validation`, compiled once
@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connexion.decorators.parameter import get_arguments, pythonic, sanitized
-from connexion.frameworks.starlette import starlettify_path
 from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionResponse
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
@@ -43,7 +42,6 @@ from connexion.middleware.response_validation import (
     ResponseValidationMiddleware,
     ResponseValidationOperation,
 )
-from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware, SecurityOperation
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.operations import AbstractOperation
@@ -51,6 +49,7 @@ from connexion.security import SecurityHandlerFactory
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mockserver.routes import TemplateRoutingMiddleware, route_template, routing_order
 from mockserver.stack import (
     CachedAsyncOperation,
     Framework,
@@ -104,11 +103,12 @@ class DirectOperation:
 
 
 class CompiledOperation:
-    """One operation: its route and its chain, built once."""
+    """One operation: its route, its path template in the document, and its chain, built once."""
 
-    def __init__(self, route: Route, chain: ASGIApp):
+    def __init__(self, route: Route, chain: ASGIApp, template: str):
         self.route = route
         self.chain = chain
+        self.template = template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.chain(scope, receive, send)
@@ -160,9 +160,9 @@ class CompiledAPI(RoutedAPI[CompiledOperation]):
         chain = SecurityOperation.from_operation(
             operation, next_app=chain, security_handler_factory=self.security_handler_factory
         )
-        path = starlettify_path(operation.path, operation.get_path_parameter_types())
+        path = route_template(operation)
         route = Route(self.base_path + path, endpoint=chain, methods=[operation.method])
-        return CompiledOperation(route, chain)
+        return CompiledOperation(route, chain, operation.path)
 
 
 class CompiledMiddleware(RoutedMiddleware[CompiledAPI]):
@@ -177,7 +177,9 @@ class CompiledMiddleware(RoutedMiddleware[CompiledAPI]):
 
     def add_api(self, specification: Any, **kwargs: Any) -> CompiledAPI:
         api: CompiledAPI = super().add_api(specification, **kwargs)
-        for operation in api.operations.values():
+        operations = list(api.operations.values())
+        rank = {path: i for i, path in enumerate(routing_order(op.template for op in operations))}
+        for operation in sorted(operations, key=lambda op: rank[op.template]):
             for method in operation.route.methods or ():
                 self.table[method].append(operation)
         return api
@@ -212,7 +214,7 @@ def middlewares(*, validate_responses: bool, slow_path: bool = False) -> list[An
         ExceptionMiddleware,
         PrefixSwaggerUIMiddleware,
         CompiledMiddleware,
-        RoutingMiddleware,
+        TemplateRoutingMiddleware,
         SecurityMiddleware,
         RequestValidationMiddleware,
         ResponseValidationMiddleware,

@@ -23,8 +23,10 @@ from kycspec.expressions import parse_time
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# RFC 3986 section 3: an absolute URI is a scheme, a colon, and no white space after it.
-ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+# RFC 3986 section 3 and appendix A: a scheme, a colon, then only characters a URI may hold
+# (unreserved, reserved, or percent-encoded), with at most one `#` before the fragment.
+_URI_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?\[\]]|%[0-9A-Fa-f]{2})"
+ABSOLUTE_URI = re.compile(rf"^[A-Za-z][A-Za-z0-9+.-]*:{_URI_CHAR}*(?:#{_URI_CHAR}*)?$")
 
 
 def is_uuid(value: object) -> bool:
@@ -55,7 +57,8 @@ def is_date_time(value: object) -> bool:
 
 
 def is_uri(value: object) -> bool:
-    """An absolute URI (RFC 3986 section 4.3: scheme, colon, the rest); non-strings pass."""
+    """A URI (RFC 3986 section 3: scheme, colon, the rest in the characters of appendix A, so
+    `a:<b>` or `https://x/ü` is not one); non-strings pass."""
     return not isinstance(value, str) or ABSOLUTE_URI.fullmatch(value) is not None
 
 

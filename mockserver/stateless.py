@@ -23,6 +23,7 @@ with its own status: OpenAPI 3.0.3 (Responses Object) does not ask a document to
 error, and Prism answers such requests with undeclared statuses too.
 """
 
+import copy
 import hashlib
 import random
 from collections.abc import Callable, Mapping
@@ -41,7 +42,7 @@ from connexion.security import (
 from jsonschema import Draft4Validator
 from starlette.datastructures import Headers
 
-from kycspec.model import ApiSpec
+from kycspec.model import ApiSpec, ErrorFormat
 from kycspec.stateless import operations
 from kycspec.types import JSONObject
 from mockserver import errors
@@ -132,14 +133,18 @@ class Responder:
         raise errors.InternalError(NO_RESPONSES)
 
     def error(
-        self, error: errors.MockError, envelope: Any, accept: str | None
+        self, error: errors.MockError, envelope_format: ErrorFormat, accept: str | None
     ) -> ConnexionResponse | None:
-        """The declared response answering `error` (`envelope` is its body in the document's
-        error envelope); None when the operation declares no response for it."""
+        """The declared response answering `error`; None when the operation declares no
+        response for it. The document's error envelope names the status sent (a 400 answered
+        with the declared 422 says 422 inside too)."""
         found = declared_response(self.responses, error.status_code)
         if found is None:
             return None
         status, response = found
+        sent = copy.copy(error)
+        sent.status_code = status
+        envelope = sent.body(envelope_format)
         content: dict[str, Any] = response.get("content") or {}
         if not content:
             return ConnexionResponse(status_code=status, body=b"")
@@ -240,7 +245,7 @@ class DeclaredErrors:
             return None
         for pattern, declared_method, responder in self.routes:
             if declared_method == method.upper() and pattern.match(path):
-                return responder.error(error, error.body(self.envelope), accept)
+                return responder.error(error, self.envelope, accept)
         return None
 
 

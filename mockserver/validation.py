@@ -149,6 +149,14 @@ class CachedJSONBodyValidator(JSONRequestBodyValidator):
         scope[PARSED_BODY] = value
         return value
 
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        # A JSON `null` body is valid where the schema allows null (OpenAPI 3.0 `nullable`
+        # anywhere, a 3.1 `null` type or branch as converted to 3.0); connexion asks only
+        # for a `nullable` at the top of the schema.
+        if body is None and self._validator.checker.is_valid(None):
+            return None
+        return super()._validate(body)  # type: ignore[no-any-return]
+
 
 class CachedFormValidator(FormDataValidator):
     """connexion's form (urlencoded) validator with a compiled schema, parsing the body as UTF-8

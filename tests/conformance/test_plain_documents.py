@@ -144,3 +144,19 @@ def test_valid_data_no_json_parser_need_take_is_not_judged_when_refused(tmp_path
     by_id = {r.requirement.id.removeprefix("BIG-"): r for r in results}
     for check in ("SCHEMA-001", "SCHEMA-006"):
         assert by_id[check].verdict is not Verdict.FAILED, (check, by_id[check].message)
+
+
+OAI = Path(__file__).resolve().parent.parent / "data" / "oai"
+
+
+def test_the_oai_callback_example_is_conformant_with_format_uri_enforced() -> None:
+    """The OpenAPI Initiative's callback example takes a `format: uri` query parameter: the
+    mock refuses what is not a URI (SCHEMA-005 sends such values), so the suite passes it."""
+    spec = load_spec(OAI / "callback-example.yaml")
+    with serve_in_thread(create_app(OAI, validate_responses=True)) as url:
+        target = Target(spec, f"{url}/callback-example", "test_conf")
+        results = run(target, Settings(SMALL, 1, budget_s=120.0), lambda event: None)
+    verdicts = {r.requirement.id.removeprefix("CALLBACK-EXAMPLE-"): r for r in results}
+    assert verdicts["SCHEMA-005"].verdict is Verdict.PASSED, verdicts["SCHEMA-005"].message
+    assert verdicts["SCHEMA-005"].cases > 0
+    assert not [r.message for r in results if r.verdict in (Verdict.FAILED, Verdict.ERROR)]

@@ -290,3 +290,121 @@ def test_a_3_1_operation_without_responses_and_with_role_names_is_served(tmp_pat
     with TestClient(app) as scoped:
         assert scoped.get("/scopes/users", headers={"Authorization": "Bearer x"}).status_code == 200
         assert scoped.get("/scopes/users").status_code == 401
+
+
+PLAIN_FAULTS = """
+openapi: 3.0.3
+info: {title: Shelter, version: '1'}
+servers: [{url: /v1}]
+components:
+  schemas:
+    Error:
+      type: object
+      required: [code, message]
+      properties: {code: {type: integer}, message: {type: string}}
+    Note:
+      type: object
+      required: [text]
+      properties: {text: {type: string}}
+  responses:
+    Refused:
+      description: Refused
+      content:
+        application/json: {schema: {$ref: '#/components/schemas/Error'}}
+paths:
+  /notes:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {allOf: [{$ref: '#/components/schemas/Note'}], nullable: true}
+      responses: {'201': {description: Created}, '422': {$ref: '#/components/responses/Refused'}}
+  /strict-notes:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json: {schema: {$ref: '#/components/schemas/Note'}}
+      responses: {'201': {description: Created}, '422': {$ref: '#/components/responses/Refused'}}
+  /pets/{petId}:
+    get:
+      parameters:
+        - {name: petId, in: path, required: true, schema: {type: integer}}
+      responses: {'200': {description: Found}, '422': {$ref: '#/components/responses/Refused'}}
+  /pets/mine:
+    get:
+      responses: {'204': {description: Mine}}
+  /links:
+    get:
+      parameters:
+        - {name: url, in: query, required: true, schema: {type: string, format: uri}}
+      responses: {'204': {description: Fine}, '422': {$ref: '#/components/responses/Refused'}}
+"""
+NULL_BRANCH_3_1 = """
+openapi: 3.1.0
+info: {title: Memo, version: '1'}
+servers: [{url: /v1}]
+components:
+  schemas:
+    Memo: {type: object, required: [text], properties: {text: {type: string}}}
+paths:
+  /memos:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              oneOf:
+                - {$ref: '#/components/schemas/Memo'}
+                - {type: 'null'}
+      responses: {'201': {description: Created}}
+"""
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["fast-path", "slow-path"])
+def faults(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    directory = tmp_path_factory.mktemp("faults")
+    (directory / "shelter.yaml").write_text(PLAIN_FAULTS)
+    (directory / "memo.yaml").write_text(NULL_BRANCH_3_1)
+    app = create_app(directory, validate_responses=True, slow_path=request.param)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _null(client: TestClient, path: str) -> Any:
+    return client.post(path, content=b"null", headers={"Content-Type": "application/json"})
+
+
+def test_a_null_body_is_accepted_where_the_schema_allows_null(faults: TestClient) -> None:
+    assert _null(faults, "/shelter/v1/notes").status_code == 201  # 3.0 `nullable: true`
+    assert _null(faults, "/memo/v1/memos").status_code == 201  # 3.1 `null` branch
+    assert _null(faults, "/shelter/v1/strict-notes").status_code == 422
+    assert faults.post("/memo/v1/memos", json={"text": 5}).status_code == 400
+
+
+def test_a_path_parameter_of_the_wrong_type_is_the_operations_invalid_request(
+    faults: TestClient,
+) -> None:
+    wrong = faults.get("/shelter/v1/pets/abc")
+    assert wrong.status_code == 422  # the declared 422, not the 404 of an unknown route
+    assert "petId" in wrong.json()["message"]
+    assert faults.get("/shelter/v1/pets/7").status_code == 200
+    assert faults.get("/shelter/v1/pets/mine").status_code == 204  # concrete before templated
+    assert faults.get("/shelter/v1/kittens/abc").status_code == 404
+
+
+def test_the_declared_422_body_names_the_status_sent(faults: TestClient) -> None:
+    refused = faults.post("/shelter/v1/strict-notes", json={"text": 5})
+    assert refused.status_code == 422
+    assert refused.json()["code"] == 422
+
+
+@pytest.mark.parametrize("url", ["a:<b>", "https://x.example/%zz", "relative/path", "a:b#c#d"])
+def test_format_uri_is_enforced_on_a_plain_document(faults: TestClient, url: str) -> None:
+    assert faults.get("/shelter/v1/links", params={"url": url}).status_code == 422
+    fine = faults.get("/shelter/v1/links", params={"url": "https://x.example/a?b=1#c"})
+    assert fine.status_code == 204
