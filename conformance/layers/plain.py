@@ -32,8 +32,8 @@ from conformance.layers.schema import (
     _load_schema,
     _Run,
     _sent_as_generated,
-    _unanswered,
     _validate,
+    call_case,
     exchange_of,
 )
 from conformance.requirements import Requirement
@@ -150,16 +150,8 @@ def run_plain_schema(
 def _one_case(run: _Run, label: str, placed: JSONObject, mode: GenerationMode, case: Any) -> None:
     headers = dict(placed["headers"])
     case.query = {**(case.query or {}), **placed["query"]} if placed["query"] else case.query
-    base_url = run.target.base_url.rstrip("/")
-    try:
-        response = case.call(
-            base_url=base_url, session=run.session, headers=headers, timeout=run.target.timeout
-        )
-    except requests.RequestException as exc:
-        exchange = _unanswered(run.target, case, headers, exc)
-        errors = run.tallies["not_a_server_error"]
-        errors.ran()
-        errors.fail(f"{label}: no response ({exchange.error})", [exchange])
+    response = call_case(run, case, headers, headers, label)
+    if response is None:
         return
     exchange = exchange_of(response, run.target)
     judged = _sent_as_generated(case, response) and (

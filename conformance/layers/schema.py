@@ -369,17 +369,8 @@ def _one_case(
     sent: dict[str, str | None] = dict(headers)
     if not any(name.lower() == "user-agent" for name in case.headers or {}):
         sent["User-Agent"] = None  # not schemathesis' own: the case has none
-    base_url = run.target.base_url.rstrip("/")
-    try:
-        response = case.call(
-            base_url=base_url, session=run.session, headers=sent, timeout=run.target.timeout
-        )
-    except requests.RequestException as exc:
-        exchange = _unanswered(run.target, case, headers, exc)
-        run.tallies["not_a_server_error"].ran(unit=op.operation_id)
-        run.tallies["not_a_server_error"].fail(
-            f"{op.operation_id}: no response ({exchange.error})", [exchange]
-        )
+    response = call_case(run, case, sent, headers, op.operation_id, unit=op.operation_id)
+    if response is None:
         return
     exchange = exchange_of(response, run.target)
     skipped = {MODE_CHECKS[mode]} if not _sent_as_generated(case, response) else set()
@@ -433,6 +424,32 @@ def _undeclared_query(op: Operation, case: Any) -> bool:
     """Whether the case sends a query parameter the operation does not declare."""
     declared = {p["name"] for p in op.parameters if p.get("in") == "query"}
     return any(name not in declared for name in (case.query or {}))
+
+
+def call_case(
+    run: _Run,
+    case: Any,
+    sent: Mapping[str, str | None],
+    credentials: dict[str, str],
+    label: str,
+    unit: str | None = None,
+) -> Any:
+    """The response to a generated case sent with the headers `sent` (`credentials` among
+    them), or None when it got no complete answer: then `not_a_server_error` fails (as `unit`)
+    with the exchange that shows why, and the target's watch learns of it."""
+    try:
+        return case.call(
+            base_url=run.target.base_url.rstrip("/"),
+            session=run.session,
+            headers=dict(sent),
+            timeout=run.target.timeout,
+        )
+    except requests.RequestException as exc:
+        exchange = _unanswered(run.target, case, credentials, exc)
+        tally = run.tallies["not_a_server_error"]
+        tally.ran(unit=unit)
+        tally.fail(f"{label}: no response ({exchange.error})", [exchange])
+        return None
 
 
 def _unanswered(
