@@ -84,13 +84,20 @@ def _from_swagger(document: JSONObject, path: Path) -> JSONObject:
 
 
 def _validate(document: JSONObject, path: Path, converted: str) -> None:
+    found = openapi_problem(document, converted)
+    if found is not None:
+        raise DocumentError(path, *found)
+
+
+def openapi_problem(document: JSONObject, converted: str = "") -> tuple[str, str] | None:
+    """The first violation of the OpenAPI 3.0 schema as (JSON pointer, message), or None."""
     error = next(OpenAPIV30SpecValidator(document).iter_errors(), None)
     if error is None:
-        return
-    where = pointer(*error.absolute_path)
+        return None
     first_line = str(error.message).split("\n", 1)[0]
-    message = INVALID.format(converted=converted, message=_short(first_line))
-    raise DocumentError(path, where, message)
+    return pointer(*error.absolute_path), INVALID.format(
+        converted=converted, message=_short(first_line)
+    )
 
 
 def _short(message: str, limit: int = 300) -> str:

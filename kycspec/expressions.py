@@ -56,6 +56,9 @@ EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(microsecond=0, tzinfo=UTC)
 
 
+TIME_FORMATS = ("rfc3339", "unix")  # a resource's `timestamps.format`
+
+
 def format_time(moment: datetime, fmt: str) -> JSON:
     """A timestamp in a resource's format: Unix seconds or RFC 3339 (UTC, whole seconds)."""
     if fmt == "unix":

@@ -9,16 +9,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kycspec import consistency
+from kycspec import consistency, vocabulary
 from kycspec.credentials import Credential, compile_credential
-from kycspec.documents import is_document_file, read_openapi
+from kycspec.documents import is_document_file, openapi_problem, read_openapi
 from kycspec.expressions import compile_condition, compile_value, split_path
 from kycspec.headers import compile_headers
 from kycspec.idformat import id_pattern
 from kycspec.infer import infer as infer_extensions
 from kycspec.lifecycle import build_lifecycle
 from kycspec.model import (
-    ROLES,
     ApiSpec,
     Collect,
     ErrorFormat,
@@ -221,9 +220,6 @@ def _operation(
     extension = raw.get("x-operation")
     if extension is None:
         raise SpecError(NO_X_OPERATION.format(op_id=op_id), where)
-    role = extension["role"]
-    if role not in ROLES:
-        raise ValueError(f"{op_id}: unknown role {role!r}; allowed: {', '.join(ROLES)}")
     resource = resources[extension["resource"]]
     params = inline_refs(document, [*path_item.get("parameters", []), *raw.get("parameters", [])])
     body = inline_refs(document, raw.get("requestBody", {}))
@@ -241,7 +237,7 @@ def _operation(
         operation_id=op_id,
         method=method.upper(),
         path=path,
-        role=role,
+        role=extension["role"],
         resource=resource,
         admin=bool(extension.get("admin", False)),
         target=extension.get("target"),
@@ -287,16 +283,6 @@ def _schemes(security: list[Mapping[str, Any]]) -> list[str]:
             )
         names += list(requirement)
     return names
-
-
-def _idempotency(document: JSONObject, source: str) -> str | None:
-    raw = document.get("x-idempotency")
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or set(raw) != {"header"} or not isinstance(raw["header"], str):
-        problem = "x-idempotency is {header: <name>} (Stripe's Idempotency-Key)"
-        raise spec_error(source, pointer("x-idempotency"), problem)
-    return raw["header"]
 
 
 def _credentials(document: JSONObject, source: str) -> dict[str, Credential]:
@@ -367,15 +353,25 @@ def _resources(document: JSONObject, source: str) -> dict[str, Resource]:
 
 
 def build_spec(
-    name: str, document: JSONObject, source_version: str = "3.0", source: str | None = None
+    name: str,
+    document: JSONObject,
+    source_version: str = "3.0",
+    source: str | None = None,
+    *,
+    openapi_valid: bool = False,
 ) -> ApiSpec:
     """Compile an OpenAPI 3.0 document into an `ApiSpec` (stateless for a plain document).
 
-    The document is one `read_openapi` returned, which validated it against the OpenAPI 3.0
-    schema; it is not validated again. Raises `SpecError` naming `source` (the file; `name` by
+    The document is checked against the OpenAPI 3.0 schema (skipped with `openapi_valid`: one
+    `read_openapi` returned has been), then against the `x-` vocabulary (`kycspec.vocabulary`),
+    before anything compiles it. Raises `SpecError` naming `source` (the file; `name` by
     default), the JSON pointer of the node at fault and what is allowed there.
     """
     source = source or name
+    refused = None if openapi_valid else openapi_problem(document)
+    refused = refused or vocabulary.problem(document)
+    if refused is not None:
+        raise spec_error(source, *refused)
     if is_plain(document):
         return stateless_spec(name, document, source_version)
     resources = _resources(document, source)
@@ -404,7 +400,7 @@ def build_spec(
     try:
         webhooks = build_webhooks(document, resources, lambda node: inline_refs(document, node))
     except WebhookSpecError as exc:
-        raise SpecError(f"{name}: {exc}") from None
+        raise spec_error(source, exc.pointer, exc.problem) from None
     errors = document.get("x-errors", {})
     spec = ApiSpec(
         name=name,
@@ -426,7 +422,7 @@ def build_spec(
         webhooks=webhooks,
         source_version=source_version,
         credentials=credentials,
-        idempotency_header=_idempotency(document, source),
+        idempotency_header=document.get("x-idempotency", {}).get("header"),
     )
     found = consistency.problems(spec)
     if found:
@@ -458,7 +454,9 @@ def load_spec(path: Path, *, allow_remote_refs: bool = False, infer: bool = Fals
         else:
             content = inference.applied(content)
     try:
-        spec = build_spec(path.stem, content, document.source_version, str(path))
+        spec = build_spec(
+            path.stem, content, document.source_version, str(path), openapi_valid=True
+        )
         return dataclasses.replace(spec, notes=notes) if notes else spec
     except SpecError as exc:
         raise DocumentError(path, exc.pointer, exc.problem) from None

@@ -83,6 +83,9 @@ class Resource:
         return self.lifecycle.field if self.lifecycle else None
 
 
+FILTER_OPS = ("eq", "gt", "gte", "lt", "lte")  # `x-filter.op`: record field <op> parameter
+
+
 @dataclass(frozen=True)
 class Filter:
     """A list filter from a query parameter's `x-filter`."""

@@ -5,10 +5,11 @@ from typing import Any
 
 import pytest
 
-from kycspec import SPECS_DIR, ApiSpec, Operation, load_spec
+from kycspec import SPECS_DIR, ApiSpec, Operation, load_spec, vocabulary
 from kycspec.expressions import split_path
 from kycspec.lifecycle import build_lifecycle
 from kycspec.loader import SpecError, build_spec
+from kycspec.model import ROLES
 
 SPEC_FILES = sorted(SPECS_DIR.glob("*.yaml"))
 RESOURCES = [
@@ -275,8 +276,12 @@ def test_build_spec_accepts_a_tiny_spec_with_a_known_role() -> None:
 
 
 def test_build_spec_rejects_an_unknown_role() -> None:
-    with pytest.raises(SpecError, match="unknown role 'frobnicate'"):
+    with pytest.raises(SpecError) as refused:
         build_spec("tiny", _tiny_openapi("frobnicate"))
+    allowed = ", ".join(ROLES)
+    assert str(refused.value).endswith(
+        "/x-operation/role: " + vocabulary.NOT_ONE_OF.format(value="frobnicate", allowed=allowed)
+    )
 
 
 def test_build_spec_rejects_an_unsound_lifecycle() -> None:
