@@ -64,7 +64,9 @@ class Credential:
     def describe(self, example: str) -> str:
         """How to send `example` as this credential, for error messages (`X-Api-Key: test_x`)."""
         shown = f"{self.field}: {self.present(example)}"
-        if self.location == "query":
+        if self.kind == "basic":  # the user name `example`, an empty password (RFC 7617)
+            shown = f"{self.field}: {self.prefix}base64({example}:)"
+        elif self.location == "query":
             shown = f"?{self.field}={self.present(example)}"
         elif self.location == "cookie":
             shown = f"Cookie: {self.field}={self.present(example)}"

@@ -6,7 +6,7 @@ into a `Caller` with the API's `TokenPolicy`, so an API key opens a sandbox exac
 token does. A public operation (`security: []`) is called by `mockserver.sandbox.OPEN_CALLER`.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from connexion.security import (
@@ -16,6 +16,7 @@ from connexion.security import (
 )
 
 from kycspec.credentials import Credential, compile_credential
+from kycspec.model import ApiSpec
 from mockserver import errors
 from mockserver.sandbox import TokenPolicy
 
@@ -64,6 +65,17 @@ def how_to_send(credentials: Sequence[Credential], example: str) -> str:
     if not credentials:
         return f"'Authorization: Bearer {example}'"
     return " or ".join(f"'{c.describe(example)}'" for c in credentials)
+
+
+def key_hints(specs: Mapping[str, ApiSpec], example: str) -> dict[str, list[str]]:
+    """How to send `example` to each stateful API (its declared credential schemes), with the
+    APIs that take it that way: `{"'X-Api-Key: test_<name>'": ["acme"]}`."""
+    hints: dict[str, list[str]] = {}
+    for name, spec in specs.items():
+        if spec.stateful:
+            how = how_to_send(tuple(spec.credentials.values()), example)
+            hints.setdefault(how, []).append(name)
+    return hints
 
 
 def challenge(credentials: Sequence[Credential]) -> str:

@@ -27,6 +27,7 @@ from kycspec.loader import SPECS_DIR
 from kycspec.model import ApiSpec
 from kycspec.problems import DocumentError
 from kycspec.stateless import MAKE_STATEFUL, is_plain
+from mockserver.auth import key_hints
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES
 from mockserver.fixtures import FixtureError
 from mockserver.listen import AnnouncingServer, bind, bound_port
@@ -434,9 +435,12 @@ def _banner(
     console.print(table)
     console.print("Interactive docs: <base URL>/ui/")
     console.print(
-        f"Tokens: [bold]Bearer {user_prefix}<name>[/] opens sandbox <name>; "
-        f"[bold]Bearer {admin_prefix}<name>[/] the same sandbox with admin operations."
+        f"Keys: [bold]{user_prefix}<name>[/] opens sandbox <name>; [bold]{admin_prefix}<name>[/] "
+        "the same sandbox with admin operations. Send one as:"
     )
+    shown = {name: spec for name, spec in specs.items() if not api or name == api}
+    for how, names in key_hints(shown, f"{user_prefix}<name>").items():
+        console.print(f"  {', '.join(names)}: {how}", markup=False, highlight=False)
     aliases = sorted({token for spec in specs.values() for token in spec.tokens})
     if aliases:
         console.print(f"Docs placeholders (sandbox 'docs'): {', '.join(aliases)}")

@@ -8,9 +8,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from kycspec.credentials import compile_credential
-from mockserver import errors
+from kycspec.loader import build_spec, load_all
+from mockserver import cli, errors
 from mockserver.app import create_app
+from mockserver.auth import key_hints
 from tests.tinyspec import tiny_document, write_spec
+
+ROOT = Path(__file__).resolve().parents[2]
 
 BASE = "/v1"
 SCHEMES: dict[str, tuple[dict[str, Any], Any]] = {
@@ -110,3 +114,44 @@ def test_auth_alternative_schemes_each_open_the_sandbox(tmp_path: Path) -> None:
     for scheme in ("header", "bearer"):
         created = _send(client, "POST", "/things", SCHEMES[scheme][1], "test_x", json={})
         assert created.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("directory", "expected"),
+    [
+        ("specs", {"finhub, finx, kontorion": "'Authorization: Bearer test_<name>'"}),
+        (
+            "examples/specs",
+            {
+                "inquire": "'Authorization: Basic base64(test_<name>:)'",
+                "onboardly": "'Authorization: Token token=test_<name>'",
+            },
+        ),
+    ],
+)
+def test_auth_serve_banner_shows_each_apis_own_credential_scheme(
+    directory: str, expected: dict[str, str]
+) -> None:
+    specs = load_all(ROOT / directory)
+    with cli.console.capture() as captured:
+        cli._banner(specs, None, "http://127.0.0.1:1", "test_", "admin_", 0.1)
+    shown = captured.get()
+    assert "Keys: test_<name> opens sandbox <name>; admin_<name> the same sandbox" in shown
+    for names, how in expected.items():
+        assert f"  {names}: {how}\n" in shown
+    hints = key_hints(specs, "test_<name>")
+    assert {", ".join(names): how for how, names in hints.items()} == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "how"),
+    [
+        ({"type": "apiKey", "in": "header", "name": "X-Api-Key"}, "'X-Api-Key: test_<name>'"),
+        ({"type": "apiKey", "in": "query", "name": "api_key"}, "'?api_key=test_<name>'"),
+        ({"type": "apiKey", "in": "cookie", "name": "session"}, "'Cookie: session=test_<name>'"),
+    ],
+)
+def test_auth_key_hints_name_the_header_query_or_cookie(raw: dict[str, str], how: str) -> None:
+    document = tiny_document({"key": raw})
+    spec = build_spec("tiny", document)
+    assert key_hints({"tiny": spec}, "test_<name>") == {how: ["tiny"]}
