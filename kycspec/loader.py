@@ -33,7 +33,13 @@ from kycspec.model import (
 )
 from kycspec.paging import compile_paging
 from kycspec.problems import DocumentError, pointer
-from kycspec.stateless import HTTP_METHODS, base_path, is_plain, stateless_spec
+from kycspec.stateless import (
+    HTTP_METHODS,
+    MAKE_STATEFUL,
+    base_path,
+    is_plain,
+    stateless_spec,
+)
 from kycspec.types import JSONObject
 from kycspec.updates import update_semantic
 from kycspec.webhooks import WebhookSpecError, build_webhooks
@@ -68,6 +74,11 @@ class SpecError(ValueError):
 NO_X_OPERATION = (
     "{op_id}: no x-operation; a document with x-resources needs one on every operation "
     "(specs/README.md), or no x- extensions at all to be served statelessly"
+)
+STATEFUL_ONLY = ("x-sandbox", "x-errors", "x-webhooks", "x-idempotency")
+NO_RESOURCES = (
+    "{key} declares behaviour of stateful resources, but the document has no x-resources; "
+    "{how}, or remove it"
 )
 MALFORMED = "malformed x- extension ({kind}: {error}); see specs/README.md"
 NO_DOCUMENTS = "no OpenAPI documents (*.yaml, *.yml, *.json) in {directory}"
@@ -373,6 +384,10 @@ def build_spec(
     if refused is not None:
         raise spec_error(source, *refused)
     if is_plain(document):
+        stray = [key for key in STATEFUL_ONLY if key in document]
+        if stray:
+            problem = NO_RESOURCES.format(key=stray[0], how=MAKE_STATEFUL)
+            raise spec_error(source, pointer(stray[0]), problem)
         return stateless_spec(name, document, source_version)
     resources = _resources(document, source)
     sandbox = document.get("x-sandbox", {})

@@ -11,10 +11,18 @@ import pytest
 import yaml
 
 from kycspec import vocabulary
-from kycspec.loader import SpecError, build_spec, load_directory, read_document
+from kycspec.loader import (
+    NO_RESOURCES,
+    STATEFUL_ONLY,
+    SpecError,
+    build_spec,
+    load_directory,
+    read_document,
+)
 from kycspec.model import ROLES
 from kycspec.paging import PAGING_STYLES
 from kycspec.problems import DocumentError, pointer
+from kycspec.stateless import MAKE_STATEFUL
 from tests.tinyspec import tiny_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -249,3 +257,21 @@ def test_vocabulary_every_allowed_key_is_documented_in_specs_readme() -> None:
     mentioned = {key for key in keys if re.search(rf"`{re.escape(key)}[`:]|\b{key}:", README)}
     undocumented = sorted(keys - mentioned)
     assert undocumented == []
+
+
+STATEFUL_ROOT = {
+    "x-sandbox": {"tokens": {"TOKEN": {"sandbox": "docs"}}},
+    "x-errors": {"mediaType": "application/json"},
+    "x-webhooks": {"signature": {"header": "X-Signature"}, "events": {}},
+    "x-idempotency": {"header": "Idempotency-Key"},
+}
+
+
+@pytest.mark.parametrize("key", STATEFUL_ONLY)
+def test_vocabulary_a_plain_document_with_stateful_extensions_is_refused(key: str) -> None:
+    document = read_document(ROOT / "tests" / "data" / "documents" / "petstore.yaml")
+    document[key] = STATEFUL_ROOT[key]
+    with pytest.raises(SpecError) as refused:
+        build_spec("petstore", document)
+    assert refused.value.pointer == f"/{key}"
+    assert refused.value.problem == NO_RESOURCES.format(key=key, how=MAKE_STATEFUL)
