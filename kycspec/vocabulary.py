@@ -7,7 +7,8 @@ unknown key, and inside a `oneOf` the alternative of the value's type) as a
 
 - `unknown key 'bogus' (allowed: field, states, ...)` for a key no closed object of ours has;
 - `unknown key 'x-resource' (did you mean 'x-resources'?)` for a near miss of one of our
-  extensions on an OpenAPI object (other tools' `x-` keys, `x-logo`, pass);
+  extensions on an OpenAPI object (other tools' `x-` keys, `x-logo`, pass), and
+  `'x-filter' does not belong here (...)` for one of ours on the wrong object;
 - `expected string, got integer`, `'weekly' is not one of: limit, starting_after, ...`,
   `missing key 'role'`.
 
@@ -41,6 +42,7 @@ NEAR_MISS_CUTOFF = 0.8  # difflib ratio: `x-resource`/`x-resources` 0.95, `x-log
 UNKNOWN_KEY = "unknown key {key!r} (allowed: {allowed})"
 UNKNOWN_CLOSE = "unknown key {key!r} (did you mean {match!r}? allowed: {allowed})"
 MISSPELT = "unknown key {key!r} (did you mean {match!r}?)"
+MISPLACED = "{key!r} does not belong here (allowed here: {allowed}); see specs/README.md"
 WRONG_TYPE = "expected {expected}, got {actual}"
 NOT_ONE_OF = "{value!r} is not one of: {allowed}"
 MISSING = "missing key {key!r}"
@@ -119,9 +121,27 @@ def _own_extensions(
     for key in instance:
         if not isinstance(key, str) or not key.startswith("x-") or key in ours:
             continue
+        if key in _extensions():
+            yield ValidationError(MISPLACED.format(key=key, allowed=", ".join(ours)))
+            continue
         match = difflib.get_close_matches(key.lower(), ours, n=1, cutoff=NEAR_MISS_CUTOFF)
         if match:
             yield ValidationError(MISSPELT.format(key=key, match=match[0]))
+
+
+@cache
+def _extensions() -> frozenset[str]:
+    """Every `x-` key the vocabulary allows somewhere."""
+    found: set[str] = set()
+    pending: list[Any] = [_schema_file()]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            found.update(k for k in node.get("properties", {}) if str(k).startswith("x-"))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return frozenset(found)
 
 
 _Validator = validators.extend(  # type: ignore[no-untyped-call]

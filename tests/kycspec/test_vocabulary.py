@@ -275,3 +275,30 @@ def test_vocabulary_a_plain_document_with_stateful_extensions_is_refused(key: st
         build_spec("petstore", document)
     assert refused.value.pointer == f"/{key}"
     assert refused.value.problem == NO_RESOURCES.format(key=key, how=MAKE_STATEFUL)
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "allowed"),
+    [
+        (
+            (),
+            "x-operation",
+            "x-resources, x-sandbox, x-errors, x-idempotency, x-webhooks, x-decision",
+        ),
+        (("paths", "/things", "post"), "x-filter", "x-operation, x-decision"),
+        (
+            ("paths", "/things/{id}", "get", "parameters", 0),
+            "x-value",
+            "x-filter, x-page, x-decision",
+        ),
+    ],
+)
+def test_vocabulary_refuses_an_extension_of_ours_on_the_wrong_object(
+    where: tuple[str | int, ...], key: str, allowed: str
+) -> None:
+    document = tiny_document()
+    _at(document, where)[key] = "x"
+    with pytest.raises(SpecError) as refused:
+        build_spec("tiny", document)
+    assert refused.value.pointer == pointer(*where)
+    assert refused.value.problem == vocabulary.MISPLACED.format(key=key, allowed=allowed)
