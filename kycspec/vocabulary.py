@@ -46,7 +46,6 @@ MISPLACED = "{key!r} does not belong here (allowed here: {allowed}); see specs/R
 WRONG_TYPE = "expected {expected}, got {actual}"
 NOT_ONE_OF = "{value!r} is not one of: {allowed}"
 MISSING = "missing key {key!r}"
-INVALID = "{message}"
 
 # `$defs` whose `enum` is the list a registry holds (the schema file leaves it out).
 REGISTERED: Mapping[str, Callable[[], Iterable[str]]] = {
@@ -197,7 +196,7 @@ def _message(error: ValidationError) -> str:
     if kind == "required":
         missing = [key for key in rule if key not in value]
         return MISSING.format(key=missing[0])
-    return INVALID.format(message=error.message)
+    return str(error.message)  # jsonschema's own words for the rarer keywords (pattern, minItems)
 
 
 def _unknown(key: str, allowed: list[str]) -> str:
