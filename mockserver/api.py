@@ -9,6 +9,7 @@ from typing import Any
 
 import connexion
 from connexion.context import _scope
+from connexion.decorators.parameter import sanitized
 from connexion.exceptions import OAuthResponseProblem, ProblemException
 from connexion.json_schema import Draft4ResponseValidator
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -121,6 +122,7 @@ class EngineResolver(Resolver):
         engine = self.engine
         examples = success_examples(spec, op)
         offered = success_media_types(spec, op)
+        declared = query_names(op)
         validator = None
         if self.validate_responses and op.success_schema is not None:
             validator = compiled(op.success_schema, Draft4ResponseValidator)
@@ -135,7 +137,7 @@ class EngineResolver(Resolver):
             if files:
                 body = {**(body or {}), **files}
             path = {k: v for k, v in kwargs.items() if k in path_params}
-            query = {k: v for k, v in kwargs.items() if k not in path}
+            query = {declared.get(k, k): v for k, v in kwargs.items() if k not in path}
             try:
                 negotiate(offered, head.get("accept"))
                 forced = preferred_response(spec, op, head.preferences, examples)
@@ -161,6 +163,13 @@ class EngineResolver(Resolver):
 
         self.direct[operation.operation_id] = answer
         return Resolution(handle, operation.operation_id)
+
+
+def query_names(op: Operation) -> dict[str, str]:
+    """The declared name of each query parameter by the keyword connexion passes it as: its
+    name with brackets and other non-identifier characters taken out (`created[lt]` comes as
+    `created_lt`), so a filter or page parameter is found by the name the spec gives it."""
+    return {sanitized(p["name"]): p["name"] for p in op.parameters if p.get("in") == "query"}
 
 
 def response_for(result: MockResponse, validator: CompiledSchema | None) -> ConnexionResponse:
@@ -250,9 +259,9 @@ def register_error_handlers(
             response = declared.answer(request.method, request.url.path, error, accept)
         if response is None:
             response = json_response(error.status_code, error.body(formats), formats.media_type)
-        if headers is not None:
-            response.headers.update(headers(request.method, request.url.path, error.status_code))
         response.headers.update(error.headers)
+        if headers is not None:  # a declared value wins over the mock's default
+            response.headers.update(headers(request.method, request.url.path, error.status_code))
         if error.status_code == 405 and allowed is not None:
             response.headers["Allow"] = ", ".join(allowed(request.url.path))
         return response

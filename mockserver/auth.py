@@ -67,6 +67,18 @@ def how_to_send(credentials: Sequence[Credential], example: str) -> str:
     return " or ".join(f"'{c.describe(example)}'" for c in credentials)
 
 
+def how_to_authenticate(credentials: Sequence[Credential], example: str) -> str:
+    """`how_to_send` for a 401's message, with HTTP Basic said in words (`errors.BASIC_HINT`):
+    the base64 of `user:password` (RFC 7617) of a template is unreadable."""
+    hints = [
+        errors.BASIC_HINT.format(example=example)
+        if credential.kind == "basic"
+        else how_to_send([credential], example)
+        for credential in credentials
+    ]
+    return " or ".join(dict.fromkeys(hints)) or how_to_send((), example)
+
+
 def key_hints(specs: Mapping[str, ApiSpec], example: str) -> dict[str, list[str]]:
     """How to send `example` to each stateful API (its declared credential schemes), with the
     APIs that take it that way: `{"'X-Api-Key: test_<name>'": ["acme"]}`."""
@@ -93,7 +105,7 @@ def challenge(credentials: Sequence[Credential]) -> str:
 
 def unauthorized_message(policy: TokenPolicy, refused: bool) -> str:
     """The 401 message: no credential at all, or one the policy refused."""
-    how = how_to_send(policy.credentials, f"{policy.user_prefix}<name>")
+    how = how_to_authenticate(policy.credentials, f"{policy.user_prefix}<name>")
     if refused:
         return errors.TOKEN_INVALID.format(user_prefix=policy.user_prefix, how=how)
     return errors.TOKEN_MISSING.format(how=how)

@@ -13,7 +13,7 @@ import orjson
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from kycspec.expressions import Context, format_time, parse_time, split_path
+from kycspec.expressions import EARLIEST, LATEST, Context, format_time, parse_time, split_path
 from kycspec.headers import header_fields
 from kycspec.idformat import generate_id
 from kycspec.model import ApiSpec, Operation, Resource
@@ -117,10 +117,17 @@ def _whole_second(moment: datetime, kind: str) -> datetime:
 
 
 def _filter_moment(value: Any) -> datetime:
-    """A date filter's value as a moment: an RFC 3339 `full-date` is midnight UTC; otherwise
-    what `parse_time` reads (Unix seconds, an RFC 3339 date-time). Raises ValueError."""
+    """A date filter's value as a moment: an RFC 3339 `full-date` is midnight UTC; Unix seconds
+    past the years a date-time can hold (1-9999), which a `type: integer` parameter allows, are
+    the first or last moment, beyond every record; otherwise what `parse_time` reads (Unix
+    seconds, an RFC 3339 date-time). Raises ValueError."""
     if isinstance(value, str) and FULL_DATE.fullmatch(value):
         return datetime.combine(date.fromisoformat(value), time(), UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value > LATEST.timestamp():
+            return LATEST
+        if value < EARLIEST.timestamp():
+            return EARLIEST
     return parse_time(value)
 
 
@@ -210,7 +217,7 @@ class Engine:
         if not key:
             return self._roles[op.role](op, request, ctx)
         print_ = fingerprint(op, request.path, request.query, request.body)
-        kept = (self.store, self.spec.name, request.caller.sandbox, op, key, print_)
+        kept = (self.store, self.spec.name, request.caller.sandbox, key, print_)
         stored = recall(*kept)
         if stored is not None:  # the first answer again; nothing is written
             status, body, fields = stored

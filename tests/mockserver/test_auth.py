@@ -85,6 +85,8 @@ def test_auth_each_scheme_missing_key_is_401_naming_how_to_send_it(
     response = _send(client, "GET", "/things/thg_1", present, None)
     assert response.status_code == 401
     how = "'" + compile_credential("key", raw).describe("test_<name>") + "'"
+    if scheme == "basic":
+        how = errors.BASIC_HINT.format(example="test_<name>")
     assert response.json() == {"error": errors.TOKEN_MISSING.format(how=how)}
     assert response.headers["www-authenticate"]
 
