@@ -1,7 +1,8 @@
 """The ceiling: bare Starlette doing the mock's in-memory work with no validation at all.
 
-Same routes, same JSON shapes, a dict store, orjson, uvicorn with the mock's settings. What the
-mock loses against it is the price of spec-driven validation and the generic engine.
+Same routes, same JSON shapes, a dict store, orjson, on the HTTP server `mockserver serve` runs
+(Granian by default, `--server uvicorn`) with the mock's settings. What the mock loses against it
+is the price of spec-driven validation and the generic engine.
 """
 
 import argparse
@@ -12,11 +13,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from mockserver.httpserver import DEFAULT_SERVER, SERVERS, serve_app
+from mockserver.listen import bind
 
 ALPHABET = string.ascii_letters + string.digits
 WRITABLE = ("customer_id", "verification_status", "document_type", "document_number")
@@ -111,5 +114,6 @@ app = Starlette(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
     args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    serve_app(args.server, app, bind("127.0.0.1", args.port), "warning", lambda: None)

@@ -39,14 +39,17 @@ from bench.wrk import ENDPOINTS, Endpoint, Run, measure
 
 # Throughput targets, in the order they are measured in each round.
 TARGETS = {
-    "mock": "`mockserver serve --api finx` (request validation on, response validation off)",
+    "mock": "`mockserver serve --api finx` (request validation on, response validation off; "
+    "Granian, the default server)",
+    "mock-uvicorn": "the same with `--server uvicorn` (uvloop, httptools)",
     "mock-slow": "the same with `--slow-path` (connexion's own middleware chain, the reference)",
     "mock-redis": "the same with `--store redis://127.0.0.1:<port>/1` (redis-server 7 on the "
     "same machine, no persistence)",
     "mock-redis-2w": "the same with `--store redis://127.0.0.1:<port>/2 --workers 2`",
     "prism": f"`prism mock -v warn specs/finx.yaml`, @stoplight/prism-cli {PRISM_VERSION}, "
     "static examples",
-    "ceiling": "bench/ceiling.py, Starlette + uvicorn, dict store, no validation",
+    "ceiling": "bench/ceiling.py, Starlette on the mock's server (Granian), dict store, no "
+    "validation",
 }
 REDIS_WORKERS = {"mock-redis": 1, "mock-redis-2w": 2}  # worker processes of each Redis target
 
@@ -233,6 +236,8 @@ def _target(name: str, redis: Target) -> Target:
         return mock_target(free_port(), name, store, REDIS_WORKERS[name])
     if name == "mock-slow":
         return mock_target(free_port(), name, slow_path=True)
+    if name == "mock-uvicorn":
+        return mock_target(free_port(), name, server="uvicorn")
     return {"mock": mock_target, "prism": prism_target, "ceiling": ceiling_target}[name](
         free_port()
     )

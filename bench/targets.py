@@ -127,9 +127,11 @@ def mock_target(
     workers: int = 1,
     *,
     slow_path: bool = False,
+    server: str | None = None,
 ) -> Target:
     """Our mock, as users run it: one API at the root, request validation on, responses not;
-    with `slow_path`, through connexion's reference chain instead of the compiled operations."""
+    with `slow_path`, through connexion's reference chain instead of the compiled operations;
+    on `server` ("granian" or "uvicorn"; None: the default of `serve`)."""
     command = [
         str(VENV_BIN / "mockserver"),
         "serve",
@@ -144,6 +146,7 @@ def mock_target(
         "--workers",
         str(workers),
         *(["--slow-path"] if slow_path else []),
+        *(["--server", server] if server else []),
     ]
     return Target(name, command, {"Authorization": f"Bearer {TOKEN}"}, port)
 

@@ -19,6 +19,9 @@ _UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Seeded from the OS once: ids are unguessable across runs, and an id costs one call instead of
 # one `os.urandom` per character. A mock's ids need not be cryptographically secret.
 _RANDOM = random.Random(os.urandom(32))
+# A forked worker (`serve --workers N` on Granian) seeds its own: otherwise every worker would
+# draw the ids of its siblings, and their records would overwrite each other in a shared store.
+os.register_at_fork(after_in_child=lambda: _RANDOM.seed(os.urandom(32)))
 
 
 def _check(fmt: str) -> None:

@@ -1,5 +1,6 @@
-"""Run the mock inside a test process: uvicorn on a free local port, in a background thread,
-and receive its webhooks there (`WebhookReceiver`, from `kycspec.receiver`).
+"""Run the mock inside a test process: uvicorn (or Granian, as `mockserver serve` runs it) on a
+free local port, in a background thread, and receive its webhooks there (`WebhookReceiver`, from
+`kycspec.receiver`).
 
 It ships with the package so teams can start the mock from their own test suites:
 
@@ -7,16 +8,20 @@ It ships with the package so teams can start the mock from their own test suites
         httpx.get(f"{url}/finx/v1/kyc", headers={"Authorization": "Bearer test_me"})
 """
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
+import uvloop
 from starlette.types import ASGIApp
 
 from kycspec.receiver import WebhookReceiver
+from mockserver.httpserver import GRANIAN, UVICORN, embedded_granian
+from mockserver.listen import bind, bound_port
 
 __all__ = ["WebhookReceiver", "free_port", "serve_in_thread"]
 
@@ -38,25 +43,57 @@ def serve_in_thread(
     host: str = "127.0.0.1",
     timeout: float = STARTUP_TIMEOUT_S,
     http: str = "auto",
+    server: str = UVICORN,
 ) -> Iterator[str]:
     """Serve `app` until the block ends; yields its base URL. Always shuts the server down.
 
-    `http` picks uvicorn's HTTP parser: "auto" (httptools when installed), "httptools" or "h11".
+    `server` is "uvicorn" or "granian" (the default of `mockserver serve`); `http` picks
+    uvicorn's HTTP parser: "auto" (httptools when installed), "httptools" or "h11".
     """
+    if server == GRANIAN:
+        with _granian_in_thread(app, host, timeout) as url:
+            yield url
+        return
     port = free_port(host)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="error", access_log=False, http=http
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    uvicorn_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(SERVER_DID_NOT_START.format(timeout=timeout))
-            time.sleep(0.01)
+        _wait_started(lambda: uvicorn_server.started, thread, timeout)
         yield f"http://{host}:{port}"
     finally:
-        server.should_exit = True
+        uvicorn_server.should_exit = True
         thread.join(timeout=timeout)
+
+
+@contextmanager
+def _granian_in_thread(app: ASGIApp, host: str, timeout: float) -> Iterator[str]:
+    started = threading.Event()
+    loops: list[asyncio.AbstractEventLoop] = []
+    with bind(host, 0) as sock:
+        embedded = embedded_granian(app, sock, "error", started.set)
+
+        async def run() -> None:
+            loops.append(asyncio.get_running_loop())
+            await embedded.serve()
+
+        thread = threading.Thread(target=uvloop.run, args=(run(),), daemon=True)
+        thread.start()
+        try:
+            _wait_started(started.is_set, thread, timeout)
+            yield f"http://{host}:{bound_port(sock)}"
+        finally:
+            if loops:
+                loops[0].call_soon_threadsafe(embedded.stop)
+            thread.join(timeout=timeout)
+
+
+def _wait_started(started: Callable[[], bool], thread: threading.Thread, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not started():
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(SERVER_DID_NOT_START.format(timeout=timeout))
+        time.sleep(0.01)

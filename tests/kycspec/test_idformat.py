@@ -1,5 +1,6 @@
 """Id formats: generating ids and the patterns that match them."""
 
+import os
 import re
 import uuid
 
@@ -95,3 +96,19 @@ def test_generate_id_bad_placeholder_raises(fmt: str) -> None:
         generate_id(fmt)
     with pytest.raises(ValueError):
         id_pattern(fmt)
+
+
+def test_a_forked_process_draws_other_ids_than_its_parent() -> None:
+    """Forked workers (`serve --workers N` on Granian) share a store: the same draws in two of
+    them would give two records one id."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next id and leave at once
+        os.write(write, generate_id("{alnum:24}").encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        child = pipe.read().decode()
+    os.waitpid(pid, 0)
+    assert len(child) == 24
+    assert child != generate_id("{alnum:24}")

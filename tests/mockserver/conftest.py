@@ -193,26 +193,24 @@ def live_server() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Stops `mockserver serve` where uvicorn would start serving (one process, or a supervisor
-    of workers), keeping the app, the bound address and the workers' settings; the start
-    banner is printed as once the server is ready."""
+    """Stops `mockserver serve` where the HTTP server would start serving (one process, or a
+    supervisor of workers), keeping the server's name, the app, the bound address and the
+    workers' settings; the start banner is printed as once the server is ready."""
     seen: dict[str, Any] = {}
 
-    def serve_one(server: cli.AnnouncingServer, sockets: list[socket.socket]) -> None:
-        (sock,) = sockets
-        seen.update(app=server.config.app, address=sock.getsockname())
+    def serve_app(
+        server: str, app: Any, sock: socket.socket, log_level: str, on_ready: Any
+    ) -> None:
+        seen.update(server=server, app=app, address=sock.getsockname())
         sock.close()
-        server.on_ready()  # what a server that started would print (the banner)
+        on_ready()  # what a server that started would print (the banner)
 
-    class Supervisor:
-        def __init__(self, config: Any, sockets: list[socket.socket]):
-            seen.update(app=config.app, factory=config.factory, workers=config.workers)
-            for sock in sockets:
-                sock.close()
+    def serve_workers(
+        server: str, factory: str, workers: int, sock: socket.socket, log_level: str
+    ) -> None:
+        seen.update(server=server, app=factory, factory=True, workers=workers)
+        sock.close()
 
-        def run(self) -> None:
-            pass
-
-    monkeypatch.setattr(cli.AnnouncingServer, "run", serve_one)
-    monkeypatch.setattr(cli, "Multiprocess", Supervisor)
+    monkeypatch.setattr(cli, "serve_app", serve_app)
+    monkeypatch.setattr(cli, "serve_workers", serve_workers)
     return seen

@@ -19,15 +19,16 @@ FIELD_VALUE = re.compile(rb"([\x21-\x7e\x80-\xff]([\x20-\x7e\x80-\xff\t]*[\x21-\
 # RFC 9112 section 3.2.1 origin-form: absolute-path [ "?" query ], RFC 3986 characters only.
 _PCHAR = rb"[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2}"
 ORIGIN_FORM = re.compile(rb"(/(%s)*)+(\?(%s|[/?])*)?" % (_PCHAR, _PCHAR))
-# What uvicorn's default parser (llhttp, through httptools) refuses with its own plain 400
-# before any application sees the request, although RFC 9110 allows it: a method outside its
-# method table (constants.ts, HTTP methods), and a request-target longer than 64 KiB.
+# What each HTTP server refuses with its own plain 4xx before any application sees the request,
+# although RFC 9110 allows it. uvicorn's parser (llhttp, through httptools): a method outside its
+# method table (constants.ts, HTTP methods) and a request-target longer than 64 KiB (a 400).
+# Granian's (hyper): any token is a method; a request-target of 65,535 bytes or more is a 414.
 PARSER_METHODS = frozenset(
     b"DELETE GET HEAD POST PUT CONNECT OPTIONS TRACE COPY LOCK MKCOL MOVE PROPFIND PROPPATCH "
     b"SEARCH UNLOCK BIND REBIND UNBIND ACL REPORT MKACTIVITY CHECKOUT MERGE M-SEARCH NOTIFY "
     b"SUBSCRIBE UNSUBSCRIBE PATCH PURGE MKCALENDAR LINK UNLINK SOURCE QUERY".split()
 )
-PARSER_MAX_TARGET = 65535
+PARSER_MAX_TARGET = {"uvicorn": 65535, "granian": 65534}
 TIMEOUT_S = 15.0
 
 
@@ -56,13 +57,13 @@ class RawRequest:
             and names.count(b"host") == 1
         )
 
-    @property
-    def reaches_application(self) -> bool:
-        """Whether the HTTP server hands this request to the application (`PARSER_METHODS`)."""
+    def reaches_application(self, server: str) -> bool:
+        """Whether the HTTP server ("uvicorn" or "granian") hands this request to the
+        application (`PARSER_METHODS`, `PARSER_MAX_TARGET`)."""
         return (
             self.wire_valid
-            and self.method in PARSER_METHODS
-            and len(self.target) <= PARSER_MAX_TARGET
+            and (server == "granian" or self.method in PARSER_METHODS)
+            and len(self.target) <= PARSER_MAX_TARGET[server]
         )
 
     def to_bytes(self) -> bytes:

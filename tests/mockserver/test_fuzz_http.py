@@ -1,14 +1,16 @@
 """Raw HTTP fuzzing of every API the mock serves, with strategies derived from its spec alone.
 
-The mock runs under uvicorn on a free local port (responses validated against the specs, so a
-response that breaks its schema is a 5xx too), and each request goes out as raw bytes on its
-own connection (`rawhttp`), shaped by `httpfuzz`. For every request:
+The mock runs under each HTTP server `mockserver serve` offers (Granian, uvicorn) on a free local
+port (responses validated against the specs, so a response that breaks its schema is a 5xx
+too), and each request goes out as raw bytes on its own connection (`rawhttp`), shaped by
+`httpfuzz`. For every request:
 
 1. no 5xx, and no hang; a well-formed message always gets a response;
 2. every 4xx is in the API's error envelope (`x-errors`: its media type, and its body template
    with the status, its reason phrase, a code and a message). Only a message that is not
-   well-formed HTTP/1.1 (`RawRequest.wire_valid`) may be refused by the HTTP server before any
-   API sees it, with a plain 400 of its own;
+   well-formed HTTP/1.1 (`RawRequest.wire_valid`), or that the server's parser does not take
+   (`RawRequest.reaches_application`), may be refused by the HTTP server before any API sees
+   it, with a plain 4xx of its own;
 3. a refused request (any 4xx) changes no record in any sandbox.
 
 Every `CHECK_EVERY` cases the state must still be readable (the snapshot and every list answer
@@ -33,6 +35,7 @@ from kycspec.expressions import Context
 from kycspec.loader import load_all
 from kycspec.model import ApiSpec
 from mockserver.app import MockApp, create_app
+from mockserver.httpserver import SERVERS
 from mockserver.testing import serve_in_thread
 from tests.mockserver.httpfuzz import HOST, USER_TOKEN, Target, requests
 from tests.mockserver.rawhttp import RawRequest, RawResponse, exchange
@@ -51,14 +54,15 @@ class Server:
     app: MockApp
     host: str
     port: int
+    name: str  # the HTTP server: "granian" or "uvicorn"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     app = create_app(validate_responses=True)
-    with serve_in_thread(app) as url:
+    with serve_in_thread(app, server=request.param) as url:
         host, port = url.removeprefix("http://").rsplit(":", 1)
-        yield Server(app, host, int(port))
+        yield Server(app, host, int(port), request.param)
 
 
 @dataclass
@@ -170,14 +174,14 @@ def check_case(
         return None
     tally.statuses[response.status] += 1
     if response.status == 0:
-        if request.reaches_application:
+        if request.reaches_application(server.name):
             tally.failures.append(f"no response: {shown}")
         return response
     if response.status >= 500:
         tally.failures.append(f"{response.status}: {shown} -> {response.body[:300]!r}")
     if 400 <= response.status < 500:
         problem = envelope_problem(spec, response, head=request.method == b"HEAD")
-        if problem and request.reaches_application:
+        if problem and request.reaches_application(server.name):
             tally.failures.append(f"envelope: {response.status} {problem}; {shown}")
         if records(server.app) != before:
             tally.failures.append(f"state changed by a {response.status}: {shown}")

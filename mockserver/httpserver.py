@@ -1,0 +1,201 @@
+"""The HTTP server `mockserver serve` runs the app on: Granian (the default) or uvicorn.
+
+Both serve the socket `serve` bound first (`mockserver.listen`), run the app's ASGI lifespan
+(start-up before the first request, shutdown after the last), stop gracefully on SIGTERM and
+SIGINT (CTRL-C), and call `on_ready` once, when the app has started and the socket accepts
+connections. Their HTTP parsers refuse a malformed request themselves, before the app sees it,
+each with its own plain `400` (or Granian's `414`, `431`; README, "Features and limitations").
+
+Granian (`--server granian`) parses HTTP and writes responses on its own Rust threads, so the
+Python thread only runs the app: on a 2-core machine it served 1.5x to 2.2x the requests per
+second of uvicorn at a lower p99 and CPU per request (bench/PROFILE.md, "Server and runtime").
+One process runs Granian's embedded server on this process's event loop (uvloop); `--workers N`
+runs its process supervisor, which forks N workers onto the same socket.
+
+uvicorn (`--server uvicorn`) runs with uvloop and httptools; `--workers N` through its
+`Multiprocess` supervisor.
+"""
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+import uvloop
+from granian._granian import SocketHolder
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.log import LogLevels
+from granian.server import Server as GranianSupervisor
+from granian.server.embed import Server as GranianEmbedded
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.supervisors import Multiprocess
+
+from mockserver.listen import AnnouncingServer
+
+GRANIAN = "granian"
+UVICORN = "uvicorn"
+SERVERS = (GRANIAN, UVICORN)
+DEFAULT_SERVER = GRANIAN
+BACKLOG = 2048  # uvicorn's default; pending connections the kernel queues before an accept
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# Granian logs this once for every embedded server; the embedded server is what one process runs.
+_EMBEDDED_NOTICE = "Embedded server is experimental!"
+# Granian logs to stdout by default; the mock keeps stdout for what a user asks it to print.
+_GRANIAN_LOGGING = {
+    "handlers": {
+        "console": {
+            "formatter": "generic",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        },
+        "access": {
+            "formatter": "access",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        },
+    }
+}
+
+
+def serve_app(
+    server: str,
+    app: ASGIApp,
+    sock: socket.socket,
+    log_level: str,
+    on_ready: Callable[[], Any],
+) -> None:
+    """Serve `app`, already built, in this process on the bound `sock` until a stop signal."""
+    if server == UVICORN:
+        config = uvicorn.Config(app, **_uvicorn_options(log_level))
+        AnnouncingServer(config, on_ready).run(sockets=[sock])
+        return
+    embedded = embedded_granian(app, sock, log_level, on_ready)
+    uvloop.run(_until_signalled(embedded))
+
+
+def embedded_granian(
+    app: ASGIApp, sock: socket.socket, log_level: str, on_ready: Callable[[], Any]
+) -> GranianEmbedded:
+    """Granian serving `app` on this process's event loop on the bound `sock` once its
+    `serve()` is awaited; `stop()`, called on that loop, ends it gracefully."""
+    sock.listen(BACKLOG)
+    return _BoundEmbedded(sock, _Announcing(app, on_ready), **_granian_options(log_level, sock))
+
+
+def serve_workers(
+    server: str, factory: str, workers: int, sock: socket.socket, log_level: str
+) -> None:
+    """Serve on `workers` processes, each building its own app with `factory` (an import
+    path `module:function`), sharing the bound `sock`; this process only supervises them."""
+    if server == UVICORN:
+        config = uvicorn.Config(
+            factory, factory=True, workers=workers, **_uvicorn_options(log_level)
+        )
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    sock.listen(BACKLOG)
+    # Each worker serves a copy of the socket's descriptor, which only a forked child inherits.
+    multiprocessing.set_start_method("fork", force=True)
+    supervisor = _BoundSupervisor(
+        sock, factory, factory=True, workers=workers, **_granian_options(log_level, sock)
+    )
+    supervisor.serve()
+
+
+def _uvicorn_options(log_level: str) -> dict[str, Any]:
+    return {
+        "log_level": log_level,
+        "access_log": False,
+        "loop": "auto",  # uvloop where installed
+        "http": "auto",  # httptools where installed
+        "lifespan": "on",
+        "backlog": BACKLOG,
+    }
+
+
+def _granian_options(log_level: str, sock: socket.socket) -> dict[str, Any]:
+    host, port = sock.getsockname()[:2]
+    return {
+        "address": host,
+        "port": port,
+        "interface": Interfaces.ASGI,
+        "http": HTTPModes.http1,
+        "websockets": False,
+        "backlog": BACKLOG,
+        "log_level": LogLevels(log_level),
+        "log_dictconfig": _GRANIAN_LOGGING,
+        "log_access": False,
+    }
+
+
+class _Announcing:
+    """The app, calling `on_ready` once its lifespan start-up has completed (Granian accepts
+    connections right after)."""
+
+    def __init__(self, app: ASGIApp, on_ready: Callable[[], Any]):
+        self.app = app
+        self.on_ready = on_ready
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def announcing_send(message: Message) -> None:
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                self.on_ready()
+
+        await self.app(scope, receive, announcing_send)
+
+
+class _DropEmbeddedNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _EMBEDDED_NOTICE
+
+
+logging.getLogger("_granian").addFilter(_DropEmbeddedNotice())
+
+
+class _BoundEmbedded(GranianEmbedded):
+    """Granian's embedded server on a socket bound and listening already."""
+
+    def __init__(self, sock: socket.socket, target: ASGIApp, **options: Any):
+        super().__init__(target, **options)
+        self.sock = sock
+
+    def _init_shared_socket(self) -> None:
+        self._ssp, self._shd = None, _holder(self.sock)  # type: ignore[assignment]
+
+
+class _BoundSupervisor(GranianSupervisor):  # type: ignore[misc,valid-type]
+    """Granian's worker supervisor on a socket bound and listening already (the workers,
+    forked, inherit it)."""
+
+    def __init__(self, sock: socket.socket, target: str, **options: Any):
+        super().__init__(target, loop=Loops.uvloop, **options)
+        self.sock = sock
+
+    def _init_shared_socket(self) -> None:
+        self._ssp, self._shd = None, _holder(self.sock)
+        self._sso = None  # the socket object it passes to spawned (not forked) workers
+
+
+def _holder(sock: socket.socket) -> SocketHolder:
+    """The socket as Granian takes it: a descriptor of its own, which it closes when it stops."""
+    # The stub lists no arguments; the extension takes (fd, is_uds, backlog), as granian.net
+    # pickles it.
+    return SocketHolder(os.dup(sock.fileno()), False, BACKLOG)  # type: ignore[call-arg]
+
+
+async def _until_signalled(server: GranianEmbedded) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully (lifespan shutdown included)."""
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, server.stop)
+    await server.serve()
