@@ -179,3 +179,23 @@ def test_cli_serve_a_webhook_url_the_worker_cannot_send_to_is_refused(
     assert result.exit_code == 2
     assert NOT_A_WEBHOOK_URL.format(url=target, reason=reason) in result.output
     assert started == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "server"),
+    [((), "granian"), (("--server", "uvicorn"), "uvicorn"), (("--server", "granian"), "granian")],
+)
+def test_cli_serve_picks_the_http_server(
+    started: dict[str, Any], args: tuple[str, ...], server: str
+) -> None:
+    result = _serve(*args)
+    assert result.exit_code == 0, result.output
+    assert started["server"] == server
+    assert "kyc-contracts mock" in result.output
+
+
+def test_cli_serve_an_unknown_http_server_is_a_usage_error(started: dict[str, Any]) -> None:
+    result = _serve("--server", "gunicorn")
+    assert result.exit_code == 2
+    assert "gunicorn" in result.output
+    assert started == {}

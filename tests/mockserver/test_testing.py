@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from mockserver.httpserver import SERVERS
 from mockserver.testing import serve_in_thread
 
 
@@ -16,8 +17,9 @@ async def _hello(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
     await send({"type": "http.response.body", "body": b"hello"})
 
 
-def test_serve_in_thread_serves_then_stops() -> None:
-    with serve_in_thread(_hello) as url:
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_in_thread_serves_then_stops(server: str) -> None:
+    with serve_in_thread(_hello, server=server) as url:
         assert url.startswith("http://127.0.0.1:")
         assert httpx.get(url).text == "hello"
     with pytest.raises(httpx.ConnectError):
