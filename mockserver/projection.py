@@ -2,11 +2,15 @@
 
 One stored record serves several documented response shapes (FinHub's initiate, submit and
 status responses each show a different part of a verification); the schema decides which.
+Each schema is read once into a `Shape` (its declared properties, `allOf` merged), kept for
+as long as the schema lives, so a response does not walk its schema again per record.
 """
 
 from typing import Any
 
 from kycspec.types import JSON, JSONObject
+
+_CACHE_LIMIT = 4096
 
 
 def _properties(schema: JSONObject) -> tuple[dict[str, JSONObject], Any]:
@@ -20,26 +24,75 @@ def _properties(schema: JSONObject) -> tuple[dict[str, JSONObject], Any]:
     return properties, additional
 
 
+class Shape:
+    """What a schema keeps of a value: `project` with the schema read once."""
+
+    __slots__ = ("additional", "fields", "items", "properties", "schema")
+
+    def __init__(self, schema: JSONObject):
+        self.schema = schema  # kept alive, so its id() is not reused while cached
+        self.properties, self.additional = _properties(schema)
+        self.items: Any = schema.get("items")
+        # (name, its schema, its shape or None where a value other than a list comes out as
+        # it is: a boolean schema or one with no properties, items or `additionalProperties:
+        # false`), filled in by `_shape` once this shape is cached, so a recursive schema
+        # finds itself.
+        self.fields: list[tuple[str, Any, Shape | None]] = []
+
+    def project(self, value: JSON) -> JSON:
+        if isinstance(value, dict):
+            if not self.properties:
+                return value if self.additional is not False else {}
+            result = {}
+            for key, schema, shape in self.fields:
+                if key in value:
+                    found = value[key]
+                    if shape is not None:
+                        found = shape.project(found)
+                    elif isinstance(found, list):  # a new list, as for any other schema
+                        found = project(found, schema)
+                    result[key] = found
+            additional = self.additional
+            if additional is True or isinstance(additional, dict):
+                result.update({k: v for k, v in value.items() if k not in self.properties})
+            return result
+        if isinstance(value, list):
+            items = self.items
+            if not isinstance(items, dict):
+                return list(value)
+            shape = _shape(items)
+            return [shape.project(item) for item in value]
+        return value
+
+
+_SHAPES: dict[int, Shape] = {}
+
+
+def _shape(schema: JSONObject) -> Shape:
+    found = _SHAPES.get(id(schema))
+    if found is None or found.schema is not schema:
+        if len(_SHAPES) >= _CACHE_LIMIT:
+            _SHAPES.clear()
+        found = _SHAPES[id(schema)] = Shape(schema)
+        found.fields = [(key, sub, _field(sub)) for key, sub in found.properties.items()]
+    return found
+
+
+def _field(schema: Any) -> Shape | None:
+    if not isinstance(schema, dict):  # no schema, or a boolean one (OpenAPI 3.1): kept whole
+        return None
+    shape = _shape(schema)
+    plain = not shape.properties and shape.additional is not False and shape.items is None
+    return None if plain else shape
+
+
 def project(value: JSON, schema: JSONObject | None) -> JSON:
     """The value with every undeclared object property removed, recursively.
 
     Properties come out in the schema's order, which is the order of the vendor's docs.
     """
-    if schema is None:
+    if schema is None or not isinstance(value, dict | list):
         return value
-    if isinstance(value, dict):
-        properties, additional = _properties(schema)
-        if not properties:
-            return value if additional is not False else {}
-        result = {
-            key: project(value[key], sub_schema)
-            for key, sub_schema in properties.items()
-            if key in value
-        }
-        if additional is True or isinstance(additional, dict):
-            result.update({k: v for k, v in value.items() if k not in properties})
-        return result
-    if isinstance(value, list):
-        items = schema.get("items")
-        return [project(item, items) for item in value]
-    return value
+    if not isinstance(schema, dict):  # a boolean schema (OpenAPI 3.1)
+        return list(value) if isinstance(value, list) else value
+    return _shape(schema).project(value)
