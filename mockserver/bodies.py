@@ -154,6 +154,8 @@ def _check_text(text: str) -> None:
 
 def is_utf8_url(raw: bytes) -> bool:
     """Whether a raw URL component (path or query string) is UTF-8 once percent-decoded."""
+    if raw.isascii() and b"%" not in raw:  # nothing to decode: ASCII is UTF-8
+        return True
     try:
         unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError:

@@ -112,6 +112,8 @@ def _quote(value: str) -> str:
 def split_list(value: str) -> list[str]:
     """The elements of a list-valued field (RFC 9110 §5.6.1), commas inside quotes kept, empty
     elements dropped."""
+    if not value:
+        return []
     items = [item.strip(_OWS) for item in re.findall(r'(?:[^,"]|"(?:[^"\\]|\\.)*"?)+', value)]
     return [item for item in items if item]
 
@@ -216,7 +218,13 @@ class RequestHead:
 
     def repeated(self, names: Iterable[str] = SINGLE_VALUED) -> list[str]:
         """The given single-valued fields sent on several lines with different values."""
-        return [name for name in names if len(set(self.lines.get(name, ()))) > 1]
+        differing = self._differing
+        return [name for name in names if name in differing] if differing else []
+
+    @functools.cached_property
+    def _differing(self) -> frozenset[str]:
+        """The fields sent on several lines with different values."""
+        return frozenset(name for name, values in self.lines.items() if len(set(values)) > 1)
 
     @functools.cached_property
     def content_type(self) -> MediaType | None:
