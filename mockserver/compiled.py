@@ -9,9 +9,10 @@ start-up it reads connexion's resolved operations, as the others do, and builds 
 - a route (the operation's path template, `mockserver.routes`), kept in a table by method,
   in the order connexion's routing tries them (concrete paths first);
 - the operation's chain, built once from connexion's own per-operation classes: the security
-  check (`SecurityOperation`, its verification function resolved once), request validation
-  (`RequestValidationOperation`, with the validators of `mockserver.validation`, compiled once
-  per schema), response validation when it is on, the request context, and the operation's
+  check and request validation (`SecurityOperation` and `RequestValidationOperation`, their
+  per-request set-up done once and a resolving credential read directly,
+  `mockserver.fastcheck`; the validators of `mockserver.validation`, compiled once per schema),
+  response validation when it is on, the request context, and the operation's
   handler: called directly with the arguments connexion would give it when the resolver offers
   that (`DirectOperation`), else through connexion's decorators
   (`mockserver.stack.CachedAsyncOperation`, decorated once).
@@ -34,21 +35,19 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.middleware.context import ContextMiddleware, ContextOperation
 from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.request_validation import (
-    RequestValidationMiddleware,
-    RequestValidationOperation,
-)
+from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import (
     ResponseValidationMiddleware,
     ResponseValidationOperation,
 )
-from connexion.middleware.security import SecurityMiddleware, SecurityOperation
+from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.operations import AbstractOperation
 from connexion.security import SecurityHandlerFactory
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mockserver.fastcheck import FastSecurityOperation, FastValidationOperation
 from mockserver.routes import TemplateRoutingMiddleware, route_template, routing_order
 from mockserver.stack import (
     CachedAsyncOperation,
@@ -57,6 +56,9 @@ from mockserver.stack import (
     has_body,
 )
 from mockserver.validation import PARSED_PARAMETERS
+
+NO_CONTENT_TYPE = "application/octet-stream"
+"""The media type connexion's request reads when a request has no `Content-Type`."""
 
 DirectHandler = Callable[[dict[str, Any], Scope], Awaitable[ConnexionResponse]]
 """An operation's handler taking the keyword arguments connexion would pass it and the ASGI
@@ -78,13 +80,23 @@ class DirectOperation:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Framework.get_request(scope=scope, receive=receive, uri_parser=self.uri_parser)
-        parameters = scope.get(PARSED_PARAMETERS, request)
         body: Any = None
         files: dict[str, Any] = {}
-        if has_body(scope):
-            body = await request.get_body()
-            files = await request.files()
+        parameters = scope.get(PARSED_PARAMETERS)
+        if has_body(scope) or parameters is None:
+            request = Framework.get_request(
+                scope=scope, receive=receive, uri_parser=self.uri_parser
+            )
+            if parameters is None:
+                parameters = request
+            if has_body(scope):
+                body = await request.get_body()
+                files = await request.files()
+            mimetype = request.mimetype
+        else:
+            # No body, so no Content-Type either (`has_body`): connexion's request would
+            # read the default type.
+            mimetype = NO_CONTENT_TYPE
         arguments = get_arguments(
             self.operation,
             path_params=parameters.path_params,
@@ -94,10 +106,11 @@ class DirectOperation:
             arguments=[],
             has_kwargs=True,
             sanitize=self.sanitize,
-            content_type=request.mimetype,
+            content_type=mimetype,
         )
         kwargs = {self.sanitize(key): value for key, value in arguments.items()}
-        kwargs.update(request.context)  # the security check's `user` and `token_info`
+        # The security check's `user` and `token_info`, where connexion's request keeps them.
+        kwargs.update(scope.setdefault("extensions", {}).setdefault("connexion_context", {}))
         response = await self.handler(kwargs, scope)
         await Framework.connexion_to_framework_response(response)(scope, receive, send)
 
@@ -151,13 +164,13 @@ class CompiledAPI(RoutedAPI[CompiledOperation]):
             chain = ResponseValidationOperation(
                 chain, operation=operation, validator_map=self.validator_map
             )
-        chain = RequestValidationOperation(
+        chain = FastValidationOperation(
             chain,
             operation=operation,
             strict_validation=self.strict_validation,
             validator_map=self.validator_map,
         )
-        chain = SecurityOperation.from_operation(
+        chain = FastSecurityOperation.from_operation(
             operation, next_app=chain, security_handler_factory=self.security_handler_factory
         )
         path = route_template(operation)

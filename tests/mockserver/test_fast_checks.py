@@ -1,0 +1,182 @@
+"""The compiled operations' security and validation checks (`mockserver.fastcheck`) decide a
+request as connexion's own classes do, whichever branch takes it: a credential read directly,
+or connexion's check for anything else; a `Content-Type` seen before, or a new one.
+
+Each request is sent as a raw ASGI call (header names and repeats exactly as given) to the fast
+path and to the reference chain; the answers must be the same, and the status the expected one.
+The corpus (`tests/mockserver/corpus.py`) records these requests too.
+"""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from connexion.middleware.security import SecurityOperation
+
+from mockserver import errors
+from mockserver.app import MockApp, create_app
+from tests.mockserver.corpus import deterministic
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "specs"
+Headers = list[tuple[bytes, bytes]]
+BEARER = [(b"authorization", b"Bearer test_fast")]
+RECORD = {
+    "customer_id": "WAz8eIbvDR60rouK",
+    "verification_status": "pending",
+    "document_type": "passport",
+    "document_number": "123456789",
+}
+
+
+def _send(app: MockApp, method: str, path: str, headers: Headers, body: bytes = b"") -> Any:
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    path, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "scheme": "http",
+        "method": method,
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    fields = [(k, v) for k, v in start["headers"] if k.lower() not in (b"date", b"x-request-id")]
+    return start["status"], fields, content
+
+
+@pytest.fixture(scope="module")
+def finx() -> tuple[MockApp, MockApp]:
+    return create_app(api="finx"), create_app(api="finx", slow_path=True)
+
+
+def _alike(
+    apps: tuple[MockApp, MockApp], method: str, path: str, headers: Headers, **kw: Any
+) -> Any:
+    answers = []
+    with deterministic() as reset:
+        for app in apps:
+            reset(0)  # the same ids and clock for both
+            answers.append(_send(app, method, path, headers, **kw))
+    fast, slow = answers
+    assert fast == slow
+    return fast
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status", "message"),
+    [
+        ([(b"authorization", b"Bearer test_fast")], 200, None),
+        ([(b"authorization", b"bearer test_fast")], 200, None),  # the type in any case
+        ([(b"authorization", b"Bearer \t test_fast")], 200, None),  # any whitespace before
+        ([], 401, "missing"),
+        ([(b"authorization", b"")], 401, "missing"),
+        ([(b"authorization", b"Bearer")], 401, None),  # no token: connexion's own 401
+        ([(b"authorization", b"Basic dGVzdF9mYXN0Og==")], 401, "missing"),  # another scheme
+        ([(b"authorization", b"Bearer nonsense")], 401, "refused"),
+        ([(b"authorization", b"Bearer test_fast ")], 200, None),  # no trailing whitespace
+        ([(b"authorization", b"Bearer nonsense"), *BEARER], 400, None),  # two different
+        ([(b"Authorization", b"Bearer test_fast")], 200, None),  # a name in any case
+    ],
+)
+def test_bearer_credentials_are_decided_as_connexion_decides_them(
+    finx: tuple[MockApp, MockApp], authorization: Headers, status: int, message: str | None
+) -> None:
+    got_status, _, content = _alike(finx, "GET", "/v1/kyc?limit=2", authorization)
+    assert got_status == status, content
+    if message == "missing":
+        assert json.loads(content)["error"]["message"].startswith(
+            errors.TOKEN_MISSING.split("{")[0]
+        )
+    if message == "refused":
+        assert json.loads(content)["error"]["message"].startswith(
+            errors.TOKEN_INVALID.split("'")[0]
+        )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ([(b"content-type", b"application/json")], 200),
+        ([(b"content-type", b"application/json; charset=utf-8")], 200),
+        ([(b"content-type", b"Application/JSON")], 200),  # a media type in any case
+        ([(b"Content-Type", b"application/json")], 200),  # a name not in lower case
+        ([(b"content-type", b"text/plain")], 415),
+        ([(b"content-type", b"application/json; charset=latin-1")], 415),
+        ([(b"content-type", b"application/json"), (b"content-type", b"text/plain")], 400),
+        ([], 400),  # none: the first media type the operation accepts, a form
+    ],
+)
+def test_content_types_are_decided_as_connexion_decides_them(
+    finx: tuple[MockApp, MockApp], content_type: Headers, status: int
+) -> None:
+    body = json.dumps(RECORD).encode()
+    length = [(b"content-length", str(len(body)).encode())]
+    got_status, _, content = _alike(
+        finx, "POST", "/v1/kyc", BEARER + content_type + length, body=body
+    )
+    assert got_status == status, content
+
+
+def test_many_content_types_are_each_validated(finx: tuple[MockApp, MockApp]) -> None:
+    # More distinct values than an operation remembers: each is still checked.
+    for number in range(80):
+        content_type = f"application/json; v={number}".encode()
+        body = b'{"customer_id": 7}' if number % 2 else json.dumps(RECORD).encode()
+        length = str(len(body)).encode()
+        headers = [*BEARER, (b"content-type", content_type), (b"content-length", length)]
+        got_status, _, content = _alike(finx, "POST", "/v1/kyc", headers, body=body)
+        assert got_status == (400 if number % 2 else 200), content
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        ([(b"authorization", b"Token token=test_fast")], 200),
+        ([(b"authorization", b"Token token=nonsense")], 401),
+        ([(b"authorization", b"Bearer test_fast")], 401),  # not how this API takes its key
+        ([], 401),
+    ],
+)
+def test_api_key_headers_are_decided_as_connexion_decides_them(
+    authorization: Headers, status: int
+) -> None:
+    apps = (create_app(EXAMPLES), create_app(EXAMPLES, slow_path=True))
+    got_status, _, content = _alike(apps, "GET", "/onboardly/v3.6/applicants", authorization)
+    assert got_status == status, content
+
+
+@pytest.mark.parametrize(
+    ("authorization", "checked_by_connexion"),
+    [(BEARER, 0), ([(b"authorization", b"Bearer nonsense")], 1), ([], 1)],
+)
+def test_only_a_resolving_credential_skips_connexions_check(
+    monkeypatch: pytest.MonkeyPatch, authorization: Headers, checked_by_connexion: int
+) -> None:
+    calls: list[str] = []
+    original = SecurityOperation.__call__
+
+    async def counting(self: SecurityOperation, scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope["path"])
+        await original(self, scope, receive, send)
+
+    monkeypatch.setattr(SecurityOperation, "__call__", counting)
+    _send(create_app(api="finx"), "GET", "/v1/kyc", authorization)
+    assert len(calls) == checked_by_connexion
