@@ -34,6 +34,7 @@ import mockserver.clock
 import mockserver.edge
 import mockserver.errors
 import mockserver.outbox
+import mockserver.stateless
 from mockserver.app import MockApp
 from mockserver.fixtures import parse_fixtures
 from mockserver.sandbox import TokenPolicy
@@ -167,6 +168,8 @@ def deterministic() -> Iterator[Callable[[int], None]]:
 
     replaced: list[tuple[Any, str, Any]] = [
         (kycspec.idformat, "_RANDOM", rng),
+        # `Prefer: dynamic=true` draws a fresh seed for a stateless answer
+        (mockserver.stateless.random, "SystemRandom", lambda: rng),
         (uuid, "uuid4", uuid4),
         (mockserver.clock, "datetime", _DateTime),
         (mockserver.errors, "datetime", _DateTime),
