@@ -123,6 +123,7 @@ class EngineResolver(Resolver):
         examples = success_examples(spec, op)
         offered = success_media_types(spec, op)
         declared = query_names(op)
+        takes_body = "requestBody" in op.raw
         validator = None
         if self.validate_responses and op.success_schema is not None:
             validator = compiled(op.success_schema, Draft4ResponseValidator)
@@ -139,6 +140,8 @@ class EngineResolver(Resolver):
             path = {k: v for k, v in kwargs.items() if k in path_params}
             query = {declared.get(k, k): v for k, v in kwargs.items() if k not in path}
             try:
+                if not takes_body and head.get("content-length") not in (None, "0"):
+                    raise errors.UnsupportedMediaType(errors.BODY_NOT_TAKEN)
                 negotiate(offered, head.get("accept"))
                 forced = preferred_response(spec, op, head.preferences, examples)
                 if forced is not None:

@@ -72,6 +72,15 @@ CHARSET_UNSUPPORTED = "Request bodies are read as UTF-8; charset={charset} is no
 CODING_UNSUPPORTED = "Content-Encoding {coding} is not supported; supported: {known}."
 CODING_CORRUPT = "The request body is not valid {coding} data."
 JSON_BOM = "The request body starts with a byte order mark; JSON is sent without one."
+BODY_NOT_TAKEN = (
+    "This operation takes no request body (its OpenAPI operation declares no requestBody); "
+    "send none, or an empty one."
+)
+FORM_FIELD_CONFLICT = (
+    "The form field {name} does not fit the fields sent with it (a value and a branch, or an "
+    "object and an array, at one place)."
+)
+FORM_FIELD_TOO_DEEP = "The form field {name} nests deeper than {limit} levels."
 JSON_TOO_DEEP = "The JSON body nests arrays and objects deeper than {limit} levels."
 JSON_NUMBER_RANGE = (
     "The JSON number {number} is out of range: integers must fit in 64 bits (signed), "

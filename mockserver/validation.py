@@ -34,6 +34,7 @@ from starlette.types import Scope
 
 from mockserver import errors
 from mockserver.bodies import load_json, parse_urlencoded
+from mockserver.deepobject import deep_properties, fold
 
 _CACHE_LIMIT = 4096
 
@@ -64,6 +65,15 @@ class CompiledSchema:
         self.schema = schema  # kept alive, so its id() is not reused while cached
         self.checker = validator_cls(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
         self.fast = _compile_fast(schema)
+
+    @functools.cached_property
+    def accepts_empty_object(self) -> bool:
+        """Whether `{}` is valid: a form body with no fields."""
+        try:
+            self.validate({})
+        except ValidationError:
+            return False
+        return True
 
     def validate(self, instance: Any) -> None:
         if self.fast is not None:
@@ -160,7 +170,16 @@ class CachedJSONBodyValidator(JSONRequestBodyValidator):
 
 class CachedFormValidator(FormDataValidator):
     """connexion's form (urlencoded) validator with a compiled schema, parsing the body as UTF-8
-    (`mockserver.bodies.parse_urlencoded`) and then by the operation's URI parser."""
+    (`mockserver.bodies.parse_urlencoded`) and then by the operation's URI parser.
+
+    An empty body is a form with no fields, which is a body (Stripe takes it): a required body
+    refuses it only when its schema refuses `{}`.
+    """
+
+    def __init__(self, *, schema: Any, required: bool = False, **kwargs: Any) -> None:
+        if required:
+            required = not compiled(schema, RequestValidator).accepts_empty_object
+        super().__init__(schema=schema, required=required, **kwargs)
 
     @property
     def _validator(self) -> CompiledSchema:
@@ -178,7 +197,9 @@ class CachedFormValidator(FormDataValidator):
 class SingleValueURIParser(OpenAPIURIParser):
     """connexion's OpenAPI 3 URI parser, refusing a parameter or form field whose schema is not
     an array when it is sent more than once (connexion would keep the last value, or join the
-    values with commas); the 400 names it."""
+    values with commas); the 400 names it. Form fields of a property encoded
+    `style: deepObject` (`metadata[order_id]=42`) are folded into its value first
+    (`mockserver.deepobject`)."""
 
     def resolve_params(self, params: dict[str, Any], _in: str) -> dict[str, Any]:
         if _in != "path":
@@ -186,9 +207,14 @@ class SingleValueURIParser(OpenAPIURIParser):
         return super().resolve_params(params, _in)  # type: ignore[no-any-return]
 
     def resolve_form(self, form_data: dict[str, Any]) -> dict[str, Any]:
-        if self._body_schema is not None and self._body_schema.get("type") == "object":
-            _refuse_repeats(form_data, self.form_defns)
-        return super().resolve_form(form_data)  # type: ignore[no-any-return]
+        if self._body_schema is None or self._body_schema.get("type") != "object":
+            return super().resolve_form(form_data)  # type: ignore[no-any-return]
+        deep = deep_properties(self._body_encoding)
+        form_data, folded = fold(form_data, deep, self.form_defns) if deep else (form_data, {})
+        _refuse_repeats(form_data, self.form_defns)
+        resolved: dict[str, Any] = super().resolve_form(form_data)
+        resolved.update(folded)
+        return resolved
 
 
 def _refuse_repeats(values: dict[str, Any], schemas: dict[str, Any]) -> None:

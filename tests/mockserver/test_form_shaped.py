@@ -10,7 +10,9 @@ from starlette.testclient import TestClient
 
 from mockserver import errors
 from mockserver.app import create_app
+from mockserver.deepobject import MAX_DEPTH
 from mockserver.idempotency import REPLAYED_HEADER
+from tests.tinyspec import tiny_document, write_spec
 
 SPECS = Path(__file__).resolve().parents[1] / "data" / "formshaped"
 FORM = "application/x-www-form-urlencoded"
@@ -102,3 +104,96 @@ def test_form_shaped_idempotency_key_is_the_accounts_not_the_endpoints(
     assert other.json()["error"]["message"] == errors.IDEMPOTENCY_KEY_REUSED.format(key="k-shared")
     read = client.get(f"/v1/sessions/{session}", headers=_key("scope"))
     assert read.json()["status"] == "requires_input"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            b"metadata[order_id]=42&metadata[note]=a+b",
+            {"metadata": {"order_id": "42", "note": "a b"}},
+        ),
+        (
+            b"options[document][require_matching_selfie]=true",
+            {"options": {"document": {"require_matching_selfie": "true"}}},
+        ),
+        (b"tags[]=a&tags[]=b", {"tags": ["a", "b"]}),
+        (b"tags[1]=b&tags[0]=a", {"tags": ["a", "b"]}),
+        (b"metadata%5Border_id%5D=42", {"metadata": {"order_id": "42"}}),
+    ],
+)
+def test_form_shaped_deep_object_fields_are_folded_into_objects(
+    client: TestClient, body: bytes, expected: dict[str, object]
+) -> None:
+    response = client.post("/v1/sessions", headers=_form("deep"), content=body)
+    assert response.status_code == 200, response.text
+    assert {key: response.json()[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"metadata[a]=1&metadata[a]=2", errors.PARAMETER_REPEATED.format(name="'metadata[a]'")),
+        (b"metadata=x&metadata[a]=1", errors.FORM_FIELD_CONFLICT.format(name="'metadata[a]'")),
+        (
+            b"metadata[a]=1&metadata[a][b]=2",
+            errors.FORM_FIELD_CONFLICT.format(name="'metadata[a][b]'"),
+        ),
+        (
+            b"metadata" + b"[a]" * (MAX_DEPTH + 1) + b"=1",
+            errors.FORM_FIELD_TOO_DEEP.format(
+                name=errors.shown("metadata" + "[a]" * (MAX_DEPTH + 1)), limit=MAX_DEPTH
+            ),
+        ),
+    ],
+)
+def test_form_shaped_deep_object_fields_that_do_not_fold_are_400(
+    client: TestClient, body: bytes, message: str
+) -> None:
+    response = client.post("/v1/sessions", headers=_form("deep"), content=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == message
+
+
+def test_form_shaped_deep_object_values_meet_the_schema(client: TestClient) -> None:
+    bad = b"options[document][require_matching_selfie]=maybe"
+    response = client.post("/v1/sessions", headers=_form("deep"), content=bad)
+    assert response.status_code == 400
+    undeclared = client.post("/v1/sessions", headers=_form("deep"), content=b"other[a]=1")
+    assert undeclared.status_code == 400
+
+
+def test_form_shaped_empty_form_is_a_body_when_no_field_is_required(client: TestClient) -> None:
+    created = client.post("/v1/sessions", headers=_form("empty"), content=b"")
+    assert created.status_code == 200, created.text
+    updated = client.post(f"/v1/sessions/{created.json()['id']}", headers=_form("empty"))
+    assert updated.status_code == 200, updated.text
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [(FORM, b"foo=bar"), ("text/xml", b"<a/>"), ("application/json", b"{}")],
+)
+def test_form_shaped_body_on_an_operation_that_takes_none_is_415(
+    client: TestClient, content_type: str, body: bytes
+) -> None:
+    session = _create(client, "nobody")
+    url = f"/v1/sessions/{session}/cancel"
+    refused = client.post(
+        url, headers=_key("nobody", **{"Content-Type": content_type}), content=body
+    )
+    assert refused.status_code == 415
+    assert refused.json()["error"] == {
+        "code": "unsupported_media_type",
+        "message": errors.BODY_NOT_TAKEN,
+    }
+    empty = client.post(url, headers=_key("nobody", **{"Content-Type": content_type}), content=b"")
+    assert (empty.status_code, empty.json()["status"]) == (200, "canceled")
+
+
+def test_a_required_json_body_sent_empty_is_still_400(tmp_path: Path) -> None:
+    write_spec(tmp_path, tiny_document())
+    client = TestClient(create_app(tmp_path, api="tiny"))
+    headers = {"Authorization": "Bearer test_json", "Content-Type": "application/json"}
+    assert client.post("/v1/things", headers=headers, content=b"").status_code == 400
+    assert client.post("/v1/things", headers=headers, json={}).status_code == 201
