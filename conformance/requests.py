@@ -13,8 +13,10 @@ Public API (kept small on purpose, other layers reuse it):
 - `headers_for(op, target, token)` and `params_for(op, token)`.
 """
 
+import itertools
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -44,6 +46,10 @@ SIMPLE_PATTERN = re.compile(
 )
 CLASS_CHOICES = "a0A_-"
 NO_PATTERN_EXAMPLE = "no example for pattern {pattern!r}; add an `example` to the spec"
+NO_DISTINCT_ITEMS = (
+    "no {count} distinct items for a uniqueItems array of {items}; add an `example` to the spec"
+)
+MAX_VARIANTS = 64  # candidates tried for the distinct items of a uniqueItems array
 
 
 class ExampleError(ValueError):
@@ -77,8 +83,8 @@ def example_value(schema: JSONObject | None) -> JSON:
     if kind == "array":
         items = schema.get("items") or {}
         count = schema.get("minItems", 0)
-        if schema.get("uniqueItems") and items.get("enum"):
-            return list(items["enum"][:count])  # uniqueItems: distinct values, not repeats
+        if schema.get("uniqueItems"):
+            return _distinct_items(items, count)
         return [example_value(items) for _ in range(count)]
     if kind in ("integer", "number"):
         low = schema.get("minimum", 1)
@@ -103,6 +109,71 @@ def _example_string(schema: JSONObject) -> JSON:
     if matching is None:
         raise ExampleError(NO_PATTERN_EXAMPLE.format(pattern=pattern))
     return matching
+
+
+def _distinct_items(items: JSONObject, count: int) -> list[JSON]:
+    """`count` different valid items: a `uniqueItems` array never repeats one (JSON Schema
+    validation section 6.4.3; equal as JSON values, so key order does not make two differ).
+
+    Raises `ExampleError` when the item schema allows fewer distinct values the builder finds.
+    """
+    found: dict[str, JSON] = {}
+    for value in itertools.islice(_variants(items), MAX_VARIANTS):
+        found.setdefault(json.dumps(value, sort_keys=True), value)
+        if len(found) >= count:
+            return list(found.values())[:count]
+    if count == 0:
+        return []
+    raise ExampleError(NO_DISTINCT_ITEMS.format(count=count, items=json.dumps(items)))
+
+
+def _variants(schema: JSONObject) -> Iterator[JSON]:
+    """Valid values for a schema, the simplest first, differing where the schema lets them."""
+    yield example_value(schema)
+    if schema.get("enum"):
+        yield from schema["enum"]
+        return
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if kind in ("integer", "number"):
+        low = example_value({k: v for k, v in schema.items() if k not in ("example", "default")})
+        high = schema.get("maximum", low + MAX_VARIANTS)
+        below = schema.get("exclusiveMaximum") is True
+        yield from itertools.takewhile(
+            lambda n: n < high or (n == high and not below), (low + n for n in range(MAX_VARIANTS))
+        )
+    elif kind == "boolean":
+        yield from (True, False)
+    elif kind == "object":
+        base = example_value(schema)
+        properties = schema.get("properties", {})
+        for name in base if isinstance(base, dict) else ():
+            for value in itertools.islice(_variants(properties.get(name) or {}), MAX_VARIANTS):
+                yield {**base, name: value}
+    elif kind == "string" and "pattern" not in schema and schema.get("format") != "binary":
+        yield from string_variants(schema)
+
+
+def string_variants(schema: JSONObject) -> Iterator[str]:
+    """Strings of the schema's format (one of `FORMAT_VALUES`') or length, each ending in
+    another counter."""
+    fmt = schema.get("format")
+    for number in range(MAX_VARIANTS):
+        if fmt == "uuid":
+            yield f"{FORMAT_VALUES['uuid'][:-2]}{number:02x}"
+        elif fmt == "date":
+            yield f"2024-01-{number % 28 + 1:02d}"
+        elif fmt == "date-time":
+            yield f"2024-01-15T10:{number % 60:02d}:00Z"
+        elif fmt == "email":
+            yield f"someone{number}@example.com"
+        elif fmt == "uri":
+            yield f"https://example.com/{number}"
+        elif fmt is None:
+            text = str(_example_string({k: v for k, v in schema.items() if k != "example"}))
+            counter = str(number)
+            if len(counter) > len(text):
+                return
+            yield text[: len(text) - len(counter)] + counter
 
 
 def pattern_example(pattern: str, size: int = 1) -> str | None:

@@ -5,6 +5,8 @@ draws varied ones (every enum value, optional fields present or not), and steers
 spec's sandbox magic values when the target honours them.
 """
 
+import itertools
+import json
 import re
 import string
 import uuid
@@ -13,7 +15,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from conformance.requests import FILE_CONTENT, FILE_NAME, FORMAT_VALUES
+from conformance.requests import FILE_CONTENT, FILE_NAME, FORMAT_VALUES, string_variants
 from kycspec.model import Magic, Operation
 from kycspec.types import JSONObject
 
@@ -54,7 +56,11 @@ def strategy_for(schema: JSONObject | None) -> st.SearchStrategy[Any]:
         # uniqueItems (JSON Schema validation 6.4.3): valid data never repeats an item
         unique = bool(schema.get("uniqueItems"))
         items = strategy_for(schema.get("items"))
-        return st.lists(items, min_size=low, max_size=high, unique_by=repr if unique else None)
+        item_format = _merged(schema.get("items")).get("format")
+        if unique and item_format in FORMAT_VALUES:  # one value per format elsewhere
+            variants = string_variants(_merged(schema.get("items")))
+            items = st.sampled_from(list(itertools.islice(variants, high)))
+        return st.lists(items, min_size=low, max_size=high, unique_by=_as_json if unique else None)
     if kind == "integer":
         low = int(schema.get("minimum", 0)) + (schema.get("exclusiveMinimum") is True)
         high = int(schema.get("maximum", low + 1000)) - (schema.get("exclusiveMaximum") is True)
@@ -82,6 +88,17 @@ def strategy_for(schema: JSONObject | None) -> st.SearchStrategy[Any]:
     low = int(schema.get("minLength", 0))
     high = min(int(schema.get("maxLength", low + MAX_TEXT)), low + MAX_TEXT)
     return st.text(ALPHABET, min_size=low, max_size=max(low, high))
+
+
+def _as_json(value: Any) -> str:
+    """A value as JSON compares it (uniqueItems): key order apart, `1` and `1.0` alike."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, dict):
+        return json.dumps({k: _as_json(v) for k, v in value.items()}, sort_keys=True)
+    if isinstance(value, list):
+        return json.dumps([_as_json(v) for v in value])
+    return json.dumps(value, default=repr)
 
 
 def pick(data: st.DataObject, items: Sequence[T], label: str) -> T:
