@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from conformance.files import accept_for
 from conformance.target import Target, credential_headers, credential_params
 from kycspec.expressions import split_path
 from kycspec.model import Operation
@@ -285,12 +286,13 @@ def record_path(
 
 
 def headers_for(op: Operation, target: Target, token: str | None) -> dict[str, str]:
-    """The credential (as the operation's security scheme carries it) plus every required header.
+    """The credential (as the operation's security scheme carries it) plus every required header,
+    and the `Accept` of an operation that answers files (`conformance.files`).
 
     A header that partitions records (FinHub's `X-Tenant-ID`) takes `target.tenant`, so every
     request of a run stays in its own partition; the others take the spec's example.
     """
-    headers = credential_headers(op, token)
+    headers = {**accept_for(op), **credential_headers(op, token)}
     partition = {
         keys[0].lower()
         for root, keys in map(split_path, op.resource.partition)

@@ -17,6 +17,7 @@ from kycspec.headers import compile_headers
 from kycspec.idformat import id_pattern
 from kycspec.infer import infer as infer_extensions
 from kycspec.lifecycle import build_lifecycle
+from kycspec.media import compile_files
 from kycspec.model import (
     ApiSpec,
     Collect,
@@ -222,6 +223,7 @@ def _operation(
     resources: Mapping[str, Resource],
     magic: tuple[Magic, ...],
     credentials: Mapping[str, Credential],
+    base: Path | None = None,
 ) -> Operation:
     raw = path_item[method]
     where = pointer("paths", path, method)
@@ -280,6 +282,8 @@ def _operation(
         public=not security or any(not requirement for requirement in security),
         update=update_semantic(extension, tuple(content)),
         headers=compile_headers(responses, status),
+        files=compile_files(responses, status, base),
+        success_media_types=tuple((responses.get(str(status)) or {}).get("content") or {}),
     )
 
 
@@ -390,6 +394,7 @@ def build_spec(
             raise spec_error(source, pointer(stray[0]), problem)
         return stateless_spec(name, document, source_version)
     resources = _resources(document, source)
+    base = Path(source).parent if Path(source).is_file() else None  # for `externalValue`
     sandbox = document.get("x-sandbox", {})
     try:
         magic = _magic(sandbox.get("magic", []))
@@ -402,7 +407,7 @@ def build_spec(
             if method in path_item:
                 try:
                     op = _operation(
-                        document, path, method, path_item, resources, magic, credentials
+                        document, path, method, path_item, resources, magic, credentials, base
                     )
                 except (KeyError, TypeError, ValueError) as exc:
                     at = pointer("paths", path, method)

@@ -8,6 +8,7 @@ from kycspec.credentials import Credential
 from kycspec.expressions import Condition, Value
 from kycspec.headers import ResponseHeader
 from kycspec.lifecycle import Lifecycle, Transition
+from kycspec.media import FileBody
 from kycspec.paging import Paging
 from kycspec.types import JSONObject
 from kycspec.webhooks import Webhooks
@@ -155,6 +156,9 @@ class Operation:
     update: str = "merge"  # a name in kycspec.updates.UPDATE_SEMANTICS
     # the declared headers of each response, by status (kycspec.headers)
     headers: Mapping[int, tuple[ResponseHeader, ...]] = field(default_factory=dict)
+    # the success response's file media types (kycspec.media), in declared order
+    files: tuple[FileBody, ...] = ()
+    success_media_types: tuple[str, ...] = ()  # of the success response, in declared order
 
     @property
     def path_param(self) -> str | None:
@@ -164,6 +168,13 @@ class Operation:
             p["name"] for p in self.parameters if p.get("in") == "path" and p["name"] != parent
         ]
         return names[-1] if names else None
+
+    @property
+    def answers_file(self) -> bool:
+        """Whether a request with no `Accept` gets a file: the success response's first media
+        type is one (`kycspec.media`)."""
+        offered = self.success_media_types[:1]
+        return bool(self.files) and offered == (self.files[0].media_type,)
 
     @property
     def target_field(self) -> str | None:
@@ -235,8 +246,11 @@ class ApiSpec:
         return [r for r in self.resources.values() if r.parent and r.parent.resource == resource]
 
     def operations_of(self, resource: str, role: str | None = None) -> list[Operation]:
-        return [
+        """The resource's operations (of one role), those answering the record as JSON first
+        (a download answers a file: `Operation.answers_file`)."""
+        found = [
             op
             for op in self.operations.values()
             if op.resource.name == resource and (role is None or op.role == role)
         ]
+        return sorted(found, key=lambda op: op.answers_file)

@@ -23,6 +23,7 @@ from starlette.types import Scope
 from kycspec.expressions import Context
 from kycspec.headers import header_fields
 from kycspec.loader import inline_refs
+from kycspec.media import FileBody, is_json
 from kycspec.model import ApiSpec, ErrorFormat, Operation
 from kycspec.stateless import HTTP_METHODS
 from kycspec.types import JSONObject
@@ -32,6 +33,7 @@ from mockserver.compiled import DirectHandler, middlewares
 from mockserver.docs import DOCS_TITLE, served_document
 from mockserver.encoding import dump_json
 from mockserver.engine import Engine, MockRequest, MockResponse
+from mockserver.files import chosen, file_content
 from mockserver.head import acceptable, head_of
 from mockserver.routes import path_pattern
 from mockserver.sandbox import OPEN_CALLER, TokenPolicy
@@ -55,16 +57,12 @@ def success_examples(spec: ApiSpec, op: Operation) -> dict[str, Any]:
     """The named examples of the operation's success response, for `Prefer: example=`."""
     response = inline_refs(spec.document, op.raw["responses"][str(op.success_status)])
     found: dict[str, Any] = {}
-    for media in response.get("content", {}).values():
+    for media_type, media in response.get("content", {}).items():
+        if not is_json(media_type):
+            continue  # a file's examples are its body (mockserver.files), not JSON
         for name, example in media.get("examples", {}).items():
             found.setdefault(name, example.get("value"))
     return found
-
-
-def success_media_types(spec: ApiSpec, op: Operation) -> list[str]:
-    """The media types the operation's success response is declared in (none for a 204)."""
-    response = inline_refs(spec.document, op.raw["responses"][str(op.success_status)])
-    return list(response.get("content", {}))
 
 
 def negotiate(offered: list[str], accept: str | None) -> None:
@@ -121,7 +119,7 @@ class EngineResolver(Resolver):
         op = spec.operations[operation.operation_id]
         engine = self.engine
         examples = success_examples(spec, op)
-        offered = success_media_types(spec, op)
+        offered = list(op.success_media_types)
         declared = query_names(op)
         takes_body = "requestBody" in op.raw
         validator = None
@@ -153,8 +151,16 @@ class EngineResolver(Resolver):
                     headers=head.fields,
                     body=body,
                 )
-                # The writes commit once `response_for` has built the response.
-                return engine.handle(op, request, lambda result: response_for(result, validator))
+                file = chosen(op.files, offered, head.get("accept"))
+                about = str(path.get(op.path_param or "", op.resource.name))
+
+                def respond(result: MockResponse) -> ConnexionResponse:
+                    if file is not None and result.status == op.success_status:
+                        return file_response(result, file, about)
+                    return response_for(result, validator)
+
+                # The writes commit once `respond` has built the response.
+                return engine.handle(op, request, respond)
             finally:
                 for upload in files.values():
                     await upload.close()
@@ -190,6 +196,15 @@ def response_for(result: MockResponse, validator: CompiledSchema | None) -> Conn
                 errors.RESPONSE_NOT_CONFORMING.format(reason=exc.message)
             ) from exc
     response = json_response(result.status, result.body)
+    response.headers.update(result.headers)
+    return response
+
+
+def file_response(result: MockResponse, file: FileBody, about: str) -> ConnexionResponse:
+    """A file success body (`mockserver.files`): the declared content or a stand-in about the
+    record `about`, with its media type; starlette adds the `Content-Length`."""
+    body = file_content(file, about)
+    response = ConnexionResponse(status_code=result.status, body=body, content_type=file.media_type)
     response.headers.update(result.headers)
     return response
 

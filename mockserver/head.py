@@ -192,13 +192,26 @@ def acceptable(accept: str | None, offered: Iterable[str]) -> list[str]:
     ranges = parse_accept(accept) if accept else []
     if not ranges:
         return offered
-    allowed = []
-    for text in offered:
-        media_type = parse_media_type(text)
-        matching = [r for r in ranges if media_type is not None and r.matches(media_type)]
-        if matching and max(matching, key=lambda r: r.specificity).weight > 0:
-            allowed.append(text)
-    return allowed
+    return [text for text in offered if _weight(ranges, text) > 0]
+
+
+def preferred(accept: str | None, offered: Iterable[str]) -> str | None:
+    """The offered media type `Accept` weighs highest (RFC 9110 §12.5.1), the first offered
+    on a tie or without `Accept`; None when it allows none."""
+    offered = list(offered)
+    ranges = parse_accept(accept) if accept else []
+    if not ranges:
+        return offered[0] if offered else None
+    weights = [_weight(ranges, text) for text in offered]
+    best = max(weights, default=0.0)
+    return offered[weights.index(best)] if best > 0 else None
+
+
+def _weight(ranges: list[MediaRange], text: str) -> float:
+    """The weight of the most specific range that matches the media type (0 if none does)."""
+    media_type = parse_media_type(text)
+    matching = [r for r in ranges if media_type is not None and r.matches(media_type)]
+    return max(matching, key=lambda r: r.specificity).weight if matching else 0.0
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util import SKIP_HEADER
 
 from conformance.events import LayerStarted, Progress
+from conformance.files import accept_for, file_problem
 from conformance.http import TranscriptClient
 from conformance.layers.feeds import check_feed
 from conformance.layers.idempotency import check_idempotency
@@ -360,13 +361,14 @@ def _one_case(
 ) -> None:
     headers = credential_headers(op, token)
     query = credential_params(op, token)
+    accept = accept_for(op)
     if query:
         case.query = {**(case.query or {}), **query}
     idempotency = run.target.spec.idempotency_header
     if idempotency and (case.headers or {}).get(idempotency) is not None:
         # a generated key may repeat with another body, which the server must refuse
         case.headers = {**case.headers, idempotency: f"conformance-{uuid.uuid4()}"}
-    sent: dict[str, str | None] = dict(headers)
+    sent: dict[str, str | None] = {**accept, **headers}
     if not any(name.lower() == "user-agent" for name in case.headers or {}):
         sent["User-Agent"] = None  # not schemathesis' own: the case has none
     response = call_case(run, case, sent, headers, op.operation_id, unit=op.operation_id)
@@ -386,6 +388,9 @@ def _one_case(
             continue
         tally.ran(unit=op.operation_id)
         problem = _validate(case, response, name, headers)
+        if name == "response_schema_conformance" and response.status_code == op.success_status:
+            content_type = ", ".join(response.headers.get("content-type", []))  # lower-case keys
+            problem = problem or file_problem(op, content_type, response.content)
         if problem:
             tally.fail(f"{op.operation_id} ({mode.value} data): {problem}", [exchange])
     tally = run.tallies.get(MODE_CHECKS[mode])

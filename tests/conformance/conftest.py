@@ -18,9 +18,15 @@ from kycspec.loader import load_all
 from mockserver.app import create_app
 from mockserver.testing import serve_in_thread
 from tests.conformance.broken import BrokenApp
-from tests.conformance.mutants import FAST_WEBHOOKS
+from tests.conformance.mutants import EXAMPLES, FAST_WEBHOOKS
 
-BASE_PATHS = {"finx": "/finx", "kontorion": "/kontorion", "finhub": "/finhub/api/v2.1"}
+BASE_PATHS = {
+    "finx": "/finx",
+    "kontorion": "/kontorion",
+    "finhub": "/finhub/api/v2.1",
+    "onboardly": "/onboardly/v3.6",  # examples/specs
+    "inquire": "/inquire/v1",
+}
 SEED = 1
 # Small enough to keep the broken-app tests quick, big enough to hit every check.
 QUICK = Profile("quick", ("schema", "security"), 4, 0, 0)
@@ -43,7 +49,8 @@ class Served:
             "timeout": 10.0,
         }
         options.update(overrides)
-        return Target(load_all()[api], self.url + BASE_PATHS[api], **options)
+        specs = {**load_all(), **load_all(EXAMPLES)}
+        return Target(specs[api], self.url + BASE_PATHS[api], **options)
 
 
 @pytest.fixture(scope="session")

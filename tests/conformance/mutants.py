@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -40,6 +41,7 @@ from tests.conformance.broken import BrokenApp
 from tests.conformance.hostile import EdgeServerError, Hang
 
 ASGI = Callable[..., Any]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "specs"
 Patch = tuple[Any, str, Any]
 
 
@@ -84,6 +86,49 @@ class RewriteResponses:
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, rewrite)
+
+
+class RewriteFiles:
+    """Rewrites every API answer of a file media type: `change` gets the body and gives the
+    body and Content-Type sent instead (a server whose downloads are broken)."""
+
+    def __init__(self, app: ASGI, media_type: str, change: Callable[[bytes], tuple[bytes, str]]):
+        self.app = app
+        self.media_type = media_type.encode()
+        self.change = change
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/__mock"):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            headers = dict(start["headers"])
+            if headers.get(b"content-type", b"").startswith(self.media_type):
+                body, media_type = self.change(body)
+                headers[b"content-type"] = media_type.encode()
+                headers[b"content-length"] = str(len(body)).encode()
+            await send({**start, "headers": list(headers.items())})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewrite)
+
+
+def _as_json(body: bytes) -> tuple[bytes, str]:
+    return json.dumps({"report": body.decode("latin-1")}).encode(), "application/json"
+
+
+def _emptied(body: bytes) -> tuple[bytes, str]:
+    return b"", "application/pdf"
 
 
 class DropQuery:
@@ -424,6 +469,22 @@ VARIANTS = [
         frozenset({"edge_media_types"}),
         EdgeServerError,
         layers=("robustness",),
+    ),
+    Variant(
+        "PDF endpoint answers JSON",
+        "onboardly",
+        frozenset({"content_type_conformance"}),
+        lambda a: RewriteFiles(a, "application/pdf", _as_json),
+        layers=("schema",),
+        app={"specs_dir": EXAMPLES},
+    ),
+    Variant(
+        "PDF endpoint answers an empty body",
+        "onboardly",
+        frozenset({"response_schema_conformance"}),
+        lambda a: RewriteFiles(a, "application/pdf", _emptied),
+        layers=("schema",),
+        app={"specs_dir": EXAMPLES},
     ),
     *WEBHOOK_VARIANTS,
 ]
