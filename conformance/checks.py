@@ -113,6 +113,11 @@ _check(
     "outcome",
 )
 _check("sandbox_magic_values", "lifecycle", "a magic value sent")
+_check(
+    "initial_state_by_input",
+    "lifecycle",
+    "a create whose input meets a conditional `default` rule of the lifecycle",
+)
 # -- robustness layer ---------------------------------------------------------------------
 _check("responses_bounded", "robustness", "a request answered within the limits")
 for _name in (

@@ -79,6 +79,12 @@ def _has_read_only(spec: ApiSpec, resource: Resource | None) -> bool:
     return any(spec.operations_of(name, role) for role in ("update", "transition", "delete"))
 
 
+def _has_start_rules(spec: ApiSpec, resource: Resource | None) -> bool:
+    """Conditional `default` rules, and a create to send input that meets them."""
+    lifecycle = resource.lifecycle if resource else None
+    return bool(lifecycle and lifecycle.starts and _has_role("create")(spec, resource))
+
+
 def _has_clock(spec: ApiSpec, resource: Resource | None) -> bool:
     return bool(resource and resource.lifecycle and resource.lifecycle.clock_transitions)
 
@@ -314,6 +320,15 @@ LIFECYCLE = (
         "and is unchanged.",
         "x-resources lifecycle read-only",
         _has_read_only,
+    ),
+    Template(
+        15,
+        "MUST",
+        "initial_state_by_input",
+        "A create that names no state starts in the state of the first `default` rule its "
+        "input meets.",
+        "x-resources lifecycle default rules",
+        _has_start_rules,
     ),
 )
 
@@ -556,12 +571,14 @@ SOURCE_ROLES = {
     "clock_expiry": (),
     "guards_enforced": ("transition",),
     "sandbox_magic_values": ("create", "transition"),
+    "initial_state_by_input": ("create",),
 }
 LIFECYCLE_CHECKS = {
     "allowed_transitions_accepted",
     "forbidden_transitions_refused",
     "terminal_states_final",
     "read_only_states_refuse_writes",
+    "initial_state_by_input",
     "clock_expiry",
     "guards_enforced",
 }

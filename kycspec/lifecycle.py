@@ -37,6 +37,23 @@ class Transition:
     parent: str | None = None
 
 
+START_RULE_KEYS = ("when", "state")
+START_RULES = (
+    "default: a state, or a list of rules {when: <condition>, state: <state>}, first match "
+    "wins, the last one without `when` (the state of a create no rule matches)"
+)
+
+
+@dataclass(frozen=True)
+class StartRule:
+    """A create that names no state starts in `state` when `when` holds (Onfido's check starts
+    `awaiting_applicant` when `applicant_provides_data` is true)."""
+
+    when: Condition
+    state: str
+    raw: Mapping[str, Any]
+
+
 @dataclass(frozen=True)
 class Lifecycle:
     """The state machine of one status field."""
@@ -53,6 +70,18 @@ class Lifecycle:
     # `dataclasses.field` in full: the `field` attribute above shadows the name in this body
     on_enter: Mapping[str, Value] = dataclasses.field(default_factory=dict)
     raw_on_enter: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # `default` as rules: the conditional ones, in order; `default` is then the last rule's state
+    starts: tuple[StartRule, ...] = ()
+
+    def start_rule(self, ctx: Context) -> StartRule | None:
+        """The first conditional `default` rule whose condition holds for a create, if any."""
+        return next((rule for rule in self.starts if rule.when(ctx)), None)
+
+    def start_state(self, ctx: Context) -> str | None:
+        """The state a create that names none starts in: the first matching rule's, else the
+        `default`."""
+        rule = self.start_rule(ctx)
+        return rule.state if rule is not None else self.default
 
     def find(self, source: str, target: str, operation: str) -> Transition | None:
         """The declared transition for this move by this operation, if any."""
@@ -86,7 +115,9 @@ class Lifecycle:
             found.append(
                 f"states {sorted(known)} differ from the status enum {sorted(status_enum)}"
             )
+        starts = [rule.state for rule in self.starts]
         named = [*self.initial, *self.terminal, *([self.default] if self.default else [])]
+        named += starts
         named += list(self.read_only)
         named += [s for t in self.transitions for s in (*t.sources, t.target)]
         named += list(self.on_enter)
@@ -96,8 +127,9 @@ class Lifecycle:
             for s in self.read_only
             if s in known and s not in self.terminal
         ]
-        if self.default and self.default not in self.initial:
-            found.append(f"default state {self.default!r} is not initial")
+        for state in dict.fromkeys([*starts, *([self.default] if self.default else [])]):
+            if state in known and state not in self.initial:
+                found.append(f"default state {state!r} is not initial")
         for transition in self.transitions:
             leaving = set(transition.sources) & set(self.terminal)
             if leaving:
@@ -147,14 +179,39 @@ def build_lifecycle(raw: Mapping[str, Any]) -> Lifecycle:
             )
         )
     on_enter = raw.get("on-enter", {})
+    default, starts = _default(raw.get("default"))
+    named = [rule.state for rule in starts] + ([default] if default else [])
     return Lifecycle(
         field=raw["field"],
         states=tuple(raw["states"]),
-        initial=tuple(raw.get("initial", raw["states"][:1])),
-        default=raw.get("default"),
+        initial=tuple(raw.get("initial", dict.fromkeys(named) if starts else raw["states"][:1])),
+        default=default,
+        starts=starts,
         terminal=tuple(raw.get("terminal", [])),
         transitions=tuple(transitions),
         read_only=tuple(raw.get("read-only", [])),
         on_enter={state: compile_value(values) for state, values in on_enter.items()},
         raw_on_enter=on_enter,
     )
+
+
+def _default(raw: Any) -> tuple[str | None, tuple[StartRule, ...]]:
+    """`default` as the fallback state and the conditional rules before it.
+
+    Raises ValueError (`START_RULES`) for rules that are not a list of `{when, state}`
+    mappings ending in one without `when`, or a `when` before the end that is missing.
+    """
+    if raw is None or isinstance(raw, str):
+        return raw, ()
+    rules = raw if isinstance(raw, list) else []
+    shapes = [
+        isinstance(rule, Mapping)
+        and set(rule) <= set(START_RULE_KEYS)
+        and isinstance(rule.get("state"), str)
+        for rule in rules
+    ]
+    conditional = ["when" in rule for rule in rules] if all(shapes) else []
+    if not rules or not all(shapes) or conditional != [True] * (len(rules) - 1) + [False]:
+        raise ValueError(f"{START_RULES}; got {raw!r}")
+    starts = tuple(StartRule(compile_condition(r["when"]), r["state"], r) for r in rules[:-1])
+    return rules[-1]["state"], starts

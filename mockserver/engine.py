@@ -472,8 +472,8 @@ class Engine:
     ) -> JSONObject:
         """A new record as every create makes it, in this order: a fresh id, the resource's
         defaults, the `given` fields, the operation's `set`, the creation time, the magic values
-        and the lifecycle state (given, else the default; one of `states`) with its on-enter
-        fields, then derived fields and the update time.
+        and the lifecycle state (given, else `Lifecycle.start_state`; one of `states`) with its
+        on-enter fields, then derived fields and the update time.
 
         Raises `InvalidRequest` for a state outside `states`.
         """
@@ -487,7 +487,7 @@ class Engine:
         chosen = magic()
         if lifecycle is not None:
             state = chosen.pop(lifecycle.field, None) or record.get(lifecycle.field)
-            state = state or lifecycle.default
+            state = state or lifecycle.start_state(ctx)
             if state not in states:
                 raise errors.InvalidRequest(
                     errors.INITIAL_STATE_REFUSED.format(

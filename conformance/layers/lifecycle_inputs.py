@@ -145,7 +145,12 @@ def unique_value(schema: JSONObject) -> str:
 
 def steer(magic: Magic, body: JSONObject, path: dict[str, str]) -> bool:
     """Change the inputs so that the magic value's `when` holds; False when it cannot."""
-    for where, test in magic.raw["when"].items():
+    return steer_when(magic.raw["when"], body, path)
+
+
+def steer_when(when: Mapping[str, Any], body: JSONObject, path: dict[str, str]) -> bool:
+    """Change the inputs so that the condition `when` holds; False when it cannot."""
+    for where, test in when.items():
         root, *keys = where.split(".")
         if isinstance(test, Mapping):
             if "prefix" in test:

@@ -7,6 +7,7 @@ state); the transcript since the scenario began is the evidence.
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
@@ -18,6 +19,7 @@ from conformance.layers.lifecycle_inputs import (
     model_body,
     pick,
     property_schema,
+    steer_when,
     unique_value,
 )
 from conformance.layers.lifecycle_list import cover_filters, walk_list
@@ -25,6 +27,7 @@ from conformance.layers.lifecycle_model import (
     ADMIN,
     USER,
     AuthValue,
+    context,
     expect_create,
 )
 from conformance.layers.lifecycle_plan import BUDGET_SPENT, Plan, Run, Violation
@@ -32,8 +35,11 @@ from conformance.layers.lifecycle_scenario import PER_KEY, Scenario
 from conformance.layers.lifecycle_writes import Steps
 from conformance.records import record_from
 from kycspec.expressions import parse_time
+from kycspec.types import JSONObject
 
 FIRST_RECORDS = 4
+START_CHECK = "initial_state_by_input"
+NOT_STARTED = "a {resource} created with input meeting {when} is {seen!r}, not {state!r}"
 NO_SANDBOX = "the sandbox behind --token is not known (--sandbox, or token introspection)"
 WRITES_IN_A_ROW = 4
 
@@ -182,6 +188,7 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
             scope = self.other_scope_value if len(self.order) == 1 else self.scope_value
             (path if self.plan.scope in path else body)[self.plan.scope] = str(scope)
         magic = self._steer(op, data, body, path)
+        self._aim_start(body, path)
         magic_on = self.run.target.magic
         expected, magic_values = expect_create(op, model_body(body), path, magic_on)
         # A create made with the admin key shows that key's own `$auth` values, which its
@@ -211,10 +218,45 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
         rid = (seen or {}).get(self.resource.id_field)
         if not isinstance(rid, str):
             raise Violation("server_fields_format", f"{op.operation_id}: the record has no id")
+        self._check_start(body, path, expected, seen)
         self.records[rid] = expected
         self.order.append(rid)
         self._check_magic(magic, magic_values, seen)
         self.observe(op, rid, seen, wrote=True)
+
+    def _aim_start(self, body: JSONObject, path: dict[str, str]) -> None:
+        """Until a create has met each conditional `default` rule, the next create's input is
+        steered to meet the first one not met yet (earlier rules' conditions do not hold for
+        such input unless they overlap, and then the model knows the first one wins)."""
+        lifecycle = self.resource.lifecycle
+        for number, start in enumerate(lifecycle.starts if lifecycle else ()):
+            if number not in self.run.started:
+                steer_when(start.raw["when"], body, path)
+                return
+
+    def _check_start(
+        self, body: JSONObject, path: dict[str, str], expected: JSONObject, seen: Any
+    ) -> None:
+        """A create whose input met a conditional `default` rule starts in its state (when no
+        magic value or body field chose another: the model's state is then the rule's)."""
+        lifecycle = self.resource.lifecycle
+        if lifecycle is None or not lifecycle.starts or not isinstance(seen, dict):
+            return
+        start = lifecycle.start_rule(context(self.resource, body=model_body(body), path=path))
+        if start is None or expected.get(lifecycle.field) != start.state:
+            return
+        self.ran(START_CHECK)
+        self.run.started.add(lifecycle.starts.index(start))
+        if seen.get(lifecycle.field) != start.state:
+            raise Violation(
+                START_CHECK,
+                NOT_STARTED.format(
+                    resource=self.resource.name,
+                    state=start.state,
+                    when=start.raw["when"],
+                    seen=seen.get(lifecycle.field),
+                ),
+            )
 
 
 def _now() -> float:

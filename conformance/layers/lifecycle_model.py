@@ -126,7 +126,7 @@ def expect_create(
     lifecycle = resource.lifecycle
     if lifecycle is not None:
         state = values.pop(lifecycle.field, None) or record.get(lifecycle.field)
-        state = state or lifecycle.default
+        state = state or lifecycle.start_state(ctx)
         if state not in lifecycle.initial:
             return None, shown
         _enter(resource, record, state, ctx)

@@ -93,3 +93,5 @@ class Run:
     # Values learnt only from the write under check (an admin override's `set`), not yet shown
     # by a create made with the same key: (key, owner) -> (check, what), see `resolve_auth`.
     unconfirmed: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # The conditional `default` rules (by position) a create has met and had judged.
+    started: set[int] = field(default_factory=set)

@@ -131,6 +131,43 @@ def _emptied(body: bytes) -> tuple[bytes, str]:
     return b"", "application/pdf"
 
 
+class DropBodyField:
+    """Drops one field of every JSON request body before the mock sees it (a server that
+    ignores that input)."""
+
+    def __init__(self, app: ASGI, name: str):
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/__mock"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        with contextlib.suppress(ValueError, AttributeError):
+            parsed = json.loads(body)
+            parsed.pop(self.name, None)
+            body = json.dumps(parsed).encode()
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        sent = False
+
+        async def replay() -> Any:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app({**scope, "headers": headers}, replay, send)
+
+
 class DropQuery:
     """Drops one query parameter before the mock sees it (a server ignoring it)."""
 
@@ -484,6 +521,14 @@ VARIANTS = [
         frozenset({"response_schema_conformance"}),
         lambda a: RewriteFiles(a, "application/pdf", _emptied),
         layers=("schema",),
+        app={"specs_dir": EXAMPLES},
+    ),
+    Variant(
+        "initial state ignores the input",
+        "onboardly",
+        frozenset({"initial_state_by_input"}),
+        lambda a: DropBodyField(a, "applicant_provides_data"),
+        layers=("lifecycle",),
         app={"specs_dir": EXAMPLES},
     ),
     *WEBHOOK_VARIANTS,
