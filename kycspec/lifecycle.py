@@ -37,7 +37,7 @@ class Transition:
     parent: str | None = None
 
 
-START_RULE_KEYS = ("when", "state")
+START_RULE_KEYS = ("when", "state", "x-decision")
 START_RULES = (
     "default: a state, or a list of rules {when: <condition>, state: <state>}, first match "
     "wins, the last one without `when` (the state of a create no rule matches)"

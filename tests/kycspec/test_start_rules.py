@@ -35,22 +35,29 @@ def test_start_rules_compile_with_their_states_initial() -> None:
 
 
 @pytest.mark.parametrize(
-    "default",
+    ("default", "pointer", "problem"),
     [
-        [],
-        [{"state": "in_progress"}, {"state": "awaiting_applicant"}],  # unconditional first
-        [RULES[0]],  # no unconditional last rule
-        [{**RULES[0], "then": "x"}, RULES[1]],  # an unknown key
-        [{"when": RULES[0]["when"]}, RULES[1]],  # no state
-        {"state": "in_progress"},
+        ([], "default", "should be non-empty"),
+        (
+            [{"whn": RULES[0]["when"], "state": "awaiting_applicant"}, RULES[1]],
+            "default/0",
+            "unknown key 'whn' (did you mean 'when'? allowed: when, state, x-decision)",
+        ),
+        ([{"when": RULES[0]["when"]}, RULES[1]], "default/0", "missing key 'state'"),
+        ({"state": "in_progress"}, "default", "expected string, got object"),
+        ([{"state": "in_progress"}, {"state": "awaiting_applicant"}], "", START_RULES),
+        ([RULES[0]], "", START_RULES),  # no unconditional last rule
     ],
-    ids=["empty", "unconditional first", "no fallback", "unknown key", "no state", "mapping"],
+    ids=["empty", "typo", "no state", "mapping", "unconditional first", "no fallback"],
 )
-def test_start_rules_malformed_are_refused_at_load(default: Any) -> None:
+def test_start_rules_malformed_are_refused_at_load(
+    default: Any, pointer: str, problem: str
+) -> None:
     with pytest.raises(SpecError) as raised:
         _spec(default)
-    assert START_RULES in str(raised.value)
-    assert "onboardly.yaml#/x-resources/check" in str(raised.value)
+    where = "onboardly.yaml#/x-resources/check" + (f"/lifecycle/{pointer}" if pointer else "")
+    assert f"{where}: " in str(raised.value)
+    assert problem in str(raised.value)
 
 
 @pytest.mark.parametrize(
