@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kycspec import consistency, vocabulary
+from kycspec import consistency, references, vocabulary
 from kycspec.credentials import Credential, compile_credential
 from kycspec.documents import is_document_file, openapi_problem, read_openapi
 from kycspec.expressions import compile_condition, compile_value, split_path
@@ -420,6 +420,10 @@ def build_spec(
     try:
         webhooks = build_webhooks(document, resources, lambda node: inline_refs(document, node))
     except WebhookSpecError as exc:
+        raise spec_error(source, exc.pointer, exc.problem) from None
+    try:
+        references.check(document, resources)
+    except references.ReferenceProblem as exc:
         raise spec_error(source, exc.pointer, exc.problem) from None
     errors = document.get("x-errors", {})
     spec = ApiSpec(
