@@ -136,7 +136,7 @@ def _check_operation(
         param, where = fields.resolve(node, spot)
         if isinstance(param.get("x-filter"), dict):
             name = param["x-filter"].get("field", param["name"])
-            fields.name(resource, tuple(name.split(".")), join(where, "x-filter"))
+            fields.name(resource, (name,), join(where, "x-filter"))
     for code, node in raw.get("responses", {}).items():
         response, where = fields.resolve(node, join(at, "responses", code))
         for header_name, header_node in (response.get("headers") or {}).items():
