@@ -20,13 +20,9 @@ from mockserver.testing import serve_in_thread
 from tests.conformance.broken import BrokenApp
 from tests.conformance.mutants import EXAMPLES, FAST_WEBHOOKS
 
-BASE_PATHS = {
-    "finx": "/finx",
-    "kontorion": "/kontorion",
-    "finhub": "/finhub/api/v2.1",
-    "onboardly": "/onboardly/v3.6",  # examples/specs
-    "inquire": "/inquire/v1",
-}
+BASE_PATHS = {"finx": "/finx", "kontorion": "/kontorion", "finhub": "/finhub/api/v2.1"}
+# The example specs' APIs (examples/specs), served by an app made with `specs_dir=EXAMPLES`.
+EXAMPLE_BASE_PATHS = {"onboardly": "/onboardly/v3.6", "inquire": "/inquire/v1"}
 SEED = 1
 # Small enough to keep the broken-app tests quick, big enough to hit every check.
 QUICK = Profile("quick", ("schema", "security"), 4, 0, 0)
@@ -50,7 +46,8 @@ class Served:
         }
         options.update(overrides)
         specs = {**load_all(), **load_all(EXAMPLES)}
-        return Target(specs[api], self.url + BASE_PATHS[api], **options)
+        base_path = {**BASE_PATHS, **EXAMPLE_BASE_PATHS}[api]
+        return Target(specs[api], self.url + base_path, **options)
 
 
 @pytest.fixture(scope="session")
