@@ -8,6 +8,7 @@ makes every transcript readable. The builder prefers what the spec author wrote 
 Public API (kept small on purpose, other layers reuse it):
 
 - `valid_body(op, overrides)` -> `(content_type, payload)`;
+- `with_content(op, media, payload)` -> the payload, with one field if it would be sent empty;
 - `body_kwargs(content_type, payload)` -> keyword arguments for `TranscriptClient.request`;
 - `path_for(op, record_id, params)` and `record_path(op, record, params)`;
 - `headers_for(op, target, token)` and `params_for(op, token)`.
@@ -29,6 +30,7 @@ from kycspec.types import JSON, JSONObject
 JSON_MEDIA = "application/json"
 FORM_MEDIA = "application/x-www-form-urlencoded"
 MULTIPART_MEDIA = "multipart/form-data"
+FIELD_MEDIA = (FORM_MEDIA, MULTIPART_MEDIA)  # a body of named fields: no field, no content
 FILE_CONTENT = b"%PDF-1.4\n% conformance test document\n"
 FILE_NAME = "document.pdf"
 FORMAT_VALUES = {
@@ -220,7 +222,23 @@ def valid_body(
     payload = example_value(op.request_schema)
     if overrides:
         payload = _merge(payload, overrides)
-    return media, payload
+    return media, with_content(op, media, payload)
+
+
+def with_content(op: Operation, media: str | None, payload: JSON) -> JSON:
+    """The payload, with one optional field added when the operation requires a body and the
+    payload is an empty object sent as fields (a form, multipart): an empty form is no content
+    at all (RFC 9110 section 8.6), which a server may refuse as a missing required body (OpenAPI
+    3.0.3 section 4.7.13, `required`). A scalar field is preferred (a form carries it plainly)."""
+    if payload or payload is None or not op.body_required or media not in FIELD_MEDIA:
+        return payload
+    properties = (op.request_schema or {}).get("properties", {})
+    status = op.resource.status_field
+    writable = [(k, v) for k, v in properties.items() if not v.get("readOnly") and k != status]
+    scalar = [(k, v) for k, v in writable if v.get("type", "string") not in ("object", "array")]
+    for name, schema in (scalar or writable)[:1]:
+        return {name: example_value(schema)}
+    return payload
 
 
 def body_kwargs(content_type: str | None, payload: JSON) -> dict[str, Any]:

@@ -23,6 +23,7 @@ NOT_EXERCISED = "not exercised: no {case} happened"
 PARTLY = "partly exercised ({done} of {total} {unit}s; passed there); not covered: {missing}"
 COVERED = "covered {done} of {total} {unit}s"
 PARTLY_FIELDS = "partly exercised (passed where checked); not checked: {what}"
+ONLY_FORM = "only the form of {what} (no value the model knew exactly)"
 WAIVED = "{unit} {name} not applicable: {reason}"
 
 
@@ -41,6 +42,8 @@ class Tally:
     expected: dict[str, None] = field(default_factory=dict)  # units to cover, in order
     covered: set[str] = field(default_factory=set)
     unchecked: dict[str, None] = field(default_factory=dict)  # parts no case could check
+    exact: bool = False  # some comparison with a value known exactly happened
+    loose: dict[str, None] = field(default_factory=dict)  # values compared by form only
 
     @property
     def check(self) -> Check:
@@ -66,6 +69,13 @@ class Tally:
         """A part of the requirement no case could check (a value the run never learnt):
         the requirement is SKIPPED "partly exercised", never PASSED, unless it failed."""
         self.unchecked[what] = None
+
+    def compared(self, exact: bool, parts: Iterable[str]) -> None:
+        """A case compared values with the reference model: `exact` when some value was known
+        exactly, `parts` the values known only by their form (or not at all). A requirement
+        whose every comparison was of the second kind is "partly exercised", never PASSED."""
+        self.exact = self.exact or exact
+        self.loose.update(dict.fromkeys(parts))
 
     def fail(self, message: str, exchanges: Iterable[Exchange]) -> None:
         """Record a failure; the first one keeps its exchanges as the evidence."""
@@ -107,8 +117,11 @@ class Tally:
             if self.skip_reason:
                 message += f" ({self.skip_reason})"
             return Result(requirement, Verdict.SKIPPED, message, (), seed, self.cases, fix=self.fix)
-        if self.unchecked:
-            message = PARTLY_FIELDS.format(what="; ".join(self.unchecked))
+        unchecked = list(self.unchecked)
+        if self.loose and not self.exact:
+            unchecked.append(ONLY_FORM.format(what=_listed(list(self.loose))))
+        if unchecked:
+            message = PARTLY_FIELDS.format(what="; ".join(unchecked))
             return Result(requirement, Verdict.SKIPPED, message, (), seed, self.cases, fix=self.fix)
         notes = list(self.notes)
         if self.expected:

@@ -177,11 +177,17 @@ def _compile_expression(text: str) -> Value:
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
+def text_parts(template: str) -> tuple[list[str], list[tuple[str, tuple[str, ...]]]]:
+    """A `$text:` template (without the prefix) as its fixed pieces and the paths between them:
+    `a{record.id}b` is (["a", "b"], [("record", ("id",))]); there is one piece more than paths."""
+    paths = [split_path(name) for name in _PLACEHOLDER.findall(template)]
+    return _PLACEHOLDER.split(template)[::2], paths
+
+
 def _compile_text(template: str) -> Value:
     """`$text:/applicants/{record.id}`: the text with each `{path}` replaced by the value at
     that path (an absent value is empty), for values that are no single field (`Location`)."""
-    paths = [split_path(name) for name in _PLACEHOLDER.findall(template)]
-    pieces = _PLACEHOLDER.split(template)[::2]
+    pieces, paths = text_parts(template)
 
     def text(ctx: Context) -> str:
         values = ["" if (v := ctx.lookup(root, keys)) is None else str(v) for root, keys in paths]

@@ -281,6 +281,7 @@ def _operation(
         credentials=tuple(credentials[name] for name in _schemes(security)),
         public=not security or any(not requirement for requirement in security),
         update=update_semantic(extension, tuple(content)),
+        body_required=bool(body.get("required", False)),
         headers=compile_headers(responses, status),
         files=compile_files(responses, status, base),
         success_media_types=tuple((responses.get(str(status)) or {}).get("content") or {}),

@@ -154,6 +154,7 @@ class Operation:
     credentials: tuple[Credential, ...] = ()
     public: bool = False
     update: str = "merge"  # a name in kycspec.updates.UPDATE_SEMANTICS
+    body_required: bool = False  # OpenAPI `requestBody.required`
     # the declared headers of each response, by status (kycspec.headers)
     headers: Mapping[int, tuple[ResponseHeader, ...]] = field(default_factory=dict)
     # the success response's file media types (kycspec.media), in declared order

@@ -15,7 +15,13 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from conformance.requests import FILE_CONTENT, FILE_NAME, FORMAT_VALUES, string_variants
+from conformance.requests import (
+    FILE_CONTENT,
+    FILE_NAME,
+    FORMAT_VALUES,
+    string_variants,
+    with_content,
+)
 from kycspec.model import Magic, Operation
 from kycspec.types import JSONObject
 
@@ -112,7 +118,12 @@ def pick(data: st.DataObject, items: Sequence[T], label: str) -> T:
 
 
 def body_strategy(op: Operation) -> st.SearchStrategy[Any]:
-    return strategy_for(op.request_schema) if op.request_schema else st.just({})
+    """Request bodies for `op` as the lifecycle sends them (its first media type): never one
+    that is sent as no content where the body is required (`requests.with_content`)."""
+    if not op.request_schema:
+        return st.just({})
+    media = op.request_media_types[0] if op.request_media_types else None
+    return strategy_for(op.request_schema).map(lambda body: with_content(op, media, body))
 
 
 def property_schema(op: Operation, name: str) -> JSONObject:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from conformance.layers.lifecycle_inputs import pick, property_schema
-from conformance.layers.lifecycle_model import UNKNOWN, OneOf, same
+from conformance.layers.lifecycle_model import known, same
 from conformance.layers.lifecycle_plan import Violation
 from conformance.paging import WALKERS, Step, WalkError, back_query
 from conformance.records import items_from, value_in
@@ -37,8 +37,8 @@ COMPARE = {
 
 def _filter_values(machine: "LifecycleMachine", op: Operation, flt: Filter) -> list[Any]:
     """The records' own values (so filters select something), else the declared enum."""
-    known = [machine.records[rid].get(flt.field) for rid in machine.live()]
-    values = [v for v in dict.fromkeys(known) if isinstance(v, str | int) and v is not UNKNOWN]
+    shown = [machine.records[rid].get(flt.field) for rid in machine.live()]
+    values = [v for v in dict.fromkeys(shown) if isinstance(v, str | int)]
     return values or list(property_schema(op, flt.param).get("enum", []))
 
 
@@ -48,7 +48,7 @@ def _matches(record: JSONObject, op: Operation, params: dict[str, Any]) -> bool 
         if flt.param not in params:
             continue
         value = record.get(flt.field)
-        if value is UNKNOWN or isinstance(value, OneOf):
+        if not known(value):
             return None
         wanted = params[flt.param]
         if property_schema(op, flt.param).get("format") == "date-time":

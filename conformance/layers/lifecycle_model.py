@@ -2,17 +2,23 @@
 
 The model reads the same `x-resources` declaration the server implements: defaults, derived
 fields, on-enter values, operation `set` and `collect` values, sandbox magic, transitions and
-guards. Values only the server can know (ids, `$now`, `$auth.*`) are `UNKNOWN` until the first
-response shows them; from then on they are expected to stay put.
+guards. Values only the server can know are not compared for equality: a generated id
+(`$id:vr_{alnum:24}`, the record's own id) is a `Form` (any value of the declared id format), a
+`$text:` template with such parts a `Form` of its fixed pieces around them (evaluated again once
+the record it reads is known), and `$now` or `$auth.*` are `UNKNOWN` (or an `AuthValue`). The
+rule is the same everywhere: a known value must be equal, a partly known one match its pattern,
+an unknown one is not compared. Once a response shows such a value it is expected to stay put.
 """
 
 import copy
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kycspec.expressions import Context, compile_value, parse_time
+from kycspec.expressions import Context, compile_value, parse_time, text_parts
+from kycspec.idformat import id_pattern
 from kycspec.lifecycle import Guard
 from kycspec.model import Operation, Resource
 from kycspec.types import JSONObject
@@ -23,10 +29,20 @@ class _Unknown:
     def __repr__(self) -> str:
         return "<unknown>"
 
+    # One sentinel: a record copied for the next write still says "unknown" by identity.
+    def __copy__(self) -> "_Unknown":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "_Unknown":
+        return self
+
 
 UNKNOWN: Any = _Unknown()
-SERVER_ONLY = ("$now", "$id:")
+SERVER_ONLY = "$now"
+GENERATED = "$id:"
+TEXT = "$text:"
 AUTH = "$auth."
+ANY_TEXT = ".*"
 # Who sends a request, by the target's option name; the context value that says so.
 USER, ADMIN = "token", "admin_token"
 CALLER = "caller"
@@ -52,6 +68,34 @@ class OneOf:
     values: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class Form:
+    """A string the model knows only by its form: `pattern` (a regular expression the whole
+    value matches) and `form` (how the spec declares it, for messages). `redo` evaluates the
+    declaration again against the record as the server showed it (a `$text:` template that
+    reads the record's id), so it is compared exactly once that record is known."""
+
+    pattern: str
+    form: str
+    redo: Callable[[JSONObject], Any] | None = field(default=None, compare=False)
+
+    def fits(self, value: Any) -> bool:
+        return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
+
+    def __repr__(self) -> str:
+        return f"a value like {self.form!r}"
+
+
+def id_form(fmt: str) -> Form:
+    """Any id of the id format (`vr_{alnum:24}`, kycspec.idformat)."""
+    return Form(id_pattern(fmt).pattern.removeprefix("^").removesuffix("$"), fmt)
+
+
+def known(value: Any) -> bool:
+    """The model knows the value exactly (not unknown, one of several, or only its form)."""
+    return not (value is UNKNOWN or isinstance(value, OneOf | AuthValue | Form))
+
+
 def predict(template: Any, ctx: Context) -> Any:
     """A value template (`x-` extension data) as the model can know it."""
     if isinstance(template, dict):
@@ -64,8 +108,41 @@ def predict(template: Any, ctx: Context) -> Any:
             return AuthValue(key, caller, bool(ctx.values.get(CREATING)))
         if template.startswith(SERVER_ONLY):
             return UNKNOWN
+        if template.startswith(GENERATED):
+            return id_form(template[len(GENERATED) :])
+        if template.startswith(TEXT):
+            return _text(template[len(TEXT) :], ctx)
         return compile_value(template)(ctx)
     return template
+
+
+def _text(template: str, ctx: Context) -> Any:
+    """A `$text:` template: the text when every part is known, else a `Form` with the fixed
+    pieces exactly and each unknown part as any value of its form (any text when the model
+    knows nothing of it)."""
+    pieces, paths = text_parts(template)
+    values = [ctx.lookup(root, keys) for root, keys in paths]
+    if all(known(value) for value in values):
+        return compile_value(TEXT + template)(ctx)
+    pattern, form = re.escape(pieces[0]), pieces[0]
+    for piece, value, (root, keys) in zip(pieces[1:], values, paths, strict=True):
+        if isinstance(value, Form):
+            pattern += f"(?:{value.pattern})"
+        elif known(value):
+            pattern += re.escape("" if value is None else str(value))
+        else:
+            pattern += ANY_TEXT
+        pattern += re.escape(piece)
+        form += "{" + ".".join((root, *keys)) + "}" + piece
+    redo = None
+    if any(root == "record" for root, _ in paths):
+        values_then = dict(ctx.values)
+
+        def redo(shown: JSONObject) -> Any:
+            again = Context(ctx.now, ctx.time_format, {**values_then, "record": shown})
+            return _text(template, again)
+
+    return Form(pattern, form, redo)
 
 
 def context(resource: Resource, **values: Any) -> Context:
@@ -114,7 +191,7 @@ def expect_create(
     """The record a create makes (None when the server must refuse it), and the magic values;
     `caller` is the credential that sends it (`USER` or `ADMIN`)."""
     resource = op.resource
-    record: JSONObject = {resource.id_field: UNKNOWN}
+    record: JSONObject = {resource.id_field: id_form(resource.id_format)}
     ctx = context(resource, body=body, path=path, record=record, **{CALLER: caller, CREATING: True})
     record.update(predict(dict(resource.raw.get("defaults", {})), ctx))
     record.update(stored_fields(resource, path))
@@ -268,7 +345,7 @@ def clock_move(
         moment = record.get(transition.clock or "")
         if record.get(lifecycle.field) not in transition.sources:
             continue
-        if moment is None or moment is UNKNOWN or isinstance(moment, OneOf):
+        if moment is None or not known(moment):
             continue
         when = parse_time(moment)
         if when <= low:
@@ -290,17 +367,69 @@ def apply_clock(resource: Resource, record: JSONObject, target: str, certain: bo
     record[resource.updated_field] = UNKNOWN
 
 
+def settle_clock(resource: Resource, record: JSONObject, shown: Any) -> JSONObject:
+    """The record whose state a clock transition may or may not have changed (a `OneOf` of the
+    state before and the target) in the state the server showed: if that is the target, with
+    the target's on-enter values (predicted then, so a generated id is known by its form)."""
+    lifecycle = resource.lifecycle
+    state = record.get(lifecycle.field) if lifecycle is not None else None
+    if lifecycle is None or not isinstance(state, OneOf):
+        return record
+    new = dict(record)
+    if same(state.values[0], shown):
+        new[lifecycle.field] = shown
+    elif any(same(value, shown) for value in state.values[1:]):
+        _enter(resource, new, str(shown), context(resource, record=new))
+    return new
+
+
 def same(expected: Any, observed: Any) -> bool:
     if isinstance(expected, bool) or isinstance(observed, bool):
         return expected is observed
     return bool(expected == observed)
 
 
+def settle(expected: JSONObject, seen: JSONObject) -> JSONObject:
+    """The expected record with its templates that read the record evaluated again against the
+    record as the server showed it (its id, say): each is then compared exactly, or by the
+    pattern of what is still unknown. A shown value the template reads is taken only where it
+    fits the model (a wrong id fails on its own field)."""
+    shown = {
+        key: value
+        for key, value in adopt(expected, seen).items()
+        if key not in expected or not mismatches(expected[key], value)
+    }
+    return {
+        key: value.redo(shown) if isinstance(value, Form) and value.redo else value
+        for key, value in expected.items()
+    }
+
+
+def loose(expected: Any, observed: Any, where: str = "") -> tuple[bool, list[str]]:
+    """What a comparison of `observed` with `expected` can check: whether any value shown is
+    known exactly, and where only its form (or nothing) is known."""
+    if isinstance(expected, dict) and isinstance(observed, dict):
+        exact, parts = False, list[str]()
+        for key, value in expected.items():
+            if key in observed:
+                one, more = loose(value, observed[key], f"{where}.{key}" if where else key)
+                exact, parts = exact or one, parts + more
+        return exact, parts
+    if known(expected):
+        return True, []
+    return False, [where or "value"]
+
+
 def mismatches(expected: Any, observed: Any, where: str = "") -> list[str]:
-    """Where the observed value differs from the expected one (UNKNOWN, and an `AuthValue`
-    not learnt yet, match anything)."""
+    """Where the observed value differs from the expected one: a known value must be equal, a
+    `Form` match its pattern, one of several (`OneOf`) equal one of them; UNKNOWN, and an
+    `AuthValue` not learnt yet, match anything."""
     if expected is UNKNOWN or isinstance(expected, AuthValue):
         return []
+    if isinstance(expected, Form):
+        if expected.fits(observed):
+            return []
+        return [f"{where or 'value'} is {observed!r}, expected {expected!r}"]
     if isinstance(expected, OneOf):
         if any(same(v, observed) for v in expected.values):
             return []
@@ -323,7 +452,7 @@ def mismatches(expected: Any, observed: Any, where: str = "") -> list[str]:
 
 def adopt(expected: Any, observed: Any) -> Any:
     """The expected value with what the server showed filled in for the unknown parts."""
-    if expected is UNKNOWN or isinstance(expected, OneOf | AuthValue):
+    if not known(expected):
         return copy.deepcopy(observed)
     if isinstance(expected, dict) and isinstance(observed, dict):
         return {

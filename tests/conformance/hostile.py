@@ -4,7 +4,9 @@
 - `Endless`: every API answer (or those to some methods) is a 200 JSON body that never ends (as
   fast as the client reads);
 - `trickle`: every API answer is a 200 JSON body that arrives one chunk every `interval`
-  seconds, for ever: each read is quick, the whole never completes.
+  seconds, for ever: each read is quick, the whole never completes;
+- `EmptyBodyRefused`: an empty form (a form Content-Type, no content) is a 400, as a missing
+  required body.
 
 The control plane (`/__mock`) is left alone. Every stream stops when the client goes away, so
 the test server can shut down.
@@ -17,6 +19,8 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 OPENING = b'{"data":['
+FORM = b"application/x-www-form-urlencoded"
+MISSING_BODY = b'{"error": "the request body is required"}'
 ITEM = b'{"id":"record","note":"' + b"x" * 1000 + b'"},'
 
 
@@ -93,8 +97,8 @@ def _header(scope: Scope, name: bytes) -> bytes:
     return next((v for k, v in scope["headers"] if k.lower() == name), b"")
 
 
-async def _error(send: Send, status: int) -> None:
-    body = b'{"error": {"code": "x", "message": "x", "status": %d}}' % status
+async def _error(send: Send, status: int, body: bytes | None = None) -> None:
+    body = body or b'{"error": {"code": "x", "message": "x", "status": %d}}' % status
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -134,6 +138,30 @@ class StoresRefused:
 
         await self.app({**scope, "headers": headers}, receive, discard)
         await _error(send, 415)
+
+
+class EmptyBodyRefused:
+    """Answers 400 (`MISSING_BODY`, a plain error string) to an API request that says it sends
+    a form and has no content, whatever the operation; every other request reaches the app."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        form = _header(scope, b"content-type").startswith(FORM)
+        if not _api_request(scope) or not form:
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if not body:
+            await _error(send, 400, MISSING_BODY)
+            return
+        await self.app(scope, _replay(body), send)
 
 
 def _replay(body: bytes) -> Receive:

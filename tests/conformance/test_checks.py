@@ -14,7 +14,15 @@ from conformance.requirement_templates import (
 )
 from conformance.requirements import build_catalogue
 from conformance.results import Verdict
-from conformance.tally import COVERED, NOT_EXERCISED, PARTLY, PARTLY_FIELDS, Tally, tally_of
+from conformance.tally import (
+    COVERED,
+    NOT_EXERCISED,
+    ONLY_FORM,
+    PARTLY,
+    PARTLY_FIELDS,
+    Tally,
+    tally_of,
+)
 from kycspec.loader import load_all
 
 SPEC = load_all()["finx"]
@@ -80,6 +88,18 @@ def test_tally_with_a_part_no_case_could_check_is_partly_exercised() -> None:
     assert result.message == PARTLY_FIELDS.format(what="the value of x")
     tally.fail("x moved", [])
     assert tally.result(1).verdict is Verdict.FAILED
+
+
+def test_tally_whose_every_comparison_was_by_form_only_is_partly_exercised() -> None:
+    tally = Tally(CATALOGUE["read_after_write"])
+    tally.ran()
+    tally.compared(False, ["report", "url"])
+    result = tally.result(1)
+    assert result.verdict is Verdict.SKIPPED
+    assert result.message == PARTLY_FIELDS.format(what=ONLY_FORM.format(what="report, url"))
+    tally.ran()
+    tally.compared(True, ["report"])
+    assert tally.result(1).verdict is Verdict.PASSED
 
 
 def test_tally_failure_wins_and_generation_errors_are_errors() -> None:
