@@ -13,11 +13,14 @@ fast path and connexion's reference chain and compares every answer.
 """
 
 import asyncio
+import atexit
 import base64
 import gzip
 import json
 import random
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +43,7 @@ from mockserver.fixtures import parse_fixtures
 from mockserver.sandbox import TokenPolicy
 
 CORPUS = Path(__file__).parent / "corpus.json.gz"
+ROOT = Path(__file__).resolve().parents[2]
 _SCOPE_KEYS = ("type", "http_version", "method", "scheme", "path", "root_path")
 _BYTES_KEYS = ("raw_path", "query_string")
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -71,12 +75,44 @@ def _scope_from(record: dict[str, Any]) -> dict[str, Any]:
     return scope
 
 
+def _specs_of(specs_dir: Path | None) -> dict[str, Any]:
+    """Where a replay finds the specs, in a form that holds on any checkout: a directory of the
+    repository by its path from the root, anything else (a test's temporary specs) by the text
+    of its files."""
+    if specs_dir is None:
+        return {"specs_dir": None}
+    found = Path(specs_dir).resolve()
+    if found.is_relative_to(ROOT):
+        return {"specs_dir": found.relative_to(ROOT).as_posix()}
+    files = {
+        path.relative_to(found).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(found.rglob("*"))
+        if path.is_file()
+    }
+    return {"specs_dir": None, "specs_files": files}
+
+
+def _specs_dir(arguments: dict[str, Any]) -> Path | None:
+    """The directory `_specs_of` described: in the repository, or written out afresh."""
+    files = arguments.get("specs_files")
+    if files is not None:
+        made = Path(tempfile.mkdtemp(prefix="corpus-specs-"))
+        atexit.register(shutil.rmtree, made, ignore_errors=True)
+        for name, content in files.items():
+            (made / name).parent.mkdir(parents=True, exist_ok=True)
+            (made / name).write_text(content, encoding="utf-8")
+        return made
+    if arguments["specs_dir"] is None:
+        return None
+    return ROOT / arguments["specs_dir"]
+
+
 def arguments_of(kwargs: dict[str, Any]) -> dict[str, Any]:
     """The recordable `create_app` arguments (the store is left out: replays use memory)."""
     policy = kwargs.get("policy") or TokenPolicy()
     fixtures = kwargs.get("fixtures") or []
     return {
-        "specs_dir": str(kwargs["specs_dir"]) if "specs_dir" in kwargs else None,
+        **_specs_of(kwargs.get("specs_dir")),
         "api": kwargs.get("api"),
         "fixtures": {"records": [record.to_json() for record in fixtures]},
         "user_prefix": policy.user_prefix,
@@ -101,8 +137,9 @@ def build(arguments: dict[str, Any], *, slow_path: bool) -> MockApp:
         "control_token": arguments["control_token"],
         "slow_path": slow_path,
     }
-    if arguments["specs_dir"] is not None:
-        options["specs_dir"] = Path(arguments["specs_dir"])
+    specs_dir = _specs_dir(arguments)
+    if specs_dir is not None:
+        options["specs_dir"] = specs_dir
     if arguments["max_body_bytes"] is not None:
         options["max_body_bytes"] = arguments["max_body_bytes"]
     app = mockserver.app.create_app(**options)
