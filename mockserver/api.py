@@ -138,7 +138,7 @@ class EngineResolver(Resolver):
             path = {k: v for k, v in kwargs.items() if k in path_params}
             query = {declared.get(k, k): v for k, v in kwargs.items() if k not in path}
             try:
-                if not takes_body and head.get("content-length") not in (None, "0"):
+                if not takes_body and _has_content(head.get("content-length")):
                     raise errors.UnsupportedMediaType(errors.BODY_NOT_TAKEN)
                 negotiate(offered, head.get("accept"))
                 forced = preferred_response(spec, op, head.preferences, examples)
@@ -358,3 +358,10 @@ def create_api_app(
         declared = stateless.DeclaredErrors(spec, base_path)
         register_error_handlers(app, spec.errors, allowed, declared=declared)
     return app
+
+
+def _has_content(length: str | None) -> bool:
+    """Whether a request's `Content-Length` announces content (RFC 9110 §8.6: a decimal
+    number of octets, so `00` is none). A chunked body reaches the handler with its length
+    counted by the edge."""
+    return length is not None and length.strip("0") != ""

@@ -15,6 +15,7 @@ fast path and connexion's reference chain and compares every answer.
 import asyncio
 import atexit
 import base64
+import functools
 import gzip
 import json
 import random
@@ -93,18 +94,23 @@ def _specs_of(specs_dir: Path | None) -> dict[str, Any]:
 
 
 def _specs_dir(arguments: dict[str, Any]) -> Path | None:
-    """The directory `_specs_of` described: in the repository, or written out afresh."""
+    """The directory `_specs_of` described: in the repository, or written out once per set
+    of files (both apps of a replay must read the same paths: a problem report names them)."""
     files = arguments.get("specs_files")
     if files is not None:
-        made = Path(tempfile.mkdtemp(prefix="corpus-specs-"))
-        atexit.register(shutil.rmtree, made, ignore_errors=True)
-        for name, content in files.items():
-            (made / name).parent.mkdir(parents=True, exist_ok=True)
-            (made / name).write_text(content, encoding="utf-8")
-        return made
-    if arguments["specs_dir"] is None:
-        return None
-    return ROOT / arguments["specs_dir"]
+        return _written(json.dumps(files, sort_keys=True))
+    relative: str | None = arguments["specs_dir"]
+    return None if relative is None else ROOT / relative
+
+
+@functools.cache
+def _written(files: str) -> Path:
+    made = Path(tempfile.mkdtemp(prefix="corpus-specs-"))
+    atexit.register(shutil.rmtree, made, ignore_errors=True)
+    for name, content in json.loads(files).items():
+        (made / name).parent.mkdir(parents=True, exist_ok=True)
+        (made / name).write_text(content, encoding="utf-8")
+    return made
 
 
 def arguments_of(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -191,6 +191,13 @@ def test_form_shaped_body_on_an_operation_that_takes_none_is_415(
     assert (empty.status_code, empty.json()["status"]) == (200, "canceled")
 
 
+def test_a_zero_length_written_with_leading_zeros_is_no_content(client: TestClient) -> None:
+    session = _create(client, "zeros")
+    headers = _key("zeros", **{"Content-Type": FORM, "Content-Length": "00"})
+    answered = client.post(f"/v1/sessions/{session}/cancel", headers=headers, content=b"")
+    assert (answered.status_code, answered.json()["status"]) == (200, "canceled")
+
+
 def test_a_required_json_body_sent_empty_is_still_400(tmp_path: Path) -> None:
     write_spec(tmp_path, tiny_document())
     client = TestClient(create_app(tmp_path, api="tiny"))
