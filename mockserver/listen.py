@@ -5,8 +5,9 @@ of `--port 0` for every printed URL, and lets `serve --detach` hand the socket t
 starts.
 """
 
+import contextlib
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -44,6 +45,16 @@ class AnnouncingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_ready: Callable[[], Any]):
         super().__init__(config)
         self.on_ready = on_ready
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """uvicorn's, except that a stop signal (SIGTERM, SIGINT) it has served by shutting down
+        gracefully is not raised again afterwards, so `serve` exits 0 after a graceful stop on
+        either HTTP server, as Granian does (uvicorn alone dies of the signal: 143 or
+        click's "Aborted!" and 1, depending on when the signal lands)."""
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
