@@ -41,6 +41,7 @@ GRANIAN = "granian"
 UVICORN = "uvicorn"
 SERVERS = (GRANIAN, UVICORN)
 DEFAULT_SERVER = GRANIAN
+WORKERS_KILL_TIMEOUT_S = 10  # a worker still running this long after a stop signal is killed
 BACKLOG = 2048  # uvicorn's default; pending connections the kernel queues before an accept
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # Granian logs this once for every embedded server; the embedded server is what one process runs.
@@ -101,8 +102,15 @@ def serve_workers(
     sock.listen(BACKLOG)
     # Each worker serves a copy of the socket's descriptor, which only a forked child inherits.
     multiprocessing.set_start_method("fork", force=True)
+    # A worker forked just before a stop signal can miss it (it still holds the supervisor's
+    # handler), and Granian would otherwise wait for it forever: it is killed after a grace time.
     supervisor = _BoundSupervisor(
-        sock, factory, factory=True, workers=workers, **_granian_options(log_level, sock)
+        sock,
+        factory,
+        factory=True,
+        workers=workers,
+        workers_kill_timeout=WORKERS_KILL_TIMEOUT_S,
+        **_granian_options(log_level, sock),
     )
     supervisor.serve()
 
