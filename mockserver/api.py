@@ -1,5 +1,6 @@
 """One vendor API as a connexion AsyncApp: routes, validation and security from its spec."""
 
+import functools
 import json
 import logging
 import re
@@ -35,6 +36,7 @@ from mockserver.encoding import dump_json
 from mockserver.engine import Engine, MockRequest, MockResponse
 from mockserver.files import chosen, file_content
 from mockserver.head import acceptable, head_of
+from mockserver.hotpath import HotLane, HotPathMiddleware
 from mockserver.routes import path_pattern
 from mockserver.sandbox import OPEN_CALLER, TokenPolicy
 from mockserver.stack import CachedAsyncApp
@@ -323,15 +325,19 @@ def create_api_app(
     base_path: str,
     validate_responses: bool,
     slow_path: bool = False,
+    lane: HotLane | None = None,
 ) -> connexion.AsyncApp:
     """A connexion app serving one spec at `base_path` (a plain document statelessly), through
-    the compiled operations of `mockserver.compiled`, or with `slow_path` through connexion's
-    reference chain only."""
+    the hot path (`mockserver.hotpath`, on `lane` when given) and the compiled operations of
+    `mockserver.compiled`, or with `slow_path` through connexion's reference chain only."""
     stateful = spec.stateful
+    stack = middlewares(validate_responses=validate_responses, slow_path=slow_path)
+    if not slow_path:
+        stack.insert(0, functools.partial(HotPathMiddleware, lane=lane or HotLane()))
     app = CachedAsyncApp(
         __name__,
         security_map=security_map(policy) if stateful else stateless.SECURITY_MAP,
-        middlewares=middlewares(validate_responses=validate_responses, slow_path=slow_path),
+        middlewares=stack,
     )
     app.add_api(
         served_document(spec.document),

@@ -16,6 +16,7 @@ from mockserver.edge import DEFAULT_MAX_BODY_BYTES, ApiEdge
 from mockserver.fixtures import FixtureRecord
 from mockserver.formats import register_formats
 from mockserver.head import canonical
+from mockserver.hotpath import HotLane
 from mockserver.landing import LandingPage
 from mockserver.outbox import RetryPolicy
 from mockserver.sandbox import TokenPolicy
@@ -72,6 +73,9 @@ class MockApp:
             return
         if scope["type"] == "http":
             scope = canonical(scope)  # every layer behind reads the one canonical head
+            target = self._route(scope)
+            if isinstance(target, ApiEdge) and await target.hot(scope, receive, send):
+                return
         await self.asgi(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -90,15 +94,22 @@ class MockApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            docs = self.docs.get(path.rstrip("/"))
-            if docs is not None:
-                await RedirectResponse(docs, status_code=302)(scope, receive, send)
-                return
+    def _route(self, scope: Scope) -> ASGIApp | None:
+        """The app a request goes to by its first path segment; None for an API root's docs
+        redirect."""
+        path: str = scope["path"]
+        if scope.get("method") in ("GET", "HEAD") and path.rstrip("/") in self.docs:
+            return None
         segment = path.split("/", 2)[1] if path.startswith("/") else ""
-        await self.routes.get(segment, self.root)(scope, receive, send)
+        return self.routes.get(segment, self.root)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = self._route(scope)
+        if target is None:
+            docs = self.docs[scope["path"].rstrip("/")]
+            await RedirectResponse(docs, status_code=302)(scope, receive, send)
+            return
+        await target(scope, receive, send)
 
 
 def create_app(
@@ -158,6 +169,7 @@ def create_app(
         spec = specs[name]
         base_path = ("" if api else f"/{name}") + spec.base_path
         policy_for_api = server.policy_for(name)
+        lane = None if slow_path else HotLane()
         connexion_app = create_api_app(
             spec,
             server.engines[name],
@@ -165,9 +177,15 @@ def create_app(
             base_path=base_path,
             validate_responses=validate_responses,
             slow_path=slow_path,
+            lane=lane,
         )
         apps[name] = ApiEdge(
-            connexion_app, spec, server.store, policy_for_api, max_body_bytes=max_body_bytes
+            connexion_app,
+            spec,
+            server.store,
+            policy_for_api,
+            max_body_bytes=max_body_bytes,
+            lane=lane,
         )
         if "/" not in spec.document["paths"]:  # an API root with no operation of its own
             roots = {base_path, "" if api else f"/{name}"}

@@ -27,6 +27,7 @@ from mockserver.head import (
     read_head,
     split_list,
 )
+from mockserver.hotpath import DECLINED, HotLane
 from mockserver.sandbox import TokenPolicy
 from mockserver.store import LoggedRequest, Store, StoreUnavailable
 
@@ -51,8 +52,10 @@ class ApiEdge:
         policy: TokenPolicy,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        lane: HotLane | None = None,
     ):
         self.app = app
+        self.lane = lane
         self.spec = spec
         self.store = store
         self.policy = policy
@@ -93,11 +96,36 @@ class ApiEdge:
         finally:
             self._log(scope, head.get("authorization"), status["code"], started)
 
-    async def _admit(
-        self, scope: Scope, head: RequestHead, receive: Receive
-    ) -> tuple[Scope, Receive]:
-        """The request as connexion gets it, after the head and body rules; raises the
-        `errors.MockError` that refuses it."""
+    async def hot(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer on the hot path (`mockserver.hotpath`) a request the head rules admit as it
+        is (no delay, no body to buffer) and that does not ask for CORS (no `Origin`), logged
+        as `__call__` logs it; False, having done nothing, for any other request."""
+        if self.lane is None:
+            return False
+        started = time.perf_counter()
+        head: RequestHead = scope[HEAD]
+        if head.get("origin") is not None:
+            return False
+        try:
+            delay, codings, chunked = self._check(scope, head)
+        except errors.MockError:
+            return False
+        if delay is not None or codings or chunked:
+            return False
+        answer = await self.lane.respond(scope, vary=True)
+        if answer is None:
+            scope[DECLINED] = True
+            return False
+        try:
+            await answer.send(send)
+        finally:
+            self._log(scope, head.get("authorization"), answer.status, started)
+        return True
+
+    def _check(self, scope: Scope, head: RequestHead) -> tuple[str | None, list[str], bool]:
+        """The head and body rules that need nothing but the head: the request's delay
+        (`Prefer: delay`, milliseconds as sent), content codings and whether its body is
+        chunked; raises the `errors.MockError` that refuses it."""
         repeated = head.repeated(self._single_valued)
         if repeated:
             raise errors.InvalidRequest(errors.HEADER_REPEATED.format(name=repeated[0]))
@@ -127,9 +155,17 @@ class ApiEdge:
                 errors.CHARSET_UNSUPPORTED.format(charset=errors.shown(charset))
             )
         delay = head.preferences.get("delay")
-        if delay is not None and delay.isdigit():
-            await sleep(min(int(delay), MAX_DELAY_MS) / 1000)
         codings = split_list(head.get("content-encoding") or "")
+        return (delay if delay is not None and delay.isdigit() else None), codings, chunked
+
+    async def _admit(
+        self, scope: Scope, head: RequestHead, receive: Receive
+    ) -> tuple[Scope, Receive]:
+        """The request as connexion gets it, after the head and body rules; raises the
+        `errors.MockError` that refuses it."""
+        delay, codings, chunked = self._check(scope, head)
+        if delay is not None:
+            await sleep(min(int(delay), MAX_DELAY_MS) / 1000)
         if codings or chunked:
             return await self._buffered(scope, receive, codings)
         return scope, receive

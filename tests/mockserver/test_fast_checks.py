@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from connexion.middleware.security import SecurityOperation
+from connexion.middleware.server_error import ServerErrorMiddleware
 
 from mockserver import errors
 from mockserver.app import MockApp, create_app
@@ -64,7 +65,10 @@ def _send(app: MockApp, method: str, path: str, headers: Headers, body: bytes = 
 
 @pytest.fixture(scope="module")
 def finx() -> tuple[MockApp, MockApp]:
-    return create_app(api="finx"), create_app(api="finx", slow_path=True)
+    apps = create_app(api="finx"), create_app(api="finx", slow_path=True)
+    for app in apps:  # connexion builds its middleware stack, and the hot path's table
+        _send(app, "GET", "/v1/kyc", BEARER)
+    return apps
 
 
 def _alike(
@@ -180,3 +184,107 @@ def test_only_a_resolving_credential_skips_connexions_check(
     monkeypatch.setattr(SecurityOperation, "__call__", counting)
     _send(create_app(api="finx"), "GET", "/v1/kyc", authorization)
     assert len(calls) == checked_by_connexion
+
+
+# The hot path (`mockserver.hotpath`): what it answers itself (True), every branch that declines
+# to the chain behind it (False; `ServerErrorMiddleware` is that chain's first entry), and what
+# is answered in front of connexion on either path (None: the edge's head rules, CORS).
+ORIGIN = [(b"origin", b"https://app.example")]
+HOT_CASES = [
+    ("GET", "/v1/kyc", BEARER, True, 200),
+    ("GET", "/v1/kyc?limit=2&verification_status=pending", BEARER, True, 200),
+    ("GET", "/v1/kyc?limit=2&", BEARER, True, 200),
+    ("GET", "/v1/kyc?customer_id=", BEARER, False, 400),  # fails its pattern
+    ("GET", "/v1/kyc?limit=abc", BEARER, False, 400),  # not an integer
+    ("GET", "/v1/kyc?limit=1.0", BEARER, False, 400),
+    ("GET", "/v1/kyc?limit=0", BEARER, False, 400),  # below the minimum
+    ("GET", "/v1/kyc?limit=", BEARER, False, 400),
+    ("GET", "/v1/kyc?limit=2&limit=3", BEARER, False, 400),  # sent twice
+    ("GET", "/v1/kyc?colour=red", BEARER, False, 400),  # not declared (strict validation)
+    ("GET", "/v1/kyc?=red", BEARER, False, 400),
+    ("GET", "/v1/kyc?verification_status=bogus", BEARER, False, 400),
+    ("GET", "/v1/kyc", [], False, 401),  # no credential
+    ("GET", "/v1/kyc", [(b"authorization", b"Bearer nonsense")], False, 401),
+    ("GET", "/v1/kyc", [(b"authorization", b"Basic dGVzdF9mYXN0Og==")], False, 401),
+    ("GET", "/v1/kyc/", BEARER, False, 307),  # no route: the redirect to /v1/kyc
+    ("GET", "/v1/nowhere", BEARER, False, 404),
+    ("GET", "/v1/kyc/WAz8eIbvDR60rouK", BEARER, False, 404),  # the engine's error
+    ("HEAD", "/v1/kyc", BEARER, True, 200),  # the GET operation, as connexion routes it
+    ("DELETE", "/v1/kyc", BEARER, False, 405),
+    ("DELETE", "/v1/kyc/WAz8eIbvDR60rouK", BEARER, False, 404),  # a write: the chain's
+    ("POST", "/v1/kyc", [*BEARER, (b"content-length", b"0")], False, 400),
+    ("GET", "/v1/kyc", [*BEARER, (b"content-length", b"0")], False, 200),  # a body
+    ("GET", "/v1/kyc", [*BEARER, (b"content-type", b"multipart/form-data")], False, 400),
+    ("GET", "/v1/kyc", [*BEARER, (b"accept", b"text/html")], False, 406),  # the handler raises
+    ("GET", "/v1/kyc", [*BEARER, (b"prefer", b"code=401")], True, 401),  # answered as declared
+    ("GET", "/v1/kyc", [*BEARER, (b"prefer", b"code=418")], False, 400),
+    ("GET", "/v1/kyc", [*BEARER, (b"x-extra", b"1"), (b"x-extra", b"2")], True, 200),
+    ("GET", "/v1/kyc", [*BEARER, *BEARER], True, 200),  # the same line twice is one field
+    ("GET", "/v1/kyc", [*BEARER, (b"authorization", b"Bearer test_b")], None, 400),
+    # the edge leaves these to the chain; the hot path behind the CORS middleware takes them
+    ("GET", "/v1/kyc", [*BEARER, *ORIGIN], True, 200),
+    ("GET", "/v1/kyc", [*BEARER, (b"prefer", b"delay=1")], True, 200),
+    ("OPTIONS", "/v1/kyc", [*ORIGIN, (b"access-control-request-method", b"GET")], None, 200),
+    ("GET", "/v1/kyc", [*BEARER, (b"transfer-encoding", b"chunked")], False, 200),
+]
+
+
+def _chain_entries(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The connexion apps whose chain behind the hot path each request enters, in order."""
+    entered: list[Any] = []
+    original = ServerErrorMiddleware.__call__
+
+    async def counting(self: ServerErrorMiddleware, scope: Any, receive: Any, send: Any) -> None:
+        entered.append(scope["app"])  # connexion's middleware app, set on the way in
+        await original(self, scope, receive, send)
+
+    monkeypatch.setattr(ServerErrorMiddleware, "__call__", counting)
+    return entered
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "hot", "status"), HOT_CASES)
+def test_the_hot_path_answers_the_happy_path_and_declines_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+    finx: tuple[MockApp, MockApp],
+    method: str,
+    path: str,
+    headers: Headers,
+    hot: bool | None,
+    status: int,
+) -> None:
+    chain = _chain_entries(monkeypatch)
+    logged = [len(app.server.store.requests(limit=10_000)) for app in finx]
+    got_status, _, content = _alike(finx, method, path, headers)
+    assert got_status == status, content
+    fast, slow = (app.root.app.middleware for app in finx)  # type: ignore[attr-defined]
+    assert chain.count(slow) == (0 if hot is None else 1)
+    assert chain.count(fast) == (1 if hot is False else 0)
+    # one log entry per request that reached the API, whichever path answered
+    counts = [len(app.server.store.requests(limit=10_000)) for app in finx]
+    added = [count - before for count, before in zip(counts, logged, strict=True)]
+    assert added == ([1, 1] if hot is not None or status == 400 else [0, 0])
+
+
+def test_the_hot_path_reads_a_record_once_it_exists(
+    monkeypatch: pytest.MonkeyPatch, finx: tuple[MockApp, MockApp]
+) -> None:
+    body = json.dumps(RECORD).encode()
+    created = _alike(
+        finx,
+        "POST",
+        "/v1/kyc",
+        [*BEARER, (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
+        body=body,
+    )
+    record_id = json.loads(created[2])["id"]
+    chain = _chain_entries(monkeypatch)
+    status, _, content = _alike(finx, "GET", f"/v1/kyc/{record_id}", BEARER)
+    assert status == 200
+    assert json.loads(content)["id"] == record_id
+    assert chain == [finx[1].root.app.middleware]  # type: ignore[attr-defined]
+
+
+def test_the_slow_path_has_no_hot_path() -> None:
+    app = create_app(api="finx", slow_path=True)
+    edge = app.root
+    assert getattr(edge, "lane", None) is None

@@ -1,0 +1,365 @@
+"""The hot path: one compiled callable per operation, answering a request that takes the happy
+path with no middleware around it, and handing any other request on untouched.
+
+`HotPathMiddleware` is the first entry of the app's connexion `middlewares=` list. At start-up
+it reads connexion's resolved operations, as every routed middleware does, and compiles for
+each operation whose handler the resolver offers directly (`mockserver.api.EngineResolver`)
+
+- its route: the operation's path template (`mockserver.routes`), in a table by method in the
+  order connexion's routing tries them (concrete paths first), so the first route a path
+  matches is the operation connexion would route it to;
+- its credential: the bearer token or API key header of its first security requirement, read
+  from the request head and resolved by the function the app's security handler holds
+  (`mockserver.fastcheck`);
+- its parameters: each path and query parameter's coercion (connexion's rules: `int`,
+  `float`, connexion's `boolean`, a string as sent) and its schema's validator, compiled once;
+  the query defaults connexion's `get_arguments` fills in; the handler's keyword arguments in
+  the order connexion builds them.
+
+Only reads (`GET`, and `HEAD`, which connexion's routing gives the GET operation) are
+compiled. A request is answered here only when every step takes the happy path: a route of a
+compiled operation, a credential that resolves, every parameter present as required, sent
+once, declared (strict validation), coerced and valid, no request body (nor a `Content-Type`),
+and a handler that answers without raising. Anything else (another method, an unknown route,
+an operation not compiled, a missing or refused credential, a parameter connexion would
+refuse, a body, an error the handler raises) is declined before anything is sent, and the
+request goes on to the chain behind, connexion's error handlers, compiled operations
+(`mockserver.compiled`) and reference chain, whose answer is the reference. A read's only
+side effects before it raises are its due clock transitions, which the chain's second run
+finds done; the request log is the edge's, written once either way.
+
+The answer is the handler's response encoded as Starlette encodes it (the same header lines,
+in the same order) and written with one `send` of the start and one of the body.
+`HotLane.respond` is the same entry for the API's edge (`mockserver.edge`), which calls it
+before any wrapper of its own and then adds the `Vary` line the app's CORS middleware adds to
+a request without `Origin`. `tests/mockserver/test_equivalence.py` replays the test corpus
+through both paths; `tests/mockserver/test_hot_path.py` sends every declining branch.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from connexion.decorators.parameter import sanitized
+from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
+from connexion.operations import AbstractOperation
+from connexion.security import SecurityHandlerFactory
+from connexion.utils import boolean, is_nullable
+from jsonschema import Draft4Validator, ValidationError
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockserver.compiled import DirectHandler
+from mockserver.fastcheck import Credential, FastSecurityOperation
+from mockserver.routes import route_template, routing_order
+from mockserver.stack import Framework, has_body
+from mockserver.validation import CompiledSchema, compiled
+
+_COERCE: dict[str, Callable[[str], Any] | None] = {
+    "string": None,
+    "integer": int,
+    "number": float,
+    "boolean": boolean,
+}
+"""connexion's coercion of a scalar parameter by its schema type (`connexion.utils.coerce_type`);
+a string stays as sent."""
+
+_MISSING = object()
+_VARY = b"vary"
+
+
+class NotCompiled(Exception):
+    """An operation the hot path leaves to the chain (why, for the start-up debug log)."""
+
+
+class _Parameter:
+    """One path or query parameter: its name, the keyword it is passed as, its coercion and
+    its schema's validator."""
+
+    __slots__ = ("coerce", "default", "keyword", "name", "required", "validator")
+
+    def __init__(self, definition: dict[str, Any]):
+        schema = definition.get("schema", definition)
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        if kind not in _COERCE:
+            raise NotCompiled(f"parameter {definition['name']!r} of type {kind!r}")
+        if is_nullable(definition):
+            raise NotCompiled(f"nullable parameter {definition['name']!r}")
+        self.name: str = definition["name"]
+        self.keyword: str = sanitized(self.name)
+        self.required = bool(definition.get("required"))
+        self.coerce = _COERCE[kind]
+        self.validator: CompiledSchema = compiled(schema, Draft4Validator)
+        # connexion's query default (`_get_query_defaults`), cast as `get_arguments` casts it.
+        default = definition.get("default", schema.get("default", _MISSING))
+        try:
+            if default is not _MISSING:
+                default = str(default) if self.coerce is None else self.coerce(default)
+        except (ValueError, TypeError) as exc:
+            raise NotCompiled(f"default of {self.name!r}") from exc
+        self.default = default
+
+    def value(self, given: str) -> Any:
+        """The coerced, valid value; raises `ValueError` or `ValidationError` where connexion
+        would refuse it."""
+        value = given if self.coerce is None else self.coerce(given)
+        self.validator.validate(value)
+        return value
+
+
+class HotOperation:
+    """One operation compiled: route, credential, parameters, handler."""
+
+    def __init__(
+        self,
+        operation: AbstractOperation,
+        route: Route,
+        handler: DirectHandler,
+        credential: Credential | None,
+    ):
+        self.route = route
+        self.handler = handler
+        self.credential = credential
+        if operation.method != "get":
+            raise NotCompiled("writes")  # an error after a write commits could not be declined
+        path: list[_Parameter] = []
+        query: list[_Parameter] = []
+        for definition in operation.parameters:
+            where = definition.get("in")
+            if where == "path":
+                path.append(_Parameter(definition))
+            elif where == "query":
+                query.append(_Parameter(definition))
+            else:
+                raise NotCompiled(f"{where} parameter {definition.get('name')!r}")
+        self.path = {parameter.name: parameter for parameter in path}
+        if set(self.path) != set(route.param_convertors):
+            raise NotCompiled("path parameters do not match the template")
+        self.query = {parameter.name: parameter for parameter in query}
+        self.required = tuple(p.name for p in query if p.required)
+        self.defaults = {p.name: p.default for p in query if p.default is not _MISSING}
+
+    def arguments(self, path_params: dict[str, str], query_string: bytes) -> dict[str, Any] | None:
+        """The handler's keyword arguments as connexion's `get_arguments` builds them after its
+        validation passed, or None where connexion would refuse the request or this path does
+        not decide it."""
+        kwargs: dict[str, Any] = {}
+        try:
+            for name, given in path_params.items():
+                parameter = self.path[name]
+                kwargs[parameter.keyword] = parameter.value(given)
+            if not query_string:
+                if self.required:
+                    return None
+                for name, default in self.defaults.items():
+                    kwargs[self.query[name].keyword] = default
+                return kwargs
+            pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+            given_query: dict[str, Any] = {}
+            for name, raw in pairs:
+                declared = self.query.get(name)
+                if declared is None or name in given_query:
+                    return None  # undeclared (strict validation) or repeated
+                given_query[name] = declared.value(raw)
+        except (ValueError, TypeError, ValidationError):
+            return None
+        for name in self.required:
+            if name not in given_query:
+                return None
+        # connexion's order: the defaults, then what was sent (`deep_merge`).
+        merged = {**self.defaults, **given_query} if self.defaults else given_query
+        for name, value in merged.items():
+            kwargs[self.query[name].keyword] = value
+        return kwargs
+
+
+class HotAPI(RoutedAPI[HotOperation | None]):
+    """The compiled operations of one API (None for one left to the chain)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        security_map: dict[str, Any] | None = None,
+        strict_validation: bool = False,
+        validate_responses: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.security_handler_factory = SecurityHandlerFactory(security_map)
+        # Loose validation and response validation are the chain's alone.
+        self.enabled = strict_validation and not validate_responses
+        self.routes: list[tuple[str, Route, HotOperation | None]] = []
+        self.add_paths()
+
+    def make_operation(self, operation: AbstractOperation) -> HotOperation | None:
+        path = self.base_path + route_template(operation)
+        route = Route(path, endpoint=_never, methods=[operation.method])
+        self.routes.append((operation.path, route, None))
+        handler = getattr(self.resolver, "direct", {}).get(operation.operation_id)
+        if not self.enabled or handler is None:
+            return None
+        credential = None
+        if operation.security:
+            credential = FastSecurityOperation.from_operation(
+                operation, next_app=_never, security_handler_factory=self.security_handler_factory
+            ).fast
+            if credential is None:
+                return None
+        try:
+            hot = HotOperation(operation, route, handler, credential)
+        except NotCompiled:
+            return None
+        self.routes[-1] = (operation.path, route, hot)
+        return hot
+
+
+async def _never(scope: Scope, receive: Receive, send: Send) -> None:
+    raise AssertionError("a hot route is matched, never called")  # pragma: no cover
+
+
+class Answer:
+    """A response ready to send: status, header lines, body."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    async def send(self, send: Send) -> None:
+        """Write it: one `send` of the start, one of the body."""
+        start: Message = {"type": "http.response.start", "status": self.status}
+        start["headers"] = self.headers
+        await send(start)
+        await send({"type": "http.response.body", "body": self.body})
+
+
+class HotLane:
+    """The route table of one app's compiled operations, and the entry that answers on it.
+
+    Filled when connexion builds its middleware stack (on the app's first request); until then
+    every request is declined."""
+
+    def __init__(self) -> None:
+        # method -> (path regex, convertors, operation or None), in routing order
+        self.table: dict[str, list[tuple[Any, dict[str, Any], HotOperation | None]]] = {}
+
+    def add(self, api: HotAPI) -> None:
+        rank = {path: i for i, path in enumerate(routing_order(p for p, _, _ in api.routes))}
+        table: dict[str, list[tuple[Any, dict[str, Any], HotOperation | None]]] = defaultdict(list)
+        for _, route, hot in sorted(api.routes, key=lambda entry: rank[entry[0]]):
+            for method in route.methods or ():
+                table[method].append((route.path_regex, route.param_convertors, hot))
+        self.table = dict(table)
+
+    async def respond(self, scope: Scope, *, vary: bool) -> Answer | None:
+        """The answer to the request if it takes the happy path (the handler has run); None,
+        having changed nothing, for any other request. With `vary`, the answer carries the
+        `Vary` line the app's CORS middleware adds to a request without `Origin`."""
+        routes = self.table.get(scope["method"])
+        path = scope["path"]
+        if routes is None or scope.get("root_path") or "\n" in path:
+            return None
+        for regex, convertors, hot in routes:
+            match = regex.match(path)
+            if match is None:
+                continue
+            if hot is None:
+                return None
+            return await self._run(hot, match.groupdict(), convertors, scope, vary)
+        return None
+
+    async def _run(
+        self,
+        hot: HotOperation,
+        matched: dict[str, str],
+        convertors: dict[str, Any],
+        scope: Scope,
+        vary: bool,
+    ) -> Answer | None:
+        if has_body(scope):
+            return None  # a body, even an empty one or a type alone, is the chain's to read
+        path_params = {name: convertors[name].convert(value) for name, value in matched.items()}
+        kwargs = hot.arguments(path_params, scope["query_string"])
+        if kwargs is None:
+            return None
+        if hot.credential is not None:
+            token_info = await hot.credential(scope)
+            if token_info is None:
+                return None
+            kwargs["user"] = token_info.get("sub", token_info.get("uid"))
+            kwargs["token_info"] = token_info
+        try:
+            response = await hot.handler(kwargs, {**scope, "path_params": path_params})
+        except Exception:
+            return None  # the chain answers it, as it answers every error
+        status: int = response.status_code
+        body = response.body
+        if isinstance(body, bytes):
+            headers = _raw_headers(status, body, response.content_type, response.headers)
+        else:
+            encoded = Framework.connexion_to_framework_response(response)
+            body, headers = encoded.body, encoded.raw_headers
+        if vary:
+            _add_vary(headers)
+        return Answer(status, headers, body)
+
+
+def _raw_headers(
+    status: int, body: bytes, media_type: str | None, fields: dict[str, str] | None
+) -> list[tuple[bytes, bytes]]:
+    """The header lines Starlette's `Response.init_headers` writes for these fields, body and
+    media type."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (fields or {}).items()]
+    keys = [key for key, _ in raw]
+    if b"content-length" not in keys and not (status < 200 or status in (204, 304)):
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+    if media_type is not None and b"content-type" not in keys:
+        if media_type.startswith("text/") and "charset=" not in media_type.lower():
+            media_type += "; charset=utf-8"
+        raw.append((b"content-type", media_type.encode("latin-1")))
+    return raw
+
+
+def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:
+    """Starlette's CORS middleware on a response to a request without `Origin`: `Vary` gets
+    `Origin` added to its values, in the place of its first line (RFC 9110 §12.5.5)."""
+    found = [i for i, (key, _) in enumerate(headers) if key == _VARY]
+    values = [headers[i][1].decode("latin-1") for i in found]
+    line = (_VARY, ", ".join([*values, "Origin"]).encode("latin-1"))
+    for i in reversed(found[1:]):
+        del headers[i]
+    if found:
+        headers[found[0]] = line
+    else:
+        headers.append(line)
+
+
+class HotPathMiddleware(RoutedMiddleware[HotAPI]):
+    """The first entry of the middleware list: answers on its `HotLane` what takes the happy
+    path, and hands everything else to the chain behind it."""
+
+    api_cls = HotAPI
+
+    def __init__(self, app: ASGIApp, lane: HotLane | None = None) -> None:
+        super().__init__(app)
+        self.lane = lane or HotLane()
+
+    def add_api(self, specification: Any, **kwargs: Any) -> HotAPI:
+        api: HotAPI = super().add_api(specification, **kwargs)
+        self.lane.add(api)
+        return api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and DECLINED not in scope:
+            answer = await self.lane.respond(scope, vary=False)
+            if answer is not None:
+                await answer.send(send)
+                return
+        await self.app(scope, receive, send)
+
+
+DECLINED = "mockserver.hotpath.declined"
+"""Set in the scope by a caller that asked the lane already and was declined."""
