@@ -84,11 +84,11 @@ class EdgeCase:
     verbatim: bool = False
 
 
-def _encode(media: str, payload: Any) -> tuple[str, bytes]:
+def _encode(op: Operation, media: str, payload: Any) -> tuple[str, bytes]:
     """The body as the client would send it: `(Content-Type, bytes)`."""
     if media == JSON_MEDIA:
         return JSON_MEDIA, json.dumps(payload, separators=(",", ":")).encode()
-    request = httpx.Request("POST", "http://body.invalid/", **body_kwargs(media, payload))
+    request = httpx.Request("POST", "http://body.invalid/", **body_kwargs(op, media, payload))
     return request.headers.get("content-type", media), request.read()
 
 
@@ -106,7 +106,7 @@ def plain_requests(op: Operation, target: Target, token: str | None) -> list[Pla
     plains = []
     for media in medias:
         payload = example_value(op.request_schema)
-        content_type, content = _encode(media, payload)
+        content_type, content = _encode(op, media, payload)
         plains.append(
             Plain(media, {**headers, "Content-Type": content_type}, query, content, payload)
         )
@@ -248,7 +248,7 @@ def _timestamp_cases(op: Operation, plain: Plain) -> list[EdgeCase]:
             if schema.get("format") != "date-time" or schema.get("readOnly"):
                 continue
             for value, valid, label in TIMESTAMPS:
-                _, content = _encode(plain.media, {**plain.payload, name: value})
+                _, content = _encode(op, plain.media, {**plain.payload, name: value})
                 cases.append(
                     EdgeCase(
                         "edge_timestamps",

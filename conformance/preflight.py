@@ -333,7 +333,7 @@ def _admin(
         path,
         headers=headers_for(op, target, token),
         params=params_for(op, token) or None,
-        **body_kwargs(content_type, payload),
+        **body_kwargs(op, content_type, payload),
     )
     if _status(exchange) == 403:
         return Problem(ADMIN_NOT_ADMIN.format(operation=op.operation_id), exchange)

@@ -133,7 +133,7 @@ def create_record(
         path_for(op, None, params),
         headers=sent,
         params=params_for(op, token) or None,
-        **body_kwargs(content_type, payload),
+        **body_kwargs(op, content_type, payload),
     )
     if exchange.status != op.success_status:
         return None, exchange

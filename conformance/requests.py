@@ -9,7 +9,7 @@ Public API (kept small on purpose, other layers reuse it):
 
 - `valid_body(op, overrides)` -> `(content_type, payload)`;
 - `with_content(op, media, payload)` -> the payload, with one field if it would be sent empty;
-- `body_kwargs(content_type, payload)` -> keyword arguments for `TranscriptClient.request`;
+- `body_kwargs(op, content_type, payload)` -> keyword arguments for `TranscriptClient.request`;
 - `path_for(op, record_id, params)` and `record_path(op, record, params)`;
 - `headers_for(op, target, token)` and `params_for(op, token)`.
 """
@@ -24,6 +24,8 @@ from urllib.parse import quote
 from conformance.files import accept_for
 from conformance.target import Target, credential_headers, credential_params
 from kycspec.expressions import split_path
+from kycspec.formfields import carried, wire_text
+from kycspec.formfields import encode as encode_form
 from kycspec.model import Operation
 from kycspec.types import JSON, JSONObject
 
@@ -226,10 +228,14 @@ def valid_body(
 
 
 def with_content(op: Operation, media: str | None, payload: JSON) -> JSON:
-    """The payload, with one optional field added when the operation requires a body and the
-    payload is an empty object sent as fields (a form, multipart): an empty form is no content
-    at all (RFC 9110 section 8.6), which a server may refuse as a missing required body (OpenAPI
-    3.0.3 section 4.7.13, `required`). A scalar field is preferred (a form carries it plainly)."""
+    """The payload as the media type carries it (a form drops nulls and empty objects and
+    arrays, which send no field: `kycspec.formfields.carried`), with one optional field added
+    when the operation requires a body and the payload is an empty object sent as fields (a
+    form, multipart): an empty form is no content at all (RFC 9110 section 8.6), which a server
+    may refuse as a missing required body (OpenAPI 3.0.3 section 4.7.13, `required`). A scalar
+    field is preferred (a form carries it plainly)."""
+    if media == FORM_MEDIA and isinstance(payload, dict):
+        payload = carried(payload)
     if payload or payload is None or not op.body_required or media not in FIELD_MEDIA:
         return payload
     properties = (op.request_schema or {}).get("properties", {})
@@ -241,19 +247,46 @@ def with_content(op: Operation, media: str | None, payload: JSON) -> JSON:
     return payload
 
 
-def body_kwargs(content_type: str | None, payload: JSON) -> dict[str, Any]:
-    """Keyword arguments for `TranscriptClient.request` that send the payload as its type."""
+def body_kwargs(op: Operation, content_type: str | None, payload: JSON) -> dict[str, Any]:
+    """Keyword arguments for `TranscriptClient.request` that send the payload as its type.
+
+    A form body follows the operation's Encoding Object for that media type
+    (`kycspec.formfields.encode`: `metadata[k]=v` for `deepObject`, `k=v` for an exploded
+    `form` object, booleans and numbers in their JSON spelling). A multipart part of an object
+    or an array is its JSON text (OpenAPI 3.0.3 §4.7.14: `application/json` is the default
+    `contentType` of an object property), a file part (bytes) a PDF.
+    """
     if content_type is None:
         return {}
     if content_type == MULTIPART_MEDIA:
-        data = {k: v for k, v in payload.items() if not isinstance(v, bytes)}
+        fields = payload if isinstance(payload, dict) else {}
+        data = {k: _part_text(v) for k, v in fields.items() if not isinstance(v, bytes)}
         files = {
-            k: (FILE_NAME, v, "application/pdf") for k, v in payload.items() if isinstance(v, bytes)
+            k: (FILE_NAME, v, "application/pdf") for k, v in fields.items() if isinstance(v, bytes)
         }
         return {"data": data, "files": files}
     if content_type == FORM_MEDIA:
-        return {"data": {k: str(v) for k, v in payload.items()}}
+        encoding = op.request_encodings.get(content_type, {})
+        pairs = encode_form(payload if isinstance(payload, dict) else {}, encoding)
+        grouped: dict[str, list[str]] = {}
+        for name, text in pairs:
+            grouped.setdefault(name, []).append(text)
+        return {"data": grouped}
     return {"json": payload, "media_type": content_type}
+
+
+def _part_text(value: JSON) -> str | list[str]:
+    """A multipart field's text: JSON for an object, one part per item of an array (an
+    object or array item as JSON)."""
+    if isinstance(value, list):
+        return [_json_text(item) for item in value]
+    return _json_text(value)
+
+
+def _json_text(value: JSON) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return wire_text(value)
 
 
 def _param_schema(param: JSONObject) -> JSONObject:

@@ -285,6 +285,9 @@ def _operation(
         headers=compile_headers(responses, status),
         files=compile_files(responses, status, base),
         success_media_types=tuple((responses.get(str(status)) or {}).get("content") or {}),
+        request_encodings={
+            media: declared.get("encoding") or {} for media, declared in content.items()
+        },
     )
 
 

@@ -160,6 +160,8 @@ class Operation:
     # the success response's file media types (kycspec.media), in declared order
     files: tuple[FileBody, ...] = ()
     success_media_types: tuple[str, ...] = ()  # of the success response, in declared order
+    # each request media type's Encoding Object map (OpenAPI 3.0.3 §4.7.14), by media type
+    request_encodings: Mapping[str, JSONObject] = field(default_factory=dict)
 
     @property
     def path_param(self) -> str | None:

@@ -6,9 +6,10 @@ unknown key, and inside a `oneOf` the alternative of the value's type) as a
 `(JSON pointer, message)` pair, or None. Messages name what is allowed there:
 
 - `unknown key 'bogus' (allowed: field, states, ...)` for a key no closed object of ours has;
-- `unknown key 'x-resource' (did you mean 'x-resources'?)` for a near miss of one of our
-  extensions on an OpenAPI object (other tools' `x-` keys, `x-logo`, pass), and
-  `'x-filter' does not belong here (...)` for one of ours on the wrong object;
+- `unknown key 'x-resource' (did you mean 'x-resources'? allowed: x-resources, ...)` for a
+  near miss of one of our extensions on an OpenAPI object (other tools' `x-` keys, `x-logo`,
+  pass), and `'x-filter' does not belong here (...)` for one of ours on the wrong object; both
+  point at the key itself (`#/x-resource`), so one at the document's root has a pointer too;
 - `expected string, got integer`, `'weekly' is not one of: limit, starting_after, ...`,
   `missing key 'role'`.
 
@@ -41,7 +42,6 @@ NEAR_MISS_CUTOFF = 0.8  # difflib ratio: `x-resource`/`x-resources` 0.95, `x-log
 
 UNKNOWN_KEY = "unknown key {key!r} (allowed: {allowed})"
 UNKNOWN_CLOSE = "unknown key {key!r} (did you mean {match!r}? allowed: {allowed})"
-MISSPELT = "unknown key {key!r} (did you mean {match!r}?)"
 MISPLACED = "{key!r} does not belong here (allowed here: {allowed}); see specs/README.md"
 WRONG_TYPE = "expected {expected}, got {actual}"
 NOT_ONE_OF = "{value!r} is not one of: {allowed}"
@@ -121,11 +121,14 @@ def _own_extensions(
         if not isinstance(key, str) or not key.startswith("x-") or key in ours:
             continue
         if key in _extensions():
-            yield ValidationError(MISPLACED.format(key=key, allowed=", ".join(ours)))
+            yield ValidationError(MISPLACED.format(key=key, allowed=", ".join(ours)), path=[key])
             continue
         match = difflib.get_close_matches(key.lower(), ours, n=1, cutoff=NEAR_MISS_CUTOFF)
         if match:
-            yield ValidationError(MISSPELT.format(key=key, match=match[0]))
+            shown = ", ".join(ours)
+            yield ValidationError(
+                UNKNOWN_CLOSE.format(key=key, match=match[0], allowed=shown), path=[key]
+            )
 
 
 @cache

@@ -81,6 +81,10 @@ FORM_FIELD_CONFLICT = (
     "object and an array, at one place)."
 )
 FORM_FIELD_TOO_DEEP = "The form field {name} nests deeper than {limit} levels."
+FORM_FIELD_UNREADABLE = (
+    "The form field {name} cannot be read: a key with ']' in it can only hold text, a number or "
+    "a boolean, not an object or an array."
+)
 JSON_TOO_DEEP = "The JSON body nests arrays and objects deeper than {limit} levels."
 JSON_NUMBER_RANGE = (
     "The JSON number {number} is out of range: integers must fit in 64 bits (signed), "

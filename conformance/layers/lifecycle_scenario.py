@@ -172,7 +172,7 @@ class Scenario:
         target = self.run.target
         token = target.admin_token if admin else target.token
         media = op.request_media_types[0] if op.request_media_types else None
-        extra = body_kwargs(media, body) if body is not None else {}
+        extra = body_kwargs(op, media, body) if body is not None else {}
         bounds = self.window()
         self.sent_low = bounds[0] if bounds else None
         exchange = self.run.client.request(

@@ -135,7 +135,7 @@ def _send(
         path = path_for(op, created.key_for(op), {**created.params, **(paths or {})})
     params = params_for(op, token) or None
     return client.request(
-        op.method, path, headers=headers, params=params, **body_kwargs(content_type, payload)
+        op.method, path, headers=headers, params=params, **body_kwargs(op, content_type, payload)
     )
 
 

@@ -249,7 +249,7 @@ class Session:
             op.method,
             path_for(op, None, params),
             headers=headers_for(op, self.target, self.target.token),
-            **body_kwargs(media, payload),
+            **body_kwargs(op, media, payload),
         )
         exchanges.append(exchange)
         if exchange.status is None or not 200 <= exchange.status < 300:
@@ -285,7 +285,7 @@ class Session:
             op.method,
             record_path(op, known, params),
             headers=headers_for(op, self.target, token),
-            **body_kwargs(media, payload),
+            **body_kwargs(op, media, payload),
         )
         exchanges.append(exchange)
         if exchange.status is None or not 200 <= exchange.status < 300:

@@ -206,8 +206,11 @@ def test_vocabulary_refuses_a_near_miss_of_an_extension_of_ours(
     _at(document, where)[key] = {}
     with pytest.raises(SpecError) as refused:
         build_spec("tiny", document)
-    assert refused.value.pointer == pointer(*where)
-    assert refused.value.problem == vocabulary.MISSPELT.format(key=key, match=match)
+    assert refused.value.pointer == pointer(*where, key)
+    assert refused.value.problem.startswith(
+        vocabulary.UNKNOWN_CLOSE.format(key=key, match=match, allowed="")[:-1]
+    )
+    assert match in refused.value.problem.split("allowed: ")[1].rstrip(")").split(", ")
 
 
 @pytest.mark.parametrize("directory", ["specs", "examples/specs"])
@@ -300,5 +303,19 @@ def test_vocabulary_refuses_an_extension_of_ours_on_the_wrong_object(
     _at(document, where)[key] = "x"
     with pytest.raises(SpecError) as refused:
         build_spec("tiny", document)
-    assert refused.value.pointer == pointer(*where)
+    assert refused.value.pointer == pointer(*where, key)
     assert refused.value.problem == vocabulary.MISPLACED.format(key=key, allowed=allowed)
+
+
+def test_vocabulary_a_near_miss_at_the_root_names_its_pointer_and_what_is_allowed(
+    tmp_path: Path,
+) -> None:
+    document = read_document(ROOT / "specs" / "finx.yaml")
+    document["x-idempotence"] = {"header": "Idempotency-Key"}
+    (tmp_path / "finx.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    (problem,) = load_directory(tmp_path).problems
+    assert problem.pointer == "/x-idempotence"
+    assert str(problem).startswith(f"{tmp_path / 'finx.yaml'}#/x-idempotence: ")
+    assert problem.message.startswith("unknown key 'x-idempotence' (did you mean 'x-idempotency'?")
+    allowed = problem.message.split("allowed: ", 1)[1].rstrip(")").split(", ")
+    assert {"x-resources", "x-idempotency", "x-errors"} <= set(allowed)

@@ -136,14 +136,20 @@ def test_form_shaped_deep_object_fields_are_folded_into_objects(
         (b"metadata[a]=1&metadata[a]=2", errors.PARAMETER_REPEATED.format(name="'metadata[a]'")),
         (b"metadata=x&metadata[a]=1", errors.FORM_FIELD_CONFLICT.format(name="'metadata[a]'")),
         (
-            b"metadata[a]=1&metadata[a][b]=2",
-            errors.FORM_FIELD_CONFLICT.format(name="'metadata[a][b]'"),
+            b"options[document]=1&options[document][require_matching_selfie]=2",
+            errors.FORM_FIELD_CONFLICT.format(
+                name=errors.shown("options[document][require_matching_selfie]")
+            ),
         ),
         (
-            b"metadata" + b"[a]" * (MAX_DEPTH + 1) + b"=1",
+            b"options" + b"[a]" * (MAX_DEPTH + 1) + b"=1",
             errors.FORM_FIELD_TOO_DEEP.format(
-                name=errors.shown("metadata" + "[a]" * (MAX_DEPTH + 1)), limit=MAX_DEPTH
+                name=errors.shown("options" + "[a]" * (MAX_DEPTH + 1)), limit=MAX_DEPTH
             ),
+        ),
+        (
+            b"nested[a]][b]=1",
+            errors.FORM_FIELD_UNREADABLE.format(name="'nested[a]][b]'"),
         ),
     ],
 )
@@ -153,6 +159,25 @@ def test_form_shaped_deep_object_fields_that_do_not_fold_are_400(
     response = client.post("/v1/sessions", headers=_form("deep"), content=body)
     assert response.status_code == 400
     assert response.json()["error"]["message"] == message
+
+
+@pytest.mark.parametrize(
+    ("body", "metadata"),
+    [
+        (b"metadata[a[b]=1", {"a[b": "1"}),
+        (b"metadata[a]]=1", {"a]": "1"}),
+        (b"metadata[[x]]=1&metadata[]]=2", {"[x]": "1", "]": "2"}),
+        (b"metadata[a][b]=1&metadata[a]=2", {"a][b": "1", "a": "2"}),
+        (b"metadata%5Ba%5D%5D=1", {"a]": "1"}),
+    ],
+)
+def test_form_shaped_a_metadata_key_may_hold_brackets(
+    client: TestClient, body: bytes, metadata: dict[str, str]
+) -> None:
+    """A map of text takes any key: the text between the first `[` and the final `]`."""
+    response = client.post("/v1/sessions", headers=_form("brackets"), content=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["metadata"] == metadata
 
 
 def test_form_shaped_deep_object_values_meet_the_schema(client: TestClient) -> None:

@@ -1,0 +1,36 @@
+"""Whether a form body, as it went out, is valid for its operation: the judge of a negative
+case whose invalid value a form may have made valid on the way.
+
+A form carries text only (OpenAPI 3.0.3 §4.7.14), so a generated "invalid" value can reach the
+server as a valid one: a number for a text field is the text `1.5`, and so is a number in a
+map of strings sent `style: deepObject` (`metadata[k]=1.5`). schemathesis reads a sent form's
+top-level fields back before it counts a negative case (`negative_data_rejection`), but not the
+bracketed fields of a `deepObject`; this reads the body the way the server does
+(`kycspec.formfields.decode`, the mock's own reading) and validates the value it spells.
+"""
+
+from urllib.parse import parse_qsl
+
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+from conformance.requests import FORM_MEDIA
+from kycspec.formfields import FormFieldError, decode
+from kycspec.model import Operation
+
+
+def valid_as_sent(op: Operation, media_type: str | None, body: bytes | str | None) -> bool:
+    """Whether the urlencoded `body` sent to `op` spells a value its request schema allows
+    (False for any other media type, or fields that spell no value)."""
+    if media_type is None or media_type.split(";")[0].strip().lower() != FORM_MEDIA:
+        return False
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body or ""
+    fields: dict[str, list[str]] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        fields.setdefault(name, []).append(value)
+    schema = op.request_schema or {}
+    try:
+        spelt = decode(fields, schema, op.request_encodings.get(FORM_MEDIA, {}))
+    except FormFieldError:
+        return False
+    validator = OAS30Validator(schema, format_checker=oas30_format_checker)
+    return bool(validator.is_valid(spelt))
