@@ -16,7 +16,8 @@ class Template:
     """One numbered requirement, before it is made concrete for an API (and a resource).
 
     A lifecycle statement may name the resource's own timestamp fields as `{created}` and
-    `{updated}`.
+    `{updated}`, and the status of the lifecycle's refusals (`x-errors.statuses`) as
+    `{refused}`.
     """
 
     number: int
@@ -192,7 +193,8 @@ SCHEMA = (
         "MUST",
         "idempotent_retries",
         "A write retried with the same idempotency key and body gets the first answer and "
-        "writes nothing; the same key with another body is refused with 400.",
+        "writes nothing; the same key with another body is refused with the status and "
+        "envelope x-errors declares for idempotency_key_reused (400 by default).",
         "x-idempotency (Stripe idempotent requests)",
         lambda spec, res: spec.idempotency_header is not None,
     ),
@@ -242,7 +244,7 @@ LIFECYCLE = (
         5,
         "MUST",
         "forbidden_transitions_refused",
-        "A transition the lifecycle does not declare is refused with 409 and the record "
+        "A transition the lifecycle does not declare is refused with {refused} and the record "
         "is unchanged.",
         "x-resources lifecycle (specs/README.md)",
         _has_forbidden_moves,
@@ -316,8 +318,8 @@ LIFECYCLE = (
         14,
         "MUST",
         "read_only_states_refuse_writes",
-        "A record in a read-only state refuses every update, transition and delete with 409 "
-        "and is unchanged.",
+        "A record in a read-only state refuses every update, transition and delete with "
+        "{refused} and is unchanged.",
         "x-resources lifecycle read-only",
         _has_read_only,
     ),

@@ -119,7 +119,11 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
             # the lifecycle layer makes its own records; a server-made feed is checked by
             # `feed_records_changes` instead
             continue
-        fields = {"created": resource.created_field, "updated": resource.updated_field}
+        fields = {
+            "created": resource.created_field,
+            "updated": resource.updated_field,
+            "refused": resource.lifecycle.refused_status if resource.lifecycle else "",
+        }
         found += [
             _made(
                 t,

@@ -72,6 +72,9 @@ class Lifecycle:
     raw_on_enter: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     # `default` as rules: the conditional ones, in order; `default` is then the last rule's state
     starts: tuple[StartRule, ...] = ()
+    # the status of a move or write the lifecycle refuses, in the `invalid_transition` kind:
+    # the API's `x-errors.statuses` (Stripe answers 400), else 409
+    refused_status: int = 409
 
     def start_rule(self, ctx: Context) -> StartRule | None:
         """The first conditional `default` rule whose condition holds for a create, if any."""
@@ -151,8 +154,9 @@ class Lifecycle:
         return found
 
 
-def build_lifecycle(raw: Mapping[str, Any]) -> Lifecycle:
-    """Compile a `lifecycle` declaration."""
+def build_lifecycle(raw: Mapping[str, Any], refused_status: int = 409) -> Lifecycle:
+    """Compile a `lifecycle` declaration; `refused_status` is the API's status for the moves
+    and writes it refuses (`x-errors.statuses.invalid_transition`)."""
     transitions = []
     for item in raw.get("transitions", []):
         via = item.get("via", {})
@@ -192,6 +196,7 @@ def build_lifecycle(raw: Mapping[str, Any]) -> Lifecycle:
         read_only=tuple(raw.get("read-only", [])),
         on_enter={state: compile_value(values) for state, values in on_enter.items()},
         raw_on_enter=on_enter,
+        refused_status=refused_status,
     )
 
 

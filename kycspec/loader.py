@@ -128,11 +128,14 @@ def inline_refs(
     return node
 
 
-def _resource(document: JSONObject, name: str, raw: Mapping[str, Any]) -> Resource:
+def _resource(
+    document: JSONObject, name: str, raw: Mapping[str, Any], errors: ErrorFormat
+) -> Resource:
     timestamps = raw.get("timestamps", {})
     id_spec = raw["id"]
     id_pattern(id_spec["format"])
-    lifecycle = build_lifecycle(raw["lifecycle"]) if "lifecycle" in raw else None
+    refused = errors.status("invalid_transition")
+    lifecycle = build_lifecycle(raw["lifecycle"], refused) if "lifecycle" in raw else None
     schema = inline_refs(document, resolve_pointer(document, raw["schema"]))
     for path in raw.get("partition", []):
         split_path(path)
@@ -340,12 +343,12 @@ def _fixtures(document: JSONObject, raw: list[Mapping[str, Any]]) -> tuple[Fixtu
     )
 
 
-def _resources(document: JSONObject, source: str) -> dict[str, Resource]:
+def _resources(document: JSONObject, source: str, errors: ErrorFormat) -> dict[str, Resource]:
     """The compiled `x-resources`: feeds checked, children placed under their parents."""
     resources = {}
     for res_name, raw in document.get("x-resources", {}).items():
         try:
-            resources[res_name] = _resource(document, res_name, raw)
+            resources[res_name] = _resource(document, res_name, raw, errors)
         except (KeyError, TypeError, ValueError) as exc:
             raise spec_error(source, pointer("x-resources", res_name), _problem(exc)) from None
     for res_name, resource in resources.items():
@@ -369,6 +372,18 @@ def _resources(document: JSONObject, source: str) -> dict[str, Resource]:
                 at = pointer("x-resources", res_name, "parent")
                 raise spec_error(source, at, str(exc)) from None
     return resources
+
+
+def _errors(raw: Mapping[str, Any]) -> ErrorFormat:
+    """The compiled `x-errors` (RFC 9457 problem details when the spec declares none)."""
+    default_body = {"title": "$title", "status": "$status", "detail": "$detail"}
+    return ErrorFormat(
+        media_type=raw.get("mediaType", "application/problem+json"),
+        body=compile_value(raw.get("body", default_body)),
+        codes=raw.get("codes", {}),
+        statuses=raw.get("statuses", {}),
+        bodies={kind: compile_value(body) for kind, body in raw.get("bodies", {}).items()},
+    )
 
 
 def build_spec(
@@ -397,7 +412,8 @@ def build_spec(
             problem = NO_RESOURCES.format(key=stray[0], how=MAKE_STATEFUL)
             raise spec_error(source, pointer(stray[0]), problem)
         return stateless_spec(name, document, source_version)
-    resources = _resources(document, source)
+    error_format = _errors(document.get("x-errors", {}))
+    resources = _resources(document, source, error_format)
     base = Path(source).parent if Path(source).is_file() else None  # for `externalValue`
     sandbox = document.get("x-sandbox", {})
     try:
@@ -429,7 +445,6 @@ def build_spec(
         references.check(document, resources)
     except references.ReferenceProblem as exc:
         raise spec_error(source, exc.pointer, exc.problem) from None
-    errors = document.get("x-errors", {})
     spec = ApiSpec(
         name=name,
         title=document["info"]["title"],
@@ -437,13 +452,7 @@ def build_spec(
         base_path=base_path(document),
         resources=resources,
         operations=operations,
-        errors=ErrorFormat(
-            media_type=errors.get("mediaType", "application/problem+json"),
-            body=compile_value(
-                errors.get("body", {"title": "$title", "status": "$status", "detail": "$detail"})
-            ),
-            codes=errors.get("codes", {}),
-        ),
+        errors=error_format,
         tokens={t: TokenAlias(**v) for t, v in sandbox.get("tokens", {}).items()},
         fixtures=fixtures,
         magic=magic,

@@ -22,11 +22,18 @@ ERROR_KINDS = (
     "method_not_allowed",
     "invalid_transition",
     "guard_failed",
+    "idempotency_key_reused",
     "payload_too_large",
     "unsupported_media_type",
     "not_acceptable",
     "internal_error",
 )
+# The error kinds whose HTTP status is the vendor's choice (`x-errors.statuses`), with the
+# status each has when the spec does not choose: a move the lifecycle refuses is a conflict
+# with the record's state (409, RFC 9110 section 15.5.10), an idempotency key sent again with
+# another request is a 400 as Stripe answers it (https://docs.stripe.com/api/idempotent_requests;
+# the IETF Idempotency-Key draft, section 2.7, suggests 422).
+CHOSEN_STATUSES: Mapping[str, int] = {"invalid_transition": 409, "idempotency_key_reused": 400}
 
 
 @dataclass(frozen=True)
@@ -195,14 +202,26 @@ class Operation:
 
 @dataclass(frozen=True)
 class ErrorFormat:
-    """The vendor's error envelope (`x-errors`)."""
+    """The vendor's error envelope (`x-errors`): a body template (`bodies` holds one of its
+    own for some kinds: Stripe's `idempotency_error` type), the code of each kind, and the
+    status of the kinds whose status the vendor chooses (`CHOSEN_STATUSES`)."""
 
     media_type: str
     body: Value
     codes: Mapping[str, str]
+    statuses: Mapping[str, int] = field(default_factory=dict)
+    bodies: Mapping[str, Value] = field(default_factory=dict)
 
     def code(self, kind: str) -> str:
         return self.codes.get(kind, kind)
+
+    def status(self, kind: str) -> int:
+        """The status of a kind in `CHOSEN_STATUSES`: the spec's, else the default."""
+        return self.statuses.get(kind, CHOSEN_STATUSES[kind])
+
+    def body_of(self, kind: str) -> Value:
+        """The body template of an error of this kind."""
+        return self.bodies.get(kind, self.body)
 
 
 @dataclass(frozen=True)

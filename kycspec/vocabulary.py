@@ -29,7 +29,7 @@ from jsonschema.exceptions import by_relevance
 
 from kycspec import signature
 from kycspec.expressions import TEST_KINDS, TIME_FORMATS
-from kycspec.model import ERROR_KINDS, FILTER_OPS, ROLES
+from kycspec.model import CHOSEN_STATUSES, ERROR_KINDS, FILTER_OPS, ROLES
 from kycspec.paging import PAGING_STYLES
 from kycspec.problems import pointer
 from kycspec.reading import parse_text
@@ -54,6 +54,7 @@ REGISTERED: Mapping[str, Callable[[], Iterable[str]]] = {
     "updateSemantic": UPDATE_SEMANTICS.names,
     "filterOp": lambda: FILTER_OPS,
     "errorKind": lambda: ERROR_KINDS,
+    "statusKind": lambda: CHOSEN_STATUSES,
     "signatureScheme": lambda: signature.SCHEMES,
     "webhookVia": lambda: VIA,
     "timeFormat": lambda: TIME_FORMATS,

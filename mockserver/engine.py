@@ -218,7 +218,7 @@ class Engine:
             return self._roles[op.role](op, request, ctx)
         print_ = fingerprint(op, request.path, request.query, request.body)
         kept = (self.store, self.spec.name, request.caller.sandbox, key, print_)
-        stored = recall(*kept)
+        stored = recall(*kept, reused_status=self.spec.errors.status("idempotency_key_reused"))
         if stored is not None:  # the first answer again; nothing is written
             status, body, fields = stored
             return MockResponse(status, body, headers=fields)
@@ -253,7 +253,7 @@ class Engine:
                     state=state,
                     allowed=", ".join(parent.writable_in),
                 ),
-                status=409,
+                status=owner.lifecycle.refused_status if owner.lifecycle else 409,
             )
         if writes:
             check_writable(owner, record)

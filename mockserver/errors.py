@@ -6,7 +6,8 @@ MockError                      status  kind
 ├── Forbidden                  403     forbidden
 ├── NotFound                   404     not_found
 ├── MethodNotAllowed           405     method_not_allowed
-├── InvalidTransition          409     invalid_transition
+├── InvalidTransition          409     invalid_transition (or the spec's `x-errors.statuses`)
+├── IdempotencyKeyReused       400     idempotency_key_reused (or the spec's `x-errors.statuses`)
 ├── GuardRefused               422     guard_failed (or the guard's own status and code)
 ├── PayloadTooLarge            413     payload_too_large
 ├── NotAcceptable              406     not_acceptable
@@ -157,7 +158,7 @@ class MockError(Exception):
                 "detail": printable(self.detail),
             },
         )
-        return errors.body(ctx)  # type: ignore[no-any-return]
+        return errors.body_of(self.kind)(ctx)  # type: ignore[no-any-return]
 
 
 class InvalidRequest(MockError):
@@ -194,6 +195,13 @@ class MethodNotAllowed(MockError):
 class InvalidTransition(MockError):
     status = 409
     kind = "invalid_transition"
+
+
+class IdempotencyKeyReused(MockError):
+    """An idempotency key sent again with another request (Stripe's `idempotency_error`)."""
+
+    status = 400
+    kind = "idempotency_key_reused"
 
 
 class GuardRefused(MockError):

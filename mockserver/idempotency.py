@@ -3,8 +3,9 @@
 The first successful answer to a write that carries a key is kept in the caller's sandbox, and
 a key belongs to the sandbox, not to one operation. The same key with the same operation, path,
 query and body gets that answer again, with `Idempotent-Replayed: true`, and nothing is written
-twice; the same key with anything else (another body, or another endpoint) is refused with a
-400, as Stripe does (https://docs.stripe.com/api/idempotent_requests). Keys are kept like
+twice; the same key with anything else (another body, or another endpoint) is refused in the
+`idempotency_key_reused` kind: a 400, as Stripe does (https://docs.stripe.com/api/idempotent_requests),
+unless the spec's `x-errors.statuses` names another. Keys are kept like
 records, so a sandbox reset forgets them. GET requests ignore the key (they are idempotent
 already, RFC 9110 9.2.2).
 """
@@ -35,17 +36,20 @@ def _upload(value: Any) -> str:
 
 
 def recall(
-    store: Store, api: str, sandbox: str, key: str, print_: str
+    store: Store, api: str, sandbox: str, key: str, print_: str, *, reused_status: int
 ) -> tuple[int, Any, dict[str, str]] | None:
     """The answer (status, body, header fields) kept for `key`, or None when there is none yet.
 
-    Raises `errors.InvalidRequest` (400) when the key was used for another request.
+    Raises `errors.IdempotencyKeyReused` with `reused_status` when the key was used for another
+    request.
     """
     stored = _keys(store, api, sandbox).get(key)
     if stored is None:
         return None
     if stored["fingerprint"] != print_:
-        raise errors.InvalidRequest(errors.IDEMPOTENCY_KEY_REUSED.format(key=key))
+        raise errors.IdempotencyKeyReused(
+            errors.IDEMPOTENCY_KEY_REUSED.format(key=key), status=reused_status
+        )
     headers = {**stored.get("headers", {}), REPLAYED_HEADER: "true"}  # none in an old store
     return stored["status"], stored["body"], headers
 

@@ -21,7 +21,8 @@ def check_transition(
     transition = lifecycle.find(source, target, operation) if lifecycle else None
     if transition is None:
         raise InvalidTransition(
-            TRANSITION_REFUSED.format(resource=resource.name, source=source, target=target)
+            TRANSITION_REFUSED.format(resource=resource.name, source=source, target=target),
+            status=lifecycle.refused_status if lifecycle else None,
         )
     for guard in transition.guards:
         if guard.refuses(ctx):
@@ -30,15 +31,17 @@ def check_transition(
 
 
 def check_writable(resource: Resource, record: JSONObject) -> None:
-    """Refuse any write to a record in one of its lifecycle's `read-only` states: a 409 in
-    the `invalid_transition` kind (a conflict with the record's state, RFC 9110 section 15.5.10)."""
+    """Refuse any write to a record in one of its lifecycle's `read-only` states: the
+    lifecycle's refusal (409 unless the spec's `x-errors.statuses` says otherwise) in the
+    `invalid_transition` kind (a conflict with the record's state, RFC 9110 section 15.5.10)."""
     lifecycle = resource.lifecycle
     state = record.get(lifecycle.field) if lifecycle else None
     if lifecycle is not None and state in lifecycle.read_only:
         raise InvalidTransition(
             READ_ONLY_REFUSED.format(
                 resource=resource.name, id=record.get(resource.id_field), state=state
-            )
+            ),
+            status=lifecycle.refused_status,
         )
 
 

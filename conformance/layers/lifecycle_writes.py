@@ -38,9 +38,9 @@ from kycspec.expressions import parse_time
 from kycspec.model import Magic, Operation, Resource
 from kycspec.types import JSONObject
 
-# specs/README.md: a request along a transition that is not declared is refused with 409; a
-# guard refuses with its own declared status.
-UNDECLARED_STATUS = 409
+# specs/README.md: a request along a transition that is not declared is refused with the
+# lifecycle's `refused_status` (409, or the spec's `x-errors.statuses`); a guard refuses with
+# its own declared status.
 UNDECLARED_REFUSAL = "{what} answered {status}; an undeclared transition is refused with {expected}"
 GUARD_REFUSAL = "{what} answered {status}; the guard refuses it with {expected}"
 READ_ONLY_REFUSAL = (
@@ -56,6 +56,13 @@ CLOCK_MARGIN_S = 3
 
 class Steps(Scenario):
     """Reads, writes, deletes and clock moves, each compared with the model."""
+
+    @property
+    def _refused_status(self) -> int:
+        """The status of a write the lifecycle refuses (`Lifecycle.refused_status`)."""
+        lifecycle = self.resource.lifecycle
+        assert lifecycle is not None  # only a lifecycle refuses writes
+        return lifecycle.refused_status
 
     @property
     def writers(self) -> list[Operation]:
@@ -156,9 +163,10 @@ class Steps(Scenario):
                     what=what, status=status, expected=outcome.guard.status
                 )
                 raise Violation("guards_enforced", message)
-            if outcome.guard is None and status != UNDECLARED_STATUS:
+            refused = self._refused_status
+            if outcome.guard is None and status != refused:
                 text = READ_ONLY_REFUSAL if outcome.refused == READ_ONLY else UNDECLARED_REFUSAL
-                message = text.format(what=what, status=status, expected=UNDECLARED_STATUS)
+                message = text.format(what=what, status=status, expected=refused)
                 raise Violation(outcome.refused, message)
             for check in outcome.checks:
                 self.ran(check, GUARD_REFUSED if check == "guards_enforced" else None)
@@ -184,9 +192,9 @@ class Steps(Scenario):
         assert op is not None
         if read_only(self.resource, self.records[rid]):
             exchange, _ = self.send(READ_ONLY, op, self.path(op, rid))
-            if exchange.status != UNDECLARED_STATUS:
+            if exchange.status != self._refused_status:
                 message = READ_ONLY_REFUSAL.format(
-                    what=f"deleting {rid}", status=exchange.status, expected=UNDECLARED_STATUS
+                    what=f"deleting {rid}", status=exchange.status, expected=self._refused_status
                 )
                 raise Violation(READ_ONLY, message)
             self.ran(READ_ONLY)

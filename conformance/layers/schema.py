@@ -81,9 +81,7 @@ BUDGET_SPENT = "budget spent before every operation was exercised"
 NOT_ACCEPTED = "answered {status} to valid data (acceptable: {allowed})"
 NO_DATA = "no {mode} data can be generated for it"
 GENERATION_FAILED = "{op}: generating {mode} data failed ({error})"
-# The status of a record that is gone, and of a state change the lifecycle refuses.
-GONE_STATUS = 404
-REFUSED_STATE_STATUS = 409
+GONE_STATUS = 404  # the status of a record that is gone
 MISSING_BODY_STATUS = 400  # a required request body that was sent as no content
 SERVER_ERROR = 500
 INTERNAL_HEADER = "x-schemathesis-testcaseid"
@@ -225,9 +223,10 @@ def acceptable(op: Operation, query: Mapping[str, Any] | None = None) -> tuple[i
     """The non-2xx answers a conforming server may give to valid data for `op`.
 
     Valid data can still meet a state the spec documents: a record that is gone (404, for an
-    operation on a record), a state change the lifecycle refuses in the record's state (409,
-    specs/README.md), a guard's declared status. Never 401/403 (the preflight showed the
-    token is accepted), never a 5xx (RFC 9110 section 15.6: a server error).
+    operation on a record), a state change the lifecycle refuses in the record's state (its
+    `refused_status`: 409, or the spec's `x-errors.statuses`), a guard's declared status.
+    Never 401/403 (the preflight showed the token is accepted), never a 5xx (RFC 9110 section
+    15.6: a server error).
     """
     found = []
     starts = op.paging.token_params if op.paging else ()
@@ -235,7 +234,7 @@ def acceptable(op: Operation, query: Mapping[str, Any] | None = None) -> tuple[i
         # a record, or a page start or end naming one (Fin X D5), unknown
         found.append(GONE_STATUS)
     if op.resource.lifecycle is not None and op.role in ("update", "transition"):
-        found.append(REFUSED_STATE_STATUS)
+        found.append(op.resource.lifecycle.refused_status)
     found += [guard.status for t in op.transitions() for guard in t.guards]
     return tuple(dict.fromkeys(found))
 

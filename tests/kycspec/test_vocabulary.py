@@ -19,7 +19,7 @@ from kycspec.loader import (
     load_directory,
     read_document,
 )
-from kycspec.model import ROLES
+from kycspec.model import CHOSEN_STATUSES, ERROR_KINDS, ROLES
 from kycspec.paging import PAGING_STYLES
 from kycspec.problems import DocumentError, pointer
 from kycspec.stateless import MAKE_STATEFUL
@@ -137,6 +137,26 @@ def _operation(document: dict[str, Any]) -> dict[str, Any]:
             lambda d: d.update({"x-idempotency": "Idempotency-Key"}),
             "/x-idempotency",
             vocabulary.WRONG_TYPE.format(expected="object", actual="string"),
+        ),
+        (
+            lambda d: d["x-errors"].update(statuses={"not_found": 410}),
+            "/x-errors/statuses",
+            vocabulary.UNKNOWN_KEY.format(key="not_found", allowed=", ".join(CHOSEN_STATUSES)),
+        ),
+        (
+            lambda d: d["x-errors"].update(statuses={"invalid_transition": 200}),
+            "/x-errors/statuses/invalid_transition",
+            "200 is less than the minimum of 400",
+        ),
+        (
+            lambda d: d["x-errors"].update(statuses={"invalid_transition": "400"}),
+            "/x-errors/statuses/invalid_transition",
+            vocabulary.WRONG_TYPE.format(expected="integer", actual="string"),
+        ),
+        (
+            lambda d: d["x-errors"].update(bodies={"idempotency_error": {"error": "$detail"}}),
+            "/x-errors/bodies",
+            vocabulary.UNKNOWN_KEY.format(key="idempotency_error", allowed=", ".join(ERROR_KINDS)),
         ),
         (
             lambda d: d["components"]["securitySchemes"]["bearerAuth"].update({"x-prefix": 3}),
