@@ -318,8 +318,8 @@ LIFECYCLE = (
         14,
         "MUST",
         "read_only_states_refuse_writes",
-        "A record in a read-only state refuses every update, transition and delete with "
-        "{refused} and is unchanged.",
+        "A record in a read-only state refuses every update and delete, and every transition "
+        "its lifecycle does not declare out of the state, with {refused} and is unchanged.",
         "x-resources lifecycle read-only",
         _has_read_only,
     ),

@@ -1,7 +1,7 @@
 """The `lifecycle` of a resource: states, transitions, guards, and what entering a state sets."""
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +64,10 @@ class Lifecycle:
     default: str | None
     terminal: tuple[str, ...]
     transitions: tuple[Transition, ...]
-    # `read-only`: terminal states in which the record refuses every write (update, transition,
-    # delete, and its children's writes), as Onfido's and Persona's redacted records do
+    # `read-only`: states in which the record refuses every write (update, delete, its
+    # children's writes, and any transition not declared out of the state), as Onfido's and
+    # Persona's redacted records do, and Stripe's VerificationSession once it left
+    # `requires_input` (only cancel and redact, declared, still move it)
     read_only: tuple[str, ...] = ()
     # `dataclasses.field` in full: the `field` attribute above shadows the name in this body
     on_enter: Mapping[str, Value] = dataclasses.field(default_factory=dict)
@@ -106,6 +108,20 @@ class Lifecycle:
         found = (s for t in self.transitions if t.operation == operation for s in t.sources)
         return tuple(dict.fromkeys(found))
 
+    def refuses(self, state: Any, move: tuple[str, str] | None = None) -> bool:
+        """Whether a record in `state` refuses a write: it is read-only, and the write is not
+        a move (operation, target) the lifecycle declares out of it."""
+        if state not in self.read_only:
+            return False
+        return move is None or self.find(str(state), move[1], move[0]) is None
+
+    def moves_by(self, operations: Collection[str]) -> Iterator[tuple[int, Transition]]:
+        """The transitions (with their index) out of a read-only state that one of these
+        operations drives: updates, which a read-only state refuses, so they never happen."""
+        for index, transition in enumerate(self.transitions):
+            if transition.operation in operations and set(transition.sources) & set(self.read_only):
+                yield index, transition
+
     @property
     def clock_transitions(self) -> tuple[Transition, ...]:
         return tuple(t for t in self.transitions if t.clock)
@@ -125,11 +141,6 @@ class Lifecycle:
         named += [s for t in self.transitions for s in (*t.sources, t.target)]
         named += list(self.on_enter)
         found += [f"unknown state {s!r}" for s in dict.fromkeys(named) if s not in known]
-        found += [
-            f"read-only state {s!r} is not terminal"
-            for s in self.read_only
-            if s in known and s not in self.terminal
-        ]
         for state in dict.fromkeys([*starts, *([self.default] if self.default else [])]):
             if state in known and state not in self.initial:
                 found.append(f"default state {state!r} is not initial")

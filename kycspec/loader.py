@@ -85,6 +85,11 @@ MALFORMED = "malformed x- extension ({kind}: {error}); see specs/README.md"
 NO_DOCUMENTS = "no OpenAPI documents (*.yaml, *.yml, *.json) in {directory}"
 INFER_GAPS = "stays stateless under --infer: {gap}"
 SAME_NAME = "{other} has the same name; API names come from file names and must be unique"
+READ_ONLY_UPDATE = (
+    "the transition from read-only state(s) {states} is driven by the update {operation!r}, "
+    "which a read-only record refuses; drive it by a transition operation, the clock or the "
+    "parent, or leave the state out of `read-only`"
+)
 
 
 def spec_error(source: str, at: str, problem: str) -> SpecError:
@@ -374,6 +379,22 @@ def _resources(document: JSONObject, source: str, errors: ErrorFormat) -> dict[s
     return resources
 
 
+def _check_read_only(
+    source: str, resources: Mapping[str, Resource], operations: Mapping[str, Operation]
+) -> None:
+    """Refuse a transition out of a read-only state driven by an update (never possible)."""
+    updates = [op.operation_id for op in operations.values() if op.role == "update"]
+    for name, resource in resources.items():
+        lifecycle = resource.lifecycle
+        if lifecycle is None:
+            continue
+        for index, transition in lifecycle.moves_by(updates):
+            states = [s for s in transition.sources if s in lifecycle.read_only]
+            at = pointer("x-resources", name, "lifecycle", "transitions", index, "via")
+            problem = READ_ONLY_UPDATE.format(states=states, operation=transition.operation)
+            raise spec_error(source, at, problem)
+
+
 def _errors(raw: Mapping[str, Any]) -> ErrorFormat:
     """The compiled `x-errors` (RFC 9457 problem details when the spec declares none)."""
     default_body = {"title": "$title", "status": "$status", "detail": "$detail"}
@@ -433,6 +454,7 @@ def build_spec(
                     at = pointer("paths", path, method)
                     raise spec_error(source, at, _problem(exc)) from None
                 operations[op.operation_id] = op
+    _check_read_only(source, resources, operations)
     try:
         fixtures = _fixtures(document, sandbox.get("fixtures", []))
     except (KeyError, TypeError, ValueError) as exc:

@@ -607,7 +607,6 @@ class Engine:
             raise errors.InternalError(f"{op.operation_id}: the resource has no lifecycle")
         collection = self._records(op, request, ctx)
         record = dict(self._find(op, ctx, collection))
-        check_writable(resource, record)
         ctx.values["record"] = record
         source = record[lifecycle.field]
         magic = self._apply_magic(op, ctx)
@@ -615,6 +614,7 @@ class Engine:
         if target is None:
             field_name = op.target_field
             target = (request.body or {}).get(field_name) if field_name else op.target
+        check_writable(resource, record, (op.operation_id, str(target)))
         check_transition(resource, source, str(target), op.operation_id, ctx)
         changes = self._stored_fields(resource, request.body or {})
         changes.pop(lifecycle.field, None)

@@ -30,13 +30,16 @@ def check_transition(
     return transition
 
 
-def check_writable(resource: Resource, record: JSONObject) -> None:
-    """Refuse any write to a record in one of its lifecycle's `read-only` states: the
-    lifecycle's refusal (409 unless the spec's `x-errors.statuses` says otherwise) in the
+def check_writable(
+    resource: Resource, record: JSONObject, move: tuple[str, str] | None = None
+) -> None:
+    """Refuse a write to a record in one of its lifecycle's `read-only` states, unless it is
+    a `move` (operation, target) the lifecycle declares out of that state: the lifecycle's
+    refusal (409 unless the spec's `x-errors.statuses` says otherwise) in the
     `invalid_transition` kind (a conflict with the record's state, RFC 9110 section 15.5.10)."""
     lifecycle = resource.lifecycle
     state = record.get(lifecycle.field) if lifecycle else None
-    if lifecycle is not None and state in lifecycle.read_only:
+    if lifecycle is not None and lifecycle.refuses(state, move):
         raise InvalidTransition(
             READ_ONLY_REFUSED.format(
                 resource=resource.name, id=record.get(resource.id_field), state=state

@@ -261,10 +261,16 @@ def _move(
     return None
 
 
-def read_only(resource: Resource, record: JSONObject) -> bool:
-    """The record is in one of its lifecycle's `read-only` states: every write is a 409."""
+def read_only(resource: Resource, record: JSONObject, move: tuple[str, str] | None = None) -> bool:
+    """The record is in one of its lifecycle's `read-only` states and refuses the write: every
+    write but a `move` (operation, target) the lifecycle declares out of the state. A state the
+    clock may or may not have changed (`OneOf`) refuses when each of its values does."""
     lifecycle = resource.lifecycle
-    return lifecycle is not None and record.get(lifecycle.field) in lifecycle.read_only
+    if lifecycle is None:
+        return False
+    state = record.get(lifecycle.field)
+    states = state.values if isinstance(state, OneOf) else (state,)
+    return all(lifecycle.refuses(value, move) for value in states)
 
 
 def expect_update(op: Operation, record: JSONObject, body: JSONObject) -> Outcome:
@@ -300,8 +306,6 @@ def expect_transition(
     lifecycle = resource.lifecycle
     if lifecycle is None:
         raise ValueError(f"{op.operation_id}: the resource has no lifecycle")
-    if read_only(resource, record):
-        return Outcome(refused=READ_ONLY)
     caller = ADMIN if op.admin else USER
     ctx = context(resource, body=body, path=path, record=record, **{CALLER: caller})
     values = _magic(op, ctx, magic)
@@ -309,6 +313,8 @@ def expect_transition(
     target = values.pop(lifecycle.field, None)
     if target is None:
         target = body.get(op.target_field) if op.target_field else op.target
+    if read_only(resource, record, (op.operation_id, str(target))):
+        return Outcome(refused=READ_ONLY)
     refused = _move(op, record[lifecycle.field], str(target), ctx, outcome)
     if refused:
         return refused

@@ -93,3 +93,27 @@ def test_declared_idempotency_refusal_passes_on_the_mock(
     document = _declaring(**declared)
     tally = _idempotency(tmp_path, document, document)
     assert (tally.cases, tally.failures) == (1, [])
+
+
+# `processing` is read-only but not terminal: no update, the clock still moves it to `done`
+WHILE_PROCESSING = {"read_only": ("processing", "done"), "terminal": ("done",)}
+
+
+def test_a_read_only_state_that_is_not_terminal_is_expected_to_refuse_updates(
+    tmp_path: Path,
+) -> None:
+    checked = lifecycle_document(**WHILE_PROCESSING)
+    verdicts = _verdicts(run_lifecycle_layer(tmp_path, lifecycle_document(), checked))
+    verdict, message = verdicts["read_only_states_refuse_writes"]
+    assert verdict is Verdict.FAILED, verdicts
+    assert "updateThing on thg_" in message and " (in processing) answered 200;" in message
+
+
+def test_a_read_only_state_that_is_not_terminal_passes_on_the_mock(tmp_path: Path) -> None:
+    document = lifecycle_document(**WHILE_PROCESSING)
+    verdicts = _verdicts(run_lifecycle_layer(tmp_path, document, document))
+    bad = {k: v for k, v in verdicts.items() if v[0] in (Verdict.FAILED, Verdict.ERROR)}
+    assert bad == {}
+    # refused while processing or done, accepted while open, and the clock still moves it
+    for check in ("read_only_states_refuse_writes", "read_after_write", "clock_expiry"):
+        assert verdicts[check][0] is Verdict.PASSED, verdicts[check]

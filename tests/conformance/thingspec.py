@@ -27,10 +27,13 @@ NULLABLE = {"type": "string", "nullable": True}
 
 
 def lifecycle_document(
-    url: str = URL, report: str = REPORT, read_only: tuple[str, ...] = ("done",)
+    url: str = URL,
+    report: str = REPORT,
+    read_only: tuple[str, ...] = ("done",),
+    terminal: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """`thing` with a lifecycle: submitThing moves it to processing, the clock to done, where
-    updateThing (a form) is refused."""
+    updateThing (a form) is refused (the read-only states; terminal: the same by default)."""
     document = tiny_document()
     schema = document["components"]["schemas"]["Thing"]["properties"]
     schema.update(
@@ -45,7 +48,7 @@ def lifecycle_document(
             "field": "status",
             "states": ["open", "processing", "done"],
             "default": "open",
-            "terminal": list(read_only),
+            "terminal": list(read_only if terminal is None else terminal),
             "read-only": list(read_only),
             "on-enter": {
                 "processing": {"due_at": "$now+5s", "url": None},

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from kycspec.credentials import CREDENTIAL_SCHEMES
-from kycspec.loader import SpecError, build_spec, read_document
+from kycspec.loader import READ_ONLY_UPDATE, SpecError, build_spec, read_document
 from tests.tinyspec import tiny_document
 
 SOURCE = "specs/tiny.yaml"
@@ -84,6 +84,7 @@ def test_loader_public_and_credentials_follow_security() -> None:
 
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "specs" / "onboardly.yaml"
+FINX = Path(__file__).resolve().parents[2] / "specs" / "finx.yaml"
 
 
 def test_loader_refuses_a_parent_that_is_not_a_resource() -> None:
@@ -120,8 +121,20 @@ def test_loader_refuses_a_feed_of_an_unknown_resource() -> None:
     assert str(raised.value).startswith(f"{SOURCE}#/x-resources/event/records/of: ['checks']")
 
 
-def test_loader_refuses_a_read_only_state_that_is_not_terminal() -> None:
+def test_loader_takes_a_read_only_state_that_is_not_terminal() -> None:
+    # Stripe's VerificationSession takes no update once it left `requires_input`
     document = read_document(EXAMPLE)
     document["x-resources"]["check"]["lifecycle"]["read-only"] = ["redacted", "complete"]
-    with pytest.raises(SpecError, match="read-only state 'complete' is not terminal"):
-        build_spec("onboardly", document, SOURCE)
+    spec = build_spec("onboardly", document, SOURCE)
+    lifecycle = spec.resources["check"].lifecycle
+    assert lifecycle is not None and lifecycle.read_only == ("redacted", "complete")
+
+
+def test_loader_refuses_an_update_moving_a_record_out_of_a_read_only_state() -> None:
+    document = read_document(FINX)
+    document["x-resources"]["customer_verification"]["lifecycle"]["read-only"] = ["failed"]
+    with pytest.raises(SpecError) as raised:
+        build_spec("finx", document, SOURCE)
+    problem = READ_ONLY_UPDATE.format(states=["failed"], operation="updateCustomerVerification")
+    at = "/x-resources/customer_verification/lifecycle/transitions/2/via"
+    assert (raised.value.pointer, raised.value.problem) == (at, problem)

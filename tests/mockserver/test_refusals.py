@@ -1,6 +1,7 @@
 """Refusals with the statuses and envelopes a spec's `x-errors` declares (`statuses`,
-`bodies`), on the `thing` lifecycle of tests/conformance/thingspec.py: `submitThing` moves an
-open thing to `processing`, the clock to `done` (terminal, read-only)."""
+`bodies`), and read-only states that are not terminal, on the `thing` lifecycle of
+tests/conformance/thingspec.py: `submitThing` moves an open thing to `processing`, the clock
+to `done` (terminal, read-only)."""
 
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,38 @@ def test_refusals_a_reused_idempotency_key_has_its_kind_status_and_body(
     assert other.status_code == expected
     # the kind's own body template, with the kind's code (its name: no code declared)
     assert other.json() == {"error": "idempotency_key_reused"}
+
+
+def _finishing(document: dict[str, Any]) -> dict[str, Any]:
+    """`finishThing` moves a processing thing to done, as Stripe's cancel leaves a state."""
+    submit = document["paths"]["/things/{id}/submit"]["post"]
+    finish = {**submit, "operationId": "finishThing"}
+    finish["x-operation"] = {**submit["x-operation"], "target": "done"}
+    document["paths"]["/things/{id}/finish"] = {"post": finish}
+    lifecycle = document["x-resources"]["thing"]["lifecycle"]
+    lifecycle["transitions"].append(
+        {"from": ["processing"], "to": "done", "via": {"operation": "finishThing"}}
+    )
+    return document
+
+
+def test_refusals_a_read_only_state_that_is_not_terminal_takes_only_declared_moves(
+    tmp_path: Path,
+) -> None:
+    document = _finishing(lifecycle_document(read_only=("processing", "done"), terminal=("done",)))
+    client = _client(tmp_path, document)
+    open_thing, thing = _thing(client), _thing(client)
+    # updates pass while the record is not read-only
+    updated = client.post(f"{BASE}/{open_thing}", headers=_key(), data={"name": "b"})
+    assert updated.status_code == 200
+    client.post(f"{BASE}/{thing}/submit", headers=_key())
+    refused = client.post(f"{BASE}/{thing}", headers=_key(), data={"name": "b"})
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "error": errors.READ_ONLY_REFUSED.format(resource="thing", id=thing, state="processing")
+    }
+    again = client.post(f"{BASE}/{thing}/submit", headers=_key())
+    assert again.status_code == 409 and "'processing'" in again.json()["error"]
+    finished = client.post(f"{BASE}/{thing}/finish", headers=_key())
+    assert (finished.status_code, finished.json()["status"]) == (200, "done")
+    assert client.get(f"{BASE}/{thing}", headers=_key()).json()["name"] == "a"
