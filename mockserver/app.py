@@ -74,8 +74,11 @@ class MockApp:
         if scope["type"] == "http":
             scope = canonical(scope)  # every layer behind reads the one canonical head
             target = self._route(scope)
-            if isinstance(target, ApiEdge) and await target.hot(scope, receive, send):
-                return
+            if isinstance(target, ApiEdge):
+                handed_on = await target.hot(scope, receive, send)
+                if handed_on is None:
+                    return
+                receive = handed_on
         await self.asgi(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -96,31 +96,34 @@ class ApiEdge:
         finally:
             self._log(scope, head.get("authorization"), status["code"], started)
 
-    async def hot(self, scope: Scope, receive: Receive, send: Send) -> bool:
+    async def hot(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         """Answer on the hot path (`mockserver.hotpath`) a request the head rules admit as it
-        is (no delay, no body to buffer) and that does not ask for CORS (no `Origin`), logged
-        as `__call__` logs it; False, having done nothing, for any other request."""
+        is (no delay, no body to decode, within the size limit) and that does not ask for CORS
+        (no `Origin`), logged as `__call__` logs it, and return None; for any other request,
+        having changed nothing, return the `receive` to hand it on with."""
         if self.lane is None:
-            return False
+            return receive
         started = time.perf_counter()
         head: RequestHead = scope[HEAD]
         if head.get("origin") is not None:
-            return False
+            return receive
         try:
             delay, codings, chunked = self._check(scope, head)
         except errors.MockError:
-            return False
+            return receive
         if delay is not None or codings or chunked:
-            return False
-        answer = await self.lane.respond(scope, vary=True)
+            return receive
+        answer, receive = await self.lane.respond(
+            scope, receive, vary=True, limit=self.max_body_bytes
+        )
         if answer is None:
             scope[DECLINED] = True
-            return False
+            return receive
         try:
             await answer.send(send)
         finally:
             self._log(scope, head.get("authorization"), answer.status, started)
-        return True
+        return None
 
     def _check(self, scope: Scope, head: RequestHead) -> tuple[str | None, list[str], bool]:
         """The head and body rules that need nothing but the head: the request's delay

@@ -7,54 +7,62 @@ each operation whose handler the resolver offers directly (`mockserver.api.Engin
 
 - its route: the operation's path template (`mockserver.routes`), in a table by method in the
   order connexion's routing tries them (concrete paths first), so the first route a path
-  matches is the operation connexion would route it to;
+  matches is the operation connexion would route it to (`HEAD` routes to the GET operation,
+  as in connexion's routing);
 - its credential: the bearer token or API key header of its first security requirement, read
   from the request head and resolved by the function the app's security handler holds
   (`mockserver.fastcheck`);
 - its parameters: each path and query parameter's coercion (connexion's rules: `int`,
   `float`, connexion's `boolean`, a string as sent) and its schema's validator, compiled once;
   the query defaults connexion's `get_arguments` fills in; the handler's keyword arguments in
-  the order connexion builds them.
+  the order connexion builds them;
+- its JSON request body, if it takes one: the validator the chain's request validation uses
+  for `application/json` (`mockserver.validation.CachedJSONBodyValidator`), compiled once.
 
-Only reads (`GET`, and `HEAD`, which connexion's routing gives the GET operation) are
-compiled. A request is answered here only when every step takes the happy path: a route of a
-compiled operation, a credential that resolves, every parameter present as required, sent
-once, declared (strict validation), coerced and valid, no request body (nor a `Content-Type`),
-and a handler that answers without raising. Anything else (another method, an unknown route,
-an operation not compiled, a missing or refused credential, a parameter connexion would
-refuse, a body, an error the handler raises) is declined before anything is sent, and the
-request goes on to the chain behind, connexion's error handlers, compiled operations
-(`mockserver.compiled`) and reference chain, whose answer is the reference. A read's only
-side effects before it raises are its due clock transitions, which the chain's second run
-finds done; the request log is the edge's, written once either way.
+A request is answered here only when every step takes the happy path: a route of a compiled
+operation, every parameter present as required, sent once, declared (strict validation),
+coerced and valid, a credential that resolves, no body for an operation that takes none, or a
+JSON body (`Content-Type: application/json`, a `Content-Length`) that parses and is valid, and
+a handler that answers without raising. Anything else (an unknown route, an operation not
+compiled, a missing or refused credential, a parameter or body connexion would refuse, another
+media type, an error the handler raises) is declined, and the request goes on to the chain
+behind, connexion's error handlers, compiled operations (`mockserver.compiled`) and reference
+chain, whose answer is the reference, with the body read here replayed to it. Nothing is
+written before the decline: the engine commits a request's writes only once its answer is
+built (`mockserver.engine.Engine.handle`), so a handler that raises has changed nothing but its
+due clock transitions, which the chain's second run finds done; the request log is the edge's,
+written once either way.
 
 The answer is the handler's response encoded as Starlette encodes it (the same header lines,
 in the same order) and written with one `send` of the start and one of the body.
 `HotLane.respond` is the same entry for the API's edge (`mockserver.edge`), which calls it
-before any wrapper of its own and then adds the `Vary` line the app's CORS middleware adds to
-a request without `Origin`. `tests/mockserver/test_equivalence.py` replays the test corpus
-through both paths; `tests/mockserver/test_hot_path.py` sends every declining branch.
+before any wrapper of its own and adds the `Vary` line the app's CORS middleware adds to a
+request without `Origin`. `tests/mockserver/test_equivalence.py` replays the test corpus
+through both paths; `tests/mockserver/test_fast_checks.py` sends every declining branch.
 """
 
 from collections import defaultdict
 from collections.abc import Callable
+from copy import deepcopy
 from typing import Any
 from urllib.parse import parse_qsl
 
 from connexion.decorators.parameter import sanitized
+from connexion.exceptions import ProblemException
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
 from connexion.security import SecurityHandlerFactory
-from connexion.utils import boolean, is_nullable
+from connexion.utils import boolean, is_null, is_nullable
 from jsonschema import Draft4Validator, ValidationError
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.compiled import DirectHandler
-from mockserver.fastcheck import Credential, FastSecurityOperation
+from mockserver.fastcheck import Credential, FastSecurityOperation, FastValidationOperation
+from mockserver.head import HEAD, RequestHead
 from mockserver.routes import route_template, routing_order
 from mockserver.stack import Framework, has_body
-from mockserver.validation import CompiledSchema, compiled
+from mockserver.validation import CachedJSONBodyValidator, CompiledSchema, compiled
 
 _COERCE: dict[str, Callable[[str], Any] | None] = {
     "string": None,
@@ -66,6 +74,7 @@ _COERCE: dict[str, Callable[[str], Any] | None] = {
 a string stays as sent."""
 
 _MISSING = object()
+JSON = "application/json"
 _VARY = b"vary"
 
 
@@ -108,8 +117,31 @@ class _Parameter:
         return value
 
 
+class _JSONBody:
+    """An operation's JSON request body: read, parsed and validated by the operation's own
+    body validator (`mockserver.validation.CachedJSONBodyValidator`), and passed to the handler
+    as connexion's `get_arguments` passes it."""
+
+    def __init__(self, operation: AbstractOperation, validator: CachedJSONBodyValidator):
+        self.validator = validator
+        self.keyword = sanitized(operation.body_name(JSON))
+        schema = operation.body_schema(JSON)
+        self.nullable = is_nullable(schema)
+        self.default = schema.get("default", {})
+
+    def argument(self, raw: bytes) -> Any:
+        """The handler's body argument for a body of `raw` bytes (not empty); raises what the
+        validator raises where connexion would refuse it."""
+        body = self.validator.check(raw)
+        if self.nullable and is_null(body):
+            return None
+        if body is None:
+            return deepcopy(self.default)
+        return body
+
+
 class HotOperation:
-    """One operation compiled: route, credential, parameters, handler."""
+    """One operation compiled: route, credential, parameters, body, handler."""
 
     def __init__(
         self,
@@ -117,12 +149,12 @@ class HotOperation:
         route: Route,
         handler: DirectHandler,
         credential: Credential | None,
+        body: _JSONBody | None,
     ):
         self.route = route
         self.handler = handler
         self.credential = credential
-        if operation.method != "get":
-            raise NotCompiled("writes")  # an error after a write commits could not be declined
+        self.body = body
         path: list[_Parameter] = []
         query: list[_Parameter] = []
         for definition in operation.parameters:
@@ -183,10 +215,12 @@ class HotAPI(RoutedAPI[HotOperation | None]):
         security_map: dict[str, Any] | None = None,
         strict_validation: bool = False,
         validate_responses: bool = False,
+        validator_map: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.security_handler_factory = SecurityHandlerFactory(security_map)
+        self.validator_map = validator_map
         # Loose validation and response validation are the chain's alone.
         self.enabled = strict_validation and not validate_responses
         self.routes: list[tuple[str, Route, HotOperation | None]] = []
@@ -207,11 +241,27 @@ class HotAPI(RoutedAPI[HotOperation | None]):
             if credential is None:
                 return None
         try:
-            hot = HotOperation(operation, route, handler, credential)
+            hot = HotOperation(operation, route, handler, credential, self._body(operation))
         except NotCompiled:
             return None
         self.routes[-1] = (operation.path, route, hot)
         return hot
+
+    def _body(self, operation: AbstractOperation) -> _JSONBody | None:
+        """The operation's JSON body as its request validation reads it; None for an operation
+        without a body. Raises `NotCompiled` for a body taken in no JSON, or not validated."""
+        if not operation.is_request_body_defined:
+            return None
+        validation = FastValidationOperation(
+            _never, operation=operation, strict_validation=True, validator_map=self.validator_map
+        )
+        try:
+            validator = validation.body_validator([(b"content-type", JSON.encode())])
+        except ProblemException as exc:
+            raise NotCompiled("no JSON body") from exc
+        if not isinstance(validator, CachedJSONBodyValidator):
+            raise NotCompiled("a JSON body without the compiled validator")
+        return _JSONBody(operation, validator)
 
 
 async def _never(scope: Scope, receive: Receive, send: Send) -> None:
@@ -254,22 +304,26 @@ class HotLane:
                 table[method].append((route.path_regex, route.param_convertors, hot))
         self.table = dict(table)
 
-    async def respond(self, scope: Scope, *, vary: bool) -> Answer | None:
-        """The answer to the request if it takes the happy path (the handler has run); None,
-        having changed nothing, for any other request. With `vary`, the answer carries the
-        `Vary` line the app's CORS middleware adds to a request without `Origin`."""
+    async def respond(
+        self, scope: Scope, receive: Receive, *, vary: bool, limit: int | None = None
+    ) -> tuple[Answer | None, Receive]:
+        """The answer to the request if it takes the happy path (the handler has run), or None
+        for any other request, having changed nothing; and the `receive` to hand the request on
+        with (the body read here replayed first). A body over `limit` bytes is declined. With
+        `vary`, the answer carries the `Vary` line the app's CORS middleware adds to a request
+        without `Origin`."""
         routes = self.table.get(scope["method"])
         path = scope["path"]
         if routes is None or scope.get("root_path") or "\n" in path:
-            return None
+            return None, receive
         for regex, convertors, hot in routes:
             match = regex.match(path)
             if match is None:
                 continue
             if hot is None:
-                return None
-            return await self._run(hot, match.groupdict(), convertors, scope, vary)
-        return None
+                return None, receive
+            return await self._run(hot, match.groupdict(), convertors, scope, receive, vary, limit)
+        return None, receive
 
     async def _run(
         self,
@@ -277,24 +331,43 @@ class HotLane:
         matched: dict[str, str],
         convertors: dict[str, Any],
         scope: Scope,
+        receive: Receive,
         vary: bool,
-    ) -> Answer | None:
-        if has_body(scope):
-            return None  # a body, even an empty one or a type alone, is the chain's to read
+        limit: int | None,
+    ) -> tuple[Answer | None, Receive]:
+        head: RequestHead = scope[HEAD]
+        if hot.body is None:
+            if has_body(scope):
+                return None, receive  # a body, even an empty one or a type alone
+        elif head.get("content-type") != JSON or not _announced(head):
+            return None, receive  # another media type, or no length: the chain's to decide
         path_params = {name: convertors[name].convert(value) for name, value in matched.items()}
         kwargs = hot.arguments(path_params, scope["query_string"])
         if kwargs is None:
-            return None
+            return None, receive
+        token_info = None
         if hot.credential is not None:
             token_info = await hot.credential(scope)
             if token_info is None:
-                return None
+                return None, receive
+        if hot.body is not None:
+            messages, raw = await _read(receive, limit)
+            receive = _replay(messages, receive)
+            if raw is None:
+                return None, receive
+            try:
+                kwargs[hot.body.keyword] = hot.body.argument(raw)
+            except Exception:
+                return None, receive  # the chain's validator refuses it, as worded there
+        if token_info is not None:
             kwargs["user"] = token_info.get("sub", token_info.get("uid"))
             kwargs["token_info"] = token_info
         try:
             response = await hot.handler(kwargs, {**scope, "path_params": path_params})
         except Exception:
-            return None  # the chain answers it, as it answers every error
+            # The chain answers it, as it answers every error; the engine commits nothing
+            # for a request that fails (`mockserver.engine.Engine.handle`).
+            return None, receive
         status: int = response.status_code
         body = response.body
         if isinstance(body, bytes):
@@ -304,7 +377,48 @@ class HotLane:
             body, headers = encoded.body, encoded.raw_headers
         if vary:
             _add_vary(headers)
-        return Answer(status, headers, body)
+        return Answer(status, headers, body), receive
+
+
+def _announced(head: RequestHead) -> bool:
+    """Whether the request announces a body by a `Content-Length` of one octet or more, and
+    is not chunked."""
+    length = head.get("content-length")
+    return (
+        length is not None
+        and length.isdigit()
+        and int(length) > 0
+        and head.get("transfer-encoding") is None
+    )
+
+
+async def _read(receive: Receive, limit: int | None) -> tuple[list[Message], bytes | None]:
+    """The request's body messages, and the body (None: the client left, or it is over
+    `limit` bytes)."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None
+        size += len(message.get("body", b""))
+        if limit is not None and size > limit:
+            return messages, None
+        if not message.get("more_body", False):
+            return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """`receive`, giving `messages` first."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
 
 
 def _raw_headers(
@@ -354,7 +468,7 @@ class HotPathMiddleware(RoutedMiddleware[HotAPI]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and DECLINED not in scope:
-            answer = await self.lane.respond(scope, vary=False)
+            answer, receive = await self.lane.respond(scope, receive, vary=False)
             if answer is not None:
                 await answer.send(send)
                 return

@@ -265,6 +265,98 @@ def test_the_hot_path_answers_the_happy_path_and_declines_the_rest(
     assert added == ([1, 1] if hot is not None or status == 400 else [0, 0])
 
 
+JSON_TYPE = [(b"content-type", b"application/json")]
+VALID = json.dumps(RECORD).encode()
+WRITE_CASES = [
+    ("POST", "/v1/kyc", JSON_TYPE, VALID, True, 200),
+    ("POST", "/v1/kyc?limit=2", JSON_TYPE, VALID, False, 400),  # an undeclared parameter
+    ("POST", "/v1/kyc", JSON_TYPE, b'{"customer_id": 7}', False, 400),  # fails its schema
+    ("POST", "/v1/kyc", JSON_TYPE, b'{"customer_id": ', False, 400),  # not JSON
+    ("POST", "/v1/kyc", JSON_TYPE, b"null", False, 400),
+    ("POST", "/v1/kyc", JSON_TYPE, b"\xef\xbb\xbf{}", False, 400),  # a byte order mark
+    ("POST", "/v1/kyc", [(b"content-type", b"application/json; charset=utf-8")], VALID, False, 200),
+    ("POST", "/v1/kyc", [(b"content-type", b"text/plain")], VALID, False, 415),
+    (
+        "POST",
+        "/v1/kyc",
+        [(b"content-type", b"application/x-www-form-urlencoded")],
+        b"&".join(b"%s=%s" % (k.encode(), v.encode()) for k, v in RECORD.items()),
+        False,
+        200,
+    ),
+    ("POST", "/v1/kyc", [], VALID, False, 400),  # no type: the chain reads a form
+    ("PUT", "/v1/kyc/WAz8eIbvDR60rouK", JSON_TYPE, b'{"document_number": "1"}', False, 404),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body", "hot", "status"), WRITE_CASES)
+def test_the_hot_path_writes_a_valid_json_body_and_declines_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+    finx: tuple[MockApp, MockApp],
+    method: str,
+    path: str,
+    headers: Headers,
+    body: bytes,
+    hot: bool,
+    status: int,
+) -> None:
+    chain = _chain_entries(monkeypatch)
+    length = [(b"content-length", str(len(body)).encode())]
+    got_status, _, content = _alike(finx, method, path, BEARER + headers + length, body=body)
+    assert got_status == status, content
+    fast, slow = (app.root.app.middleware for app in finx)  # type: ignore[attr-defined]
+    assert chain.count(slow) == 1
+    assert chain.count(fast) == (0 if hot else 1)
+    records = [json.dumps([r.to_json() for r in app.server.export()], default=str) for app in finx]
+    assert records[0] == records[1]
+
+
+def test_a_body_over_the_limit_is_declined_before_anything_is_written() -> None:
+    apps = (
+        create_app(api="finx", max_body_bytes=64),
+        create_app(api="finx", max_body_bytes=64, slow_path=True),
+    )
+    before = [len(app.server.export()) for app in apps]
+    headers = [*BEARER, *JSON_TYPE, (b"content-length", b"%d" % len(VALID))]
+    got_status, _, content = _alike(apps, "POST", "/v1/kyc", headers, body=VALID)
+    assert got_status == 413, content
+    assert [len(app.server.export()) for app in apps] == before
+
+
+def test_a_body_in_several_messages_is_read_whole(finx: tuple[MockApp, MockApp]) -> None:
+    # what a server hands over for a body that arrives in pieces
+    chunks = [VALID[:10], VALID[10:40], VALID[40:]]
+    answers = []
+    for app in finx:
+        messages = [
+            {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+            for i, chunk in enumerate(chunks)
+        ]
+        sent: list[dict[str, Any]] = []
+
+        async def receive(pending: list[dict[str, Any]] = messages) -> dict[str, Any]:
+            return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any], into: list[dict[str, Any]] = sent) -> None:
+            into.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/v1/kyc",
+            "raw_path": b"/v1/kyc",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [*BEARER, *JSON_TYPE, (b"content-length", b"%d" % len(VALID))],
+        }
+        with deterministic() as reset:
+            reset(0)
+            asyncio.run(app(scope, receive, send))
+        answers.append((sent[0]["status"], sent[1]["body"]))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 200
+
+
 def test_the_hot_path_reads_a_record_once_it_exists(
     monkeypatch: pytest.MonkeyPatch, finx: tuple[MockApp, MockApp]
 ) -> None:
