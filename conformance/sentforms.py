@@ -9,28 +9,34 @@ bracketed fields of a `deepObject`; this reads the body the way the server does
 (`kycspec.formfields.decode`, the mock's own reading) and validates the value it spells.
 """
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
-
+from conformance.nullable import validator
 from conformance.requests import FORM_MEDIA
 from kycspec.formfields import FormFieldError, decode
-from kycspec.model import Operation
 
 
-def valid_as_sent(op: Operation, media_type: str | None, body: bytes | str | None) -> bool:
-    """Whether the urlencoded `body` sent to `op` spells a value its request schema allows
-    (False for any other media type, or fields that spell no value)."""
-    if media_type is None or media_type.split(";")[0].strip().lower() != FORM_MEDIA:
+def valid_as_sent(
+    schema: Mapping[str, Any] | None,
+    encoding: Mapping[str, Any],
+    media_type: str | None,
+    body: bytes | str | None,
+) -> bool:
+    """Whether the urlencoded `body` spells a value the form's `schema` (refs inlined) allows,
+    read by its Encoding Object map `encoding` (False for any other media type, no schema, or
+    fields that spell no value)."""
+    if schema is None or media_type is None:
+        return False
+    if media_type.split(";")[0].strip().lower() != FORM_MEDIA:
         return False
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body or ""
     fields: dict[str, list[str]] = {}
     for name, value in parse_qsl(text, keep_blank_values=True):
         fields.setdefault(name, []).append(value)
-    schema = op.request_schema or {}
     try:
-        spelt = decode(fields, schema, op.request_encodings.get(FORM_MEDIA, {}))
+        spelt = decode(fields, schema, encoding)
     except FormFieldError:
         return False
-    validator = OAS30Validator(schema, format_checker=oas30_format_checker)
-    return bool(validator.is_valid(spelt))
+    return bool(validator(schema).is_valid(spelt))

@@ -16,7 +16,7 @@ header declaration (OpenAPI 3.0.3, Response Object: it SHALL be ignored), so it 
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,31 +46,77 @@ class ResponseHeader:
     value: Value
 
 
+DEFAULT = 0  # the key of the `default` response; a range (`4XX`) is under its digit (4)
+
+
+def _key(code: Any) -> int | None:
+    """The key of a response code: `404` is 404, `4XX` is 4, `default` is `DEFAULT`."""
+    text = str(code).upper()
+    if text.isdigit():
+        return int(text)
+    if len(text) == 3 and text[0] in "12345" and text[1:] == "XX":
+        return int(text[0])
+    return DEFAULT if text == "DEFAULT" else None
+
+
 def compile_headers(
     responses: Mapping[str, Any], success: int
 ) -> dict[int, tuple[ResponseHeader, ...]]:
-    """The declared headers of each response (refs inlined), by status code.
+    """The declared headers of each response (refs inlined), by status code; a range (`4XX`)
+    under its first digit and `default` under `DEFAULT`. A response declaring none has an
+    empty entry.
 
     Raises ValueError (`NO_VALUE`, `CONTENT_TYPE`, `VALUE_ON_ERROR`) for a header with no value
     to send, or one that cannot have the one it declares.
     """
     found: dict[int, tuple[ResponseHeader, ...]] = {}
     for code, response in responses.items():
-        declared = response.get("headers") or {}
-        if not str(code).isdigit() or not declared:
+        key = _key(code)
+        if key is None:
             continue
         headers = []
-        for name, header in declared.items():
+        for name, header in (response.get("headers") or {}).items():
             if name.lower() == "content-type":
                 raise ValueError(CONTENT_TYPE.format(code=code))
-            if "x-value" in header and int(code) != success:
+            if "x-value" in header and key != success:
                 raise ValueError(VALUE_ON_ERROR.format(code=code, name=name))
             value = _value_of(header)
             if value is None:
                 raise ValueError(NO_VALUE.format(code=code, name=name))
             headers.append(ResponseHeader(name, value))
-        found[int(code)] = tuple(headers)
+        found[key] = tuple(headers)
     return found
+
+
+def headers_for_status(
+    declared: Mapping[int, tuple[ResponseHeader, ...]], status: int
+) -> tuple[ResponseHeader, ...]:
+    """The headers an answer with `status` carries by declaration: its response's (OpenAPI 3.0.3
+    §4.7.16, Responses Object: the exact code, else its range, else `default`); for an error
+    status with no response of its own, the headers every declared error response shares (the
+    API's convention, such as a `Request-Id` on every answer: `shared_headers`)."""
+    for key in (status, status // 100, DEFAULT):
+        if key in declared:
+            return declared[key]
+    return shared_headers([declared]) if status >= 400 else ()
+
+
+def shared_headers(
+    declared: Iterable[Mapping[int, tuple[ResponseHeader, ...]]],
+) -> tuple[ResponseHeader, ...]:
+    """The headers (by name, case aside) that every error response (4xx, 5xx, their ranges,
+    `default`) of the given operations' declarations declares; none if there is no such response.
+    """
+    groups = [
+        headers
+        for responses in declared
+        for key, headers in responses.items()
+        if key >= 400 or key in (4, 5, DEFAULT)
+    ]
+    if not groups:
+        return ()
+    names = set.intersection(*({h.name.lower() for h in group} for group in groups))
+    return tuple(h for h in groups[0] if h.name.lower() in names)
 
 
 def header_fields(headers: tuple[ResponseHeader, ...], ctx: Context) -> dict[str, str]:

@@ -22,7 +22,7 @@ from starlette.formparsers import MultiPartException
 from starlette.types import Scope
 
 from kycspec.expressions import Context
-from kycspec.headers import header_fields
+from kycspec.headers import header_fields, headers_for_status, shared_headers
 from kycspec.loader import inline_refs
 from kycspec.media import FileBody, is_json
 from kycspec.model import ApiSpec, ErrorFormat, Operation
@@ -79,7 +79,8 @@ def negotiate(offered: list[str], accept: str | None) -> None:
 def preferred_response(
     spec: ApiSpec, op: Operation, prefer: dict[str, str], examples: dict[str, Any]
 ) -> ConnexionResponse | None:
-    """The response a `Prefer: code=` or `Prefer: example=` header asks for, if any."""
+    """The response a `Prefer: code=` or `Prefer: example=` header asks for, if any; a forced
+    error carries the headers the spec declares for it (`headers_for_status`)."""
     declared = {str(code) for code in op.raw["responses"]}
     code = prefer.get("code")
     if code is not None and code != str(op.success_status):
@@ -90,6 +91,8 @@ def preferred_response(
         forced = errors.error_for(int(code), errors.PREFER_FORCED.format(code=code))
         response = json_response(int(code), forced.body(spec.errors), spec.errors.media_type)
         response.headers.update(forced.headers)
+        declared_headers = headers_for_status(op.headers, int(code))
+        response.headers.update(header_fields(declared_headers, Context(now=datetime.now(UTC))))
         return response
     name = prefer.get("example")
     if name is not None:
@@ -246,14 +249,17 @@ def allowed_methods(document: JSONObject, base_path: str) -> AllowedMethods:
 
 def declared_error_headers(spec: ApiSpec, base_path: str) -> ErrorHeaders:
     """The headers the operation a request reached declares for an error status
-    (kycspec.headers); their values see no request (no `x-value` is allowed there) and the
-    wall clock."""
+    (`kycspec.headers.headers_for_status`: its response, its range, `default`, else those
+    every error response of the operation declares), and for a request that reached none (an
+    unknown path, an undeclared method) those every error response of the API declares;
+    their values see no request (no `x-value` is allowed there) and the wall clock."""
     path_item = _path_items(spec.document, base_path)
+    everywhere = shared_headers(op.headers for op in spec.operations.values())
 
     def fields(method: str, request_path: str, status: int) -> dict[str, str]:
         raw = path_item(request_path).get(method.lower())
         op = spec.operations.get(raw["operationId"]) if isinstance(raw, Mapping) else None
-        headers = op.headers.get(status, ()) if op is not None else ()
+        headers = headers_for_status(op.headers, status) if op is not None else everywhere
         return header_fields(headers, Context(now=datetime.now(UTC))) if headers else {}
 
     return fields

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kycspec.loader import SPECS_DIR, load_directory
 from kycspec.problems import DocumentError, DocumentErrors
-from mockserver.api import create_api_app
+from mockserver.api import create_api_app, declared_error_headers
 from mockserver.control import create_control_app
 from mockserver.delivery import POLL_INTERVAL_S, DeliveryWorker
 from mockserver.edge import DEFAULT_MAX_BODY_BYTES, ApiEdge
@@ -189,6 +189,7 @@ def create_app(
             policy_for_api,
             max_body_bytes=max_body_bytes,
             lane=lane,
+            error_headers=declared_error_headers(spec, base_path) if spec.stateful else None,
         )
         if "/" not in spec.document["paths"]:  # an API root with no operation of its own
             roots = {base_path, "" if api else f"/{name}"}

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kycspec.model import ApiSpec
 from mockserver import errors
+from mockserver.api import ErrorHeaders
 from mockserver.bodies import decode_content, is_utf8_url
 from mockserver.head import (
     HEAD,
@@ -53,9 +54,11 @@ class ApiEdge:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         lane: HotLane | None = None,
+        error_headers: ErrorHeaders | None = None,
     ):
         self.app = app
         self.lane = lane
+        self.error_headers = error_headers
         self.spec = spec
         self.store = store
         self.policy = policy
@@ -88,11 +91,11 @@ class ApiEdge:
             try:
                 scope, receive = await self._admit(scope, head, receive)
             except errors.MockError as error:
-                await self._refuse(error, logged_send)
+                await self._refuse(error, scope, logged_send)
                 return
             await self.app(scope, self._limited(receive), logged_send)
         except _BodyTooLarge:
-            await self._refuse(self._too_large(), logged_send)
+            await self._refuse(self._too_large(), scope, logged_send)
         finally:
             self._log(scope, head.get("authorization"), status["code"], started)
 
@@ -223,16 +226,19 @@ class ApiEdge:
     def _too_large(self) -> errors.MockError:
         return errors.PayloadTooLarge(errors.BODY_TOO_LARGE.format(limit=self.max_body_bytes))
 
-    async def _refuse(self, error: errors.MockError, send: Send) -> None:
-        """Answer with the error in the vendor's envelope and close the connection (the body
-        may be partly unread)."""
+    async def _refuse(self, error: errors.MockError, scope: Scope, send: Send) -> None:
+        """Answer with the error in the vendor's envelope, with the headers the spec declares
+        for it (`error_headers`), and close the connection (the body may be partly unread)."""
         body = orjson.dumps(error.body(self.spec.errors))
         headers = [
             (b"content-type", self.spec.errors.media_type.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
-        headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+        fields = dict(error.headers)
+        if self.error_headers is not None:  # a declared value wins over the mock's default
+            fields.update(self.error_headers(scope["method"], scope["path"], error.status_code))
+        headers += [(k.lower().encode(), v.encode()) for k, v in fields.items()]
         await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -19,11 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
-
 from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
 from conformance.layers.lifecycle_inputs import steer, unique_value
+from conformance.nullable import validator
 from conformance.records import create_parents
 from conformance.requests import body_kwargs, headers_for, path_for, record_path, valid_body
 from conformance.requirements import Requirement
@@ -142,10 +141,7 @@ class Session:
         self.tallies = tallies
         self.subscription: str | None = None
         self.wait_s = target.webhook_wait_s
-        self.validators = {
-            name: OAS30Validator(event.schema, format_checker=oas30_format_checker)
-            for name, event in hooks.events.items()
-        }
+        self.validators = {name: validator(event.schema) for name, event in hooks.events.items()}
 
     # -- registration -----------------------------------------------------------------------
 

@@ -68,8 +68,9 @@ def test_a_multipart_object_part_is_json() -> None:
     ],
 )
 def test_a_negative_case_is_judged_by_the_value_the_form_spells(body: bytes, valid: bool) -> None:
-    assert valid_as_sent(CREATE, FORM_MEDIA, body) is valid
-    assert valid_as_sent(CREATE, "application/json", body) is False
+    encoding = CREATE.request_encodings[FORM_MEDIA]
+    assert valid_as_sent(CREATE.request_schema, encoding, FORM_MEDIA, body) is valid
+    assert valid_as_sent(CREATE.request_schema, encoding, "application/json", body) is False
 
 
 def test_the_form_encoded_spec_is_conformant_under_the_suite() -> None:

@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from kycspec.headers import CONTENT_TYPE, NO_VALUE, VALUE_ON_ERROR
+from kycspec.headers import (
+    CONTENT_TYPE,
+    NO_VALUE,
+    VALUE_ON_ERROR,
+    ResponseHeader,
+    compile_headers,
+    headers_for_status,
+)
 from kycspec.loader import SpecError, build_spec, inline_refs, read_document
 from mockserver.app import create_app
 
@@ -74,3 +81,54 @@ def test_response_headers_without_a_value_are_refused_at_load(
         build_spec("onboardly", document, source="examples/specs/onboardly.yaml")
     assert message in str(raised.value)
     assert "examples/specs/onboardly.yaml#/paths/~1applicants/post" in str(raised.value)
+
+
+FORMENCODED = Path(__file__).resolve().parents[1] / "data" / "formencoded"
+CARD_KEY = {"Authorization": "Bearer test_errors"}
+
+
+@pytest.mark.parametrize("slow_path", [False, True], ids=["compiled", "slow_path"])
+def test_every_error_answer_carries_the_headers_its_spec_declares(slow_path: bool) -> None:
+    """Each error response of the spec declares `Request-Id`; the answers whose status the
+    operation declares no response for (a 415 to a body-less action, a 405, a 406, an unknown
+    path, a 413 refused before the body is read) carry it too, and so does an error forced
+    with `Prefer: code=`."""
+    app = create_app(FORMENCODED, max_body_bytes=64, slow_path=slow_path)
+    with TestClient(app) as client:
+        created = client.post("/formencoded/v1/cards", headers=CARD_KEY, data={"holder": "h"})
+        assert created.status_code == 200, created.text
+        card = f"/formencoded/v1/cards/{created.json()['id']}"
+        form = {**CARD_KEY, "Content-Type": "application/x-www-form-urlencoded"}
+        answers = {
+            "401": client.get("/formencoded/v1/cards"),
+            "404": client.get("/formencoded/v1/cards/card_0000000000000000", headers=CARD_KEY),
+            "404 path": client.get("/formencoded/v1/nothing", headers=CARD_KEY),
+            "405": client.delete(card, headers=CARD_KEY),
+            "406": client.get(card, headers={**CARD_KEY, "Accept": "text/html"}),
+            "413": client.post(card, headers=form, content=b"active=true&" * 10),
+            "415": client.post(f"{card}/close", headers=form, content=b"active=true"),
+            "404 forced": client.get(card, headers={**CARD_KEY, "Prefer": "code=404"}),
+        }
+    statuses = {name: answer.status_code for name, answer in answers.items()}
+    assert statuses == {name: int(name[:3]) for name in answers}
+    for answer in answers.values():
+        uuid.UUID(answer.headers["request-id"])
+
+
+def test_the_headers_of_a_status_come_from_its_code_its_range_default_or_every_error() -> None:
+    def declared(*names: str) -> dict[str, object]:
+        return {"description": "x", "headers": {n: {"schema": {"type": "integer"}} for n in names}}
+
+    ranged = compile_headers({"200": declared(), "404": declared("A"), "4XX": declared("B")}, 200)
+    defaulted = compile_headers({"200": declared(), "default": declared("C", "D")}, 200)
+    shared = compile_headers(
+        {"200": declared("S"), "400": declared("X", "Y"), "500": declared("y", "Z")}, 200
+    )
+    unshared = compile_headers({"200": declared(), "400": declared("X"), "409": declared()}, 200)
+
+    def names(headers: dict[int, tuple[ResponseHeader, ...]], status: int) -> list[str]:
+        return [header.name for header in headers_for_status(headers, status)]
+
+    assert (names(ranged, 404), names(ranged, 415), names(ranged, 503)) == (["A"], ["B"], [])
+    assert (names(defaulted, 200), names(defaulted, 429)) == ([], ["C", "D"])
+    assert (names(shared, 415), names(shared, 200), names(unshared, 415)) == (["Y"], ["S"], [])
