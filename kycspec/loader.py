@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kycspec import consistency, references, vocabulary
+from kycspec import consistency, keywords, references, vocabulary
 from kycspec.credentials import Credential, compile_credential
 from kycspec.documents import is_document_file, openapi_problem, read_openapi
 from kycspec.expressions import compile_condition, compile_value, split_path
@@ -242,7 +242,16 @@ def _operation(
     if extension is None:
         raise SpecError(NO_X_OPERATION.format(op_id=op_id), where)
     resource = resources[extension["resource"]]
-    params = inline_refs(document, [*path_item.get("parameters", []), *raw.get("parameters", [])])
+    shared = path_item.get("parameters", [])
+    params = inline_refs(document, [*shared, *raw.get("parameters", [])])
+    clashing = keywords.clash(params)
+    if clashing is not None:
+        index, problem = clashing
+        if index < len(shared):
+            at = pointer("paths", path, "parameters", index)
+        else:
+            at = pointer("paths", path, method, "parameters", index - len(shared))
+        raise SpecError(problem, at)
     body = inline_refs(document, raw.get("requestBody", {}))
     content = body.get("content", {})
     responses = inline_refs(document, raw["responses"])
@@ -450,6 +459,8 @@ def build_spec(
                     op = _operation(
                         document, path, method, path_item, resources, magic, credentials, base
                     )
+                except SpecError as exc:
+                    raise spec_error(source, exc.pointer, exc.problem) from None
                 except (KeyError, TypeError, ValueError) as exc:
                     at = pointer("paths", path, method)
                     raise spec_error(source, at, _problem(exc)) from None

@@ -1,9 +1,12 @@
 """A spec the loader does not understand is refused: file, JSON pointer, what is allowed."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from connexion.decorators.parameter import sanitized
 
+from kycspec import keywords
 from kycspec.credentials import CREDENTIAL_SCHEMES
 from kycspec.loader import READ_ONLY_UPDATE, SpecError, build_spec, read_document
 from tests.tinyspec import tiny_document
@@ -138,3 +141,56 @@ def test_loader_refuses_an_update_moving_a_record_out_of_a_read_only_state() -> 
     problem = READ_ONLY_UPDATE.format(states=["failed"], operation="updateCustomerVerification")
     at = "/x-resources/customer_verification/lifecycle/transitions/2/via"
     assert (raised.value.pointer, raised.value.problem) == (at, problem)
+
+
+def _with_query(*names: str) -> dict[str, Any]:
+    document = tiny_document()
+    document["paths"]["/things/{id}"]["get"]["parameters"] += [
+        {"name": name, "in": "query", "schema": {"type": "string"}} for name in names
+    ]
+    return document
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("created[lt]", "created_lt"), ("created_lt", "created[lt]"), ("created.lt", "createdlt")],
+)
+def test_loader_refuses_query_parameters_that_reach_the_server_as_one_keyword(
+    first: str, second: str
+) -> None:
+    with pytest.raises(SpecError) as raised:
+        build_spec("tiny", _with_query(first, second), SOURCE)
+    keyword = sanitized(second)
+    problem = keywords.CLASH.format(
+        kind="query", name=second, keyword=keyword, other=f"query parameter {first!r}"
+    )
+    # the first parameter is the path's `id`
+    at = "/paths/~1things~1{id}/get/parameters/2"
+    assert (raised.value.pointer, raised.value.problem) == (at, problem)
+
+
+def test_loader_refuses_a_query_parameter_named_like_connexions_own_arguments() -> None:
+    with pytest.raises(SpecError) as raised:
+        build_spec("tiny", _with_query("user"), SOURCE)
+    other = keywords.RESERVED_CLASH.format(name="user")
+    problem = keywords.CLASH.format(kind="query", name="user", keyword="user", other=other)
+    assert raised.value.problem == problem
+
+
+def test_loader_refuses_a_query_parameter_clashing_with_a_path_level_parameter() -> None:
+    document = _with_query("i-d")
+    item = document["paths"]["/things/{id}"]
+    item["parameters"] = [item["get"]["parameters"].pop(0)]
+    with pytest.raises(SpecError) as raised:
+        build_spec("tiny", document, SOURCE)
+    assert raised.value.pointer == "/paths/~1things~1{id}/get/parameters/0"
+    assert "as path parameter 'id' does" in raised.value.problem
+
+
+def test_loader_takes_distinct_keywords_and_an_operation_overriding_a_path_parameter() -> None:
+    document = _with_query("created[gte]", "created[lt]")
+    item = document["paths"]["/things/{id}"]
+    item["parameters"] = [dict(item["get"]["parameters"][0])]  # declared again on the operation
+    spec = build_spec("tiny", document, SOURCE)
+    names = [p["name"] for p in spec.operations["getThing"].parameters]
+    assert names == ["id", "id", "created[gte]", "created[lt]"]
