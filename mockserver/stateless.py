@@ -5,7 +5,8 @@ its own. Each operation answers with one of its declared responses:
 
 - the status: `Prefer: code=` (a declared code, or any code when `default` is declared), else
   the lowest declared 2xx, else `default` as 200, else the lowest declared code;
-- the media type: the first declared one the `Accept` header allows (JSON first);
+- the media type: the declared one `Accept` weighs highest (RFC 9110 section 12.5.1, `q`
+  weights, shared with the stateful path), JSON first on a tie;
 - the body: `Prefer: example=` names an example; else the media type's `example`, its first
   `examples` entry, the schema's `example`; else data generated from the schema
   (`mockserver.generate`), the same for the same request, fresh with `Prefer: dynamic=true`.
@@ -48,7 +49,7 @@ from kycspec.types import JSONObject
 from mockserver import errors
 from mockserver.encoding import dump_json
 from mockserver.generate import Generator
-from mockserver.head import parse_preferences
+from mockserver.head import parse_preferences, preferred
 from mockserver.routes import path_pattern
 
 NO_RESPONSES = "The operation declares no responses."
@@ -250,16 +251,12 @@ class DeclaredErrors:
 
 
 def _negotiated(media_types: list[str], accept: str | None) -> str:
-    """The first declared media type the `Accept` header allows, JSON first."""
+    """The declared media type `Accept` weighs highest, as the stateful path chooses
+    (`mockserver.head.preferred`, RFC 9110 section 12.5.1: `q` weights, the most specific
+    range, `q=0` excludes), JSON first on a tie; the first of those when it allows none (a
+    plain document's answer is never a 406)."""
     ordered = sorted(media_types, key=lambda m: not any(j in m for j in JSON_LIKE))
-    if not accept:
-        return ordered[0]
-    wanted = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    for media_type in ordered:
-        kind = media_type.split("/")[0]
-        if any(w in ("*/*", media_type.lower(), f"{kind}/*") for w in wanted):
-            return media_type
-    return ordered[0]
+    return preferred(accept, ordered) or ordered[0]
 
 
 def _encoded(status: int, media_type: str, body: Any) -> ConnexionResponse:

@@ -408,3 +408,50 @@ def test_format_uri_is_enforced_on_a_plain_document(faults: TestClient, url: str
     assert faults.get("/shelter/v1/links", params={"url": url}).status_code == 422
     fine = faults.get("/shelter/v1/links", params={"url": "https://x.example/a?b=1#c"})
     assert fine.status_code == 204
+
+
+REPORT = {
+    "openapi": "3.0.3",
+    "info": {"title": "Reports", "version": "1"},
+    "servers": [{"url": "https://reports.example/v1"}],
+    "paths": {
+        "/report": {
+            "get": {
+                "responses": {
+                    "200": {
+                        "description": "the report",
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object"},
+                                "example": {"rows": 1},
+                            },
+                            "text/csv": {"schema": {"type": "string"}, "example": "id\n1\n"},
+                        },
+                    }
+                }
+            }
+        }
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        (None, "application/json"),
+        ("text/csv, application/json", "application/json"),  # a tie: JSON first
+        ("application/json;q=0.1, text/csv", "text/csv"),
+        ("application/json;q=0, */*;q=0.5", "text/csv"),
+        ("text/*;q=0.2, text/csv;q=0, application/*;q=0.1", "application/json"),
+        ("image/png", "application/json"),  # none allowed: never a 406 here
+    ],
+)
+def test_the_media_type_follows_accept_weights(
+    tmp_path: Path, accept: str | None, media_type: str
+) -> None:
+    (tmp_path / "reports.yaml").write_text(json.dumps(REPORT))
+    headers = {"Accept": accept} if accept else {}
+    with TestClient(create_app(tmp_path, validate_responses=True)) as client:
+        response = client.get("/reports/v1/report", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == media_type
