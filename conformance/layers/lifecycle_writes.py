@@ -12,6 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.envelopes import error_problem
 from conformance.layers.lifecycle_inputs import (
     body_strategy,
     model_body,
@@ -32,9 +33,10 @@ from conformance.layers.lifecycle_model import (
 )
 from conformance.layers.lifecycle_plan import Violation
 from conformance.layers.lifecycle_scenario import Scenario
-from conformance.records import GONE_STATUSES, GONE_TEXT, record_from
+from conformance.records import GONE_STATUSES, GONE_TEXT, parse_json, record_from
 from conformance.tally import tally_of
 from kycspec.expressions import parse_time
+from kycspec.lifecycle import Guard
 from kycspec.model import Magic, Operation, Resource
 from kycspec.types import JSONObject
 
@@ -46,6 +48,7 @@ GUARD_REFUSAL = "{what} answered {status}; the guard refuses it with {expected}"
 READ_ONLY_REFUSAL = (
     "{what} answered {status}; a record in a read-only state refuses it with {expected}"
 )
+REFUSED_KIND, GUARD_KIND = "invalid_transition", "guard_failed"  # x-errors kinds
 NOT_GONE = "reading deleted {rid} answered {status}, expected {gone}"
 SMALL_STEPS = (2, 30, 90)
 # What a guard requirement must see: a guard refusing a transition, and one letting it through.
@@ -168,6 +171,7 @@ class Steps(Scenario):
                 text = READ_ONLY_REFUSAL if outcome.refused == READ_ONLY else UNDECLARED_REFUSAL
                 message = text.format(what=what, status=status, expected=refused)
                 raise Violation(outcome.refused, message)
+            self._check_envelope(outcome.refused, what, exchange, outcome.guard)
             for check in outcome.checks:
                 self.ran(check, GUARD_REFUSED if check == "guards_enforced" else None)
             self.read_record(rid, outcome.refused, unchanged=True)
@@ -197,6 +201,7 @@ class Steps(Scenario):
                     what=f"deleting {rid}", status=exchange.status, expected=self._refused_status
                 )
                 raise Violation(READ_ONLY, message)
+            self._check_envelope(READ_ONLY, f"deleting {rid}", exchange, None)
             self.ran(READ_ONLY)
             self.read_record(rid, READ_ONLY, unchanged=True)
             return
@@ -229,6 +234,17 @@ class Steps(Scenario):
         self.anchor = (parse_time(body["now"]), _now())
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _check_envelope(self, check: str, what: str, exchange: Any, guard: Guard | None) -> None:
+        """A refusal comes in the envelope `x-errors` declares: a guard's with its own code
+        (else the `guard_failed` kind's), the lifecycle's in the `invalid_transition` kind."""
+        kind = GUARD_KIND if guard is not None else REFUSED_KIND
+        errors = self.run.target.spec.errors
+        status = exchange.status
+        code = guard.code if guard is not None else None
+        problem = error_problem(errors, kind, status, parse_json(exchange), status, code)
+        if problem:
+            raise Violation(check, f"{what}: {problem}")
 
     def _steer(
         self, op: Operation, data: st.DataObject, body: JSONObject, path: dict[str, str]

@@ -43,8 +43,25 @@ def test_declared_refusal_status_is_expected_of_every_refused_write(tmp_path: Pa
     assert all("answered 409" in message and "with 400" in message for message in failed)
 
 
+def test_declared_refusal_envelope_is_expected_of_every_refused_write(tmp_path: Path) -> None:
+    body = {"error": "$code"}
+    served = _declaring(body=body, codes={"invalid_transition": "state_conflict"})
+    checked = _declaring(body=body, codes={"invalid_transition": "unexpected_state"})
+    verdicts = _verdicts(run_lifecycle_layer(tmp_path, served, checked))
+    failed = [verdicts[check][1] for check in REFUSALS if verdicts[check][0] is Verdict.FAILED]
+    assert failed, verdicts
+    wrong = WRONG_ENVELOPE.format(
+        kind="invalid_transition",
+        problems="error is 'state_conflict', expected 'unexpected_state'",
+    )
+    assert all(wrong in message for message in failed), failed
+
+
 def test_declared_refusal_status_passes_on_the_mock(tmp_path: Path) -> None:
-    document = _declaring(statuses={"invalid_transition": 400})
+    codes = {"invalid_transition": "unexpected_state"}
+    document = _declaring(
+        statuses={"invalid_transition": 400}, codes=codes, body={"error": "$code"}
+    )
     results = run_lifecycle_layer(tmp_path, document, document)
     verdicts = _verdicts(results)
     bad = {k: v for k, v in verdicts.items() if v[0] in (Verdict.FAILED, Verdict.ERROR)}
