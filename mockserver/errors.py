@@ -32,7 +32,7 @@ TOKEN_INVALID = (
     "The credential is not valid; sandbox keys look like '{user_prefix}<name>', sent as {how}."
 )
 BASIC_HINT = "HTTP Basic with user name {example} and an empty password (curl -u {example}:)"
-READ_ONLY_REFUSED = "The {resource} {id} is {state!r}: it takes no more changes."
+READ_ONLY_REFUSED = "The {resource} {id} is {state!r}: it takes no changes in that state."
 PARENT_STATE_REFUSED = (
     "A {resource} cannot be changed while its {parent} is {state!r}; allowed: {allowed}."
 )
