@@ -32,7 +32,6 @@ from typing import Any
 import httpx
 
 from conformance.requests import (
-    FORM_MEDIA,
     JSON_MEDIA,
     MULTIPART_MEDIA,
     body_kwargs,
@@ -41,6 +40,7 @@ from conformance.requests import (
     parameter_example,
 )
 from conformance.target import Target
+from kycspec.formfields import FORM_MEDIA
 from kycspec.model import Operation
 
 Query = tuple[tuple[str, str], ...]

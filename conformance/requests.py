@@ -24,13 +24,12 @@ from urllib.parse import quote
 from conformance.files import accept_for
 from conformance.target import Target, credential_headers, credential_params
 from kycspec.expressions import split_path
-from kycspec.formfields import carried, wire_text
+from kycspec.formfields import FORM_MEDIA, carried, wire_text
 from kycspec.formfields import encode as encode_form
 from kycspec.model import Operation
 from kycspec.types import JSON, JSONObject
 
 JSON_MEDIA = "application/json"
-FORM_MEDIA = "application/x-www-form-urlencoded"
 MULTIPART_MEDIA = "multipart/form-data"
 FIELD_MEDIA = (FORM_MEDIA, MULTIPART_MEDIA)  # a body of named fields: no field, no content
 FILE_CONTENT = b"%PDF-1.4\n% conformance test document\n"

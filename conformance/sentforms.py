@@ -14,8 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from conformance.nullable import validator
-from conformance.requests import FORM_MEDIA
-from kycspec.formfields import FormFieldError, decode
+from kycspec.formfields import FORM_MEDIA, FormFieldError, decode
 
 
 def valid_as_sent(

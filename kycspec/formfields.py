@@ -24,6 +24,19 @@ final `]`, so `metadata[a[b]=1` is the key `a[b` and `metadata[a]]=1` the key `a
 a map of scalars round-trips; a key with a `]` that would hold an object or an array cannot be
 spelt, and is refused (`FormFieldError`, `UNREADABLE`).
 
+An object property with no encoding declared takes the default, `style: form` with
+`explode: true` (§4.7.14 and the Parameter Object's style table): its members are fields of
+their own, `color` `{"R": 100, "G": 200}` is `R=100&G=200` (a nested member in brackets
+after its key, read as above). The reading rule for such an exploded object
+property: a field whose name is a top-level property of the body stays that property's; any
+other field goes to the exploded object property whose `properties` declare its name (before
+any `[`), else to the one exploded object property that takes any key (its
+`additionalProperties` not `false`); a field nothing takes is refused (`UNKNOWN`) when the body
+takes no other properties. A body where this is ambiguous is refused when the spec loads
+(`ambiguity`): a member name two exploded objects declare, or one that is also a top-level
+property, two exploded objects that take any key, or one that does next to a body that takes
+any key too.
+
 A leaf whose schema is an integer, number or boolean is read as one where its text is one
 (else it stays text, for the schema to refuse).
 """
@@ -34,6 +47,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+FORM_MEDIA = "application/x-www-form-urlencoded"
 MAX_DEPTH = 32  # brackets in one field name
 
 # The kinds of `FormFieldError`, each with the field name it is about.
@@ -41,6 +55,29 @@ REPEATED = "repeated"  # a leaf sent twice
 CONFLICT = "conflict"  # a field that makes a text of a branch, or an array of an object
 TOO_DEEP = "too_deep"  # more than MAX_DEPTH brackets
 UNREADABLE = "unreadable"  # a key with a `]` in it that would hold an object or an array
+UNKNOWN = "unknown"  # a field no property of a body that takes no other properties takes
+
+# Why a form body's exploded object properties cannot be read back (`ambiguity`).
+DECLARED_TWICE = (
+    "the form field {key} could be a member of {first} or of {second} (both exploded `form` "
+    "objects: an object property without an Encoding Object entry is sent as its members); "
+    "declare one of them `style: deepObject` in the operation's `encoding`, or rename the member"
+)
+TOP_LEVEL_MEMBER = (
+    "the form field {key} could be the body's property or a member of the exploded `form` "
+    "object {owner}; declare {owner} `style: deepObject` in the operation's `encoding`, or "
+    "rename the member"
+)
+OPEN_TWICE = (
+    "{first} and {second} are exploded `form` objects that both take any key, so a form field "
+    "that neither declares could be a member of either; declare one `style: deepObject` in the "
+    "operation's `encoding`, or give it `additionalProperties: false`"
+)
+OPEN_BODY = (
+    "the exploded `form` object {owner} takes any key and so does the body, so a form field "
+    "that is not a property could be either's; give the body `additionalProperties: false`, or "
+    "declare {owner} `style: deepObject` in the operation's `encoding`"
+)
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
@@ -162,30 +199,101 @@ def split_deep(name: str, deep: frozenset[str]) -> tuple[str, str] | None:
     return name[:start], name[start:]
 
 
+def exploded_objects(
+    properties: Mapping[str, Any], encoding: Mapping[str, Any]
+) -> dict[str, Mapping[str, Any]]:
+    """The object properties of a form body sent as their members (`style: form`,
+    `explode: true`, the default with no encoding declared; not as JSON text), by name."""
+    declared = styles(encoding)
+    found = {}
+    for name, schema in properties.items():
+        style, explode, content_type = declared.get(name, ("form", True, None))
+        as_json = content_type is not None and "json" in content_type
+        if _is_object(schema) and style != "deepObject" and explode and not as_json:
+            found[name] = schema
+    return found
+
+
+def _takes_any(schema: Mapping[str, Any]) -> bool:
+    return schema.get("additionalProperties", True) is not False
+
+
+def ambiguity(schema: Mapping[str, Any], encoding: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Why the fields of a form body (its schema, refs inlined, and Encoding Object map) could
+    be read more than one way, as (the property at fault, message), or None (module's rule)."""
+    properties = schema.get("properties") or {}
+    exploded = exploded_objects(properties, encoding)
+    owners: dict[str, str] = {}
+    for owner, member in exploded.items():
+        for key in member.get("properties") or {}:
+            if key in properties:
+                return owner, TOP_LEVEL_MEMBER.format(key=key, owner=owner)
+            if key in owners:
+                return owner, DECLARED_TWICE.format(key=key, first=owners[key], second=owner)
+            owners[key] = owner
+    open_ = [owner for owner, member in exploded.items() if _takes_any(member)]
+    if len(open_) > 1:
+        return open_[1], OPEN_TWICE.format(first=open_[0], second=open_[1])
+    if open_ and _takes_any(schema):
+        return open_[0], OPEN_BODY.format(owner=open_[0])
+    return None
+
+
+def _owner(key: str, exploded: Mapping[str, Mapping[str, Any]]) -> str | None:
+    for name, member in exploded.items():
+        if key in (member.get("properties") or {}):
+            return name
+    open_ = [name for name, member in exploded.items() if _takes_any(member)]
+    return open_[0] if len(open_) == 1 else None
+
+
+def split_exploded(name: str, exploded: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
+    """`(property, bracketed path)` for a field that is a member of an exploded object
+    property (`R=100` is `("color", "[R]")`, `R[x]=1` `("color", "[R][x]")` where `R` may hold
+    an object or an array, else `("color", "[R[x]]")`), or None when none takes it."""
+    start = name.find("[")
+    if start > 0 and name.endswith("]"):
+        root = name[:start]
+        owner = _owner(root, exploded)
+        if owner is not None and _holds_container(_member(exploded[owner], root), only=False):
+            return owner, f"[{root}]{name[start:]}"
+    owner = _owner(name, exploded)
+    return None if owner is None else (owner, f"[{name}]")
+
+
 def fold(
-    fields: Mapping[str, list[str]], deep: frozenset[str], properties: Mapping[str, Any]
+    fields: Mapping[str, list[str]], schema: Mapping[str, Any], encoding: Mapping[str, Any]
 ) -> tuple[dict[str, list[str]], dict[str, Any]]:
-    """The fields that are not bracketed paths under a `deep` property, as they came, and the
-    value of each `deep` property they spell, shaped by its schema in `properties`.
+    """The fields that are a body's own properties (or that nothing takes, in a body that takes
+    any property), as they came, and the value of each `deepObject` and exploded `form` object
+    property the other fields spell, shaped by its schema (the body's `schema`, refs inlined,
+    and its Encoding Object map `encoding`).
 
     Raises `FormFieldError` naming the field.
     """
+    properties = schema.get("properties") or {}
+    deep = deep_properties(encoding)
+    exploded = exploded_objects(properties, encoding)
     plain: dict[str, list[str]] = {}
     trees: dict[str, Node] = {}
     for name, values in fields.items():
         split = split_deep(name, deep)
+        if split is None and exploded and name.split("[", 1)[0] not in properties:
+            split = split_exploded(name, exploded)
+            if split is None and not _takes_any(schema):
+                raise FormFieldError(UNKNOWN, name)
         if split is None:
             plain[name] = values
             continue
         root, path = split
         if root in fields:
             raise FormFieldError(CONFLICT, name)
-        schema = properties.get(root)
-        fresh = _node_for(path, schema, name)
+        member = properties.get(root)
+        fresh = _node_for(path, member, name)
         tree = trees.setdefault(root, fresh)
         if not isinstance(tree, type(fresh)):
             raise FormFieldError(CONFLICT, name)
-        _insert(tree, path, schema, values, name, 1)
+        _insert(tree, path, member, values, name, 1)
     folded = {root: _shape(tree, properties.get(root)) for root, tree in trees.items()}
     return plain, folded
 
@@ -194,11 +302,12 @@ def decode(
     fields: Mapping[str, list[str]], schema: Mapping[str, Any], encoding: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The object a form body's fields (each name's texts, in order) spell for its schema and
-    Encoding Object map: `deepObject` properties folded, arrays split by their style, JSON
-    `contentType` properties parsed, scalars read by their schema's type; a scalar sent twice
-    stays the list of its texts (for the schema to refuse). Raises `FormFieldError`."""
+    Encoding Object map: `deepObject` and exploded `form` object properties folded, arrays
+    split by their style, JSON `contentType` properties parsed, scalars read by their schema's
+    type; a scalar sent twice stays the list of its texts (for the schema to refuse). Raises
+    `FormFieldError`."""
     properties = schema.get("properties") or {}
-    plain, value = fold(fields, deep_properties(encoding), properties)
+    plain, value = fold(fields, schema, encoding)
     declared = styles(encoding)
     for name, texts in plain.items():
         prop = properties.get(name)

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kycspec import consistency, keywords, references, vocabulary
+from kycspec import consistency, formfields, keywords, references, vocabulary
 from kycspec.credentials import Credential, compile_credential
 from kycspec.documents import is_document_file, openapi_problem, read_openapi
 from kycspec.expressions import compile_condition, compile_value, split_path
@@ -131,6 +131,23 @@ def inline_refs(
     if isinstance(node, list):
         return [inline_refs(document, item, _expanding) for item in node]
     return node
+
+
+def _form_problem(document: JSONObject) -> tuple[str, str] | None:
+    """The first form body whose fields could be read more than one way
+    (`kycspec.formfields.ambiguity`), as (JSON pointer of the property at fault, message)."""
+    for path, path_item in (document.get("paths") or {}).items():
+        for method in HTTP_METHODS:
+            body = inline_refs(document, (path_item.get(method) or {}).get("requestBody") or {})
+            form = (body.get("content") or {}).get(formfields.FORM_MEDIA) or {}
+            schema = form.get("schema")
+            if not isinstance(schema, Mapping):
+                continue
+            found = formfields.ambiguity(schema, form.get("encoding") or {})
+            if found is not None:
+                at = ("paths", path, method, "requestBody", "content", formfields.FORM_MEDIA)
+                return pointer(*at, "schema", "properties", found[0]), found[1]
+    return None
 
 
 def _resource(
@@ -433,7 +450,7 @@ def build_spec(
     """
     source = source or name
     refused = None if openapi_valid else openapi_problem(document)
-    refused = refused or vocabulary.problem(document)
+    refused = refused or vocabulary.problem(document) or _form_problem(document)
     if refused is not None:
         raise spec_error(source, *refused)
     if is_plain(document):

@@ -86,6 +86,10 @@ FORM_FIELD_UNREADABLE = (
     "The form field {name} cannot be read: a key with ']' in it can only hold text, a number or "
     "a boolean, not an object or an array."
 )
+FORM_FIELD_UNKNOWN = (
+    "The form field {name} is not a field of this body: not one of its properties, nor a member "
+    "of an object property sent as its members."
+)
 JSON_TOO_DEEP = "The JSON body nests arrays and objects deeper than {limit} levels."
 JSON_NUMBER_RANGE = (
     "The JSON number {number} is out of range: integers must fit in 64 bits (signed), "

@@ -34,7 +34,7 @@ from starlette.types import Scope
 
 from mockserver import errors
 from mockserver.bodies import load_json, parse_urlencoded
-from mockserver.deepobject import deep_properties, fold
+from mockserver.deepobject import fold
 
 _CACHE_LIMIT = 4096
 
@@ -206,8 +206,8 @@ class SingleValueURIParser(OpenAPIURIParser):
     """connexion's OpenAPI 3 URI parser, refusing a parameter or form field whose schema is not
     an array when it is sent more than once (connexion would keep the last value, or join the
     values with commas); the 400 names it. Form fields of a property encoded
-    `style: deepObject` (`metadata[order_id]=42`) are folded into its value first
-    (`mockserver.deepobject`)."""
+    `style: deepObject` (`metadata[order_id]=42`) or of an exploded `form` object (`R=100`)
+    are folded into its value first (`mockserver.deepobject`)."""
 
     def resolve_params(self, params: dict[str, Any], _in: str) -> dict[str, Any]:
         if _in != "path":
@@ -217,8 +217,7 @@ class SingleValueURIParser(OpenAPIURIParser):
     def resolve_form(self, form_data: dict[str, Any]) -> dict[str, Any]:
         if self._body_schema is None or self._body_schema.get("type") != "object":
             return super().resolve_form(form_data)  # type: ignore[no-any-return]
-        deep = deep_properties(self._body_encoding)
-        form_data, folded = fold(form_data, deep, self.form_defns) if deep else (form_data, {})
+        form_data, folded = fold(form_data, self._body_schema, self._body_encoding)
         _refuse_repeats(form_data, self.form_defns)
         resolved: dict[str, Any] = super().resolve_form(form_data)
         resolved.update(folded)

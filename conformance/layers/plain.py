@@ -36,13 +36,13 @@ from conformance.layers.schema import (
     call_case,
     exchange_of,
 )
-from conformance.requests import FORM_MEDIA
 from conformance.requirements import Requirement
 from conformance.results import Exchange, Result
 from conformance.sentforms import valid_as_sent
 from conformance.settings import Emit, Settings
 from conformance.tally import Tally, results_of, tallies_for
 from conformance.target import Target
+from kycspec.formfields import FORM_MEDIA
 from kycspec.loader import inline_refs
 from kycspec.stateless import operations
 from kycspec.types import JSONObject

@@ -55,7 +55,6 @@ from conformance.limits import (
     read_bounded,
 )
 from conformance.records import Created, create_parents, create_record, creator_of
-from conformance.requests import FORM_MEDIA
 from conformance.requirements import Requirement
 from conformance.results import Exchange, Result
 from conformance.sentforms import valid_as_sent
@@ -63,6 +62,7 @@ from conformance.settings import Emit, Settings
 from conformance.tally import Tally, results_of, tallies_for
 from conformance.target import Target, credential_headers, credential_params
 from conformance.watch import LIMIT
+from kycspec.formfields import FORM_MEDIA
 from kycspec.model import Operation
 
 LAYER = "schema"

@@ -7,11 +7,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.requests import FORM_MEDIA, MULTIPART_MEDIA, body_kwargs
+from conformance.requests import MULTIPART_MEDIA, body_kwargs
 from conformance.results import Verdict
 from conformance.runner import run
 from conformance.sentforms import valid_as_sent
 from conformance.target import Target
+from kycspec.formfields import FORM_MEDIA
 from kycspec.loader import load_all
 from mockserver.app import create_app
 from mockserver.testing import serve_in_thread

@@ -147,3 +147,100 @@ def test_what_the_suite_encodes_the_mock_reads_back(
     }
     read = decode(_fields(encode(body, ENCODING)), SCHEMA, ENCODING)
     assert read == carried(body)
+
+
+ADDRESS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"line1": {"type": "string"}, "floor": {"type": "integer"}},
+}
+EXPLODED = {  # no encoding declared: `address` and `labels` are exploded `form` objects
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"holder": {"type": "string"}, "address": ADDRESS, "labels": METADATA},
+}
+
+
+def test_exploded_object_members_fold_into_the_property_that_takes_them() -> None:
+    fields = {"holder": ["h"], "line1": ["a"], "floor": ["3"], "x": ["1"], "y[z]": ["2"]}
+    assert decode(fields, EXPLODED, {}) == {
+        "holder": "h",
+        "address": {"line1": "a", "floor": 3},
+        "labels": {"x": "1", "y[z]": "2"},
+    }
+
+
+def test_an_open_exploded_object_splits_a_key_that_may_hold_an_object() -> None:
+    schema = {**EXPLODED, "properties": {"holder": {}, "extra": {"type": "object"}}}
+    assert decode({"k[a]": ["1"], "m": ["2"]}, schema, {}) == {"extra": {"k": {"a": "1"}, "m": "2"}}
+
+
+@pytest.mark.parametrize(
+    ("fields", "kind", "name"),
+    [
+        ({"nope": ["1"]}, formfields.UNKNOWN, "nope"),
+        ({"limits[daily]": ["1"], "nope": ["1"]}, formfields.UNKNOWN, "nope"),
+        ({"line1": ["a"], "address": ["x"]}, formfields.CONFLICT, "line1"),
+        ({"line1": ["a", "b"]}, formfields.REPEATED, "line1"),
+    ],
+)
+def test_a_field_no_exploded_object_takes_is_refused(
+    fields: dict[str, list[str]], kind: str, name: str
+) -> None:
+    schema = {**EXPLODED, "properties": {"address": ADDRESS, "limits": LIMITS}}
+    with pytest.raises(FormFieldError) as refused:
+        decode(fields, schema, {"limits": DEEP})
+    assert (refused.value.kind, refused.value.name) == (kind, name)
+
+
+def test_a_body_that_takes_any_property_keeps_a_field_no_object_declares() -> None:
+    schema = {"type": "object", "properties": {"address": ADDRESS}}
+    assert decode({"nope": ["1"], "line1": ["a"]}, schema, {}) == {
+        "nope": "1",
+        "address": {"line1": "a"},
+    }
+
+
+def test_what_the_suite_encodes_as_exploded_objects_the_mock_reads_back() -> None:
+    body = {"holder": "h", "address": {"line1": "a", "floor": 2}, "labels": {"k": "v", "a[b]": ""}}
+    assert decode(_fields(encode(body, {})), EXPLODED, {}) == body
+
+
+def _object(**properties: object) -> dict[str, object]:
+    return {"type": "object", "properties": properties}
+
+
+@pytest.mark.parametrize(
+    ("schema", "encoding", "found"),
+    [
+        (EXPLODED, {}, None),
+        (EXPLODED, {"labels": DEEP}, None),
+        ({**EXPLODED, "additionalProperties": True}, {"labels": DEEP}, None),
+        (
+            _object(holder={}, a=_object(holder={})),
+            {},
+            ("a", formfields.TOP_LEVEL_MEMBER.format(key="holder", owner="a")),
+        ),
+        (
+            {**EXPLODED, "properties": {"a": ADDRESS, "b": ADDRESS}},
+            {},
+            ("b", formfields.DECLARED_TWICE.format(key="line1", first="a", second="b")),
+        ),
+        (
+            {**EXPLODED, "properties": {"a": METADATA, "b": {"type": "object"}}},
+            {},
+            ("b", formfields.OPEN_TWICE.format(first="a", second="b")),
+        ),
+        (
+            _object(labels=METADATA),
+            {},
+            ("labels", formfields.OPEN_BODY.format(owner="labels")),
+        ),
+        (_object(labels=METADATA), {"labels": {"contentType": "application/json"}}, None),
+        (_object(labels=METADATA), {"labels": {"style": "form", "explode": False}}, None),
+    ],
+)
+def test_an_ambiguous_form_body_is_found(
+    schema: dict[str, object], encoding: dict[str, object], found: tuple[str, str] | None
+) -> None:
+    assert formfields.ambiguity(schema, encoding) == found

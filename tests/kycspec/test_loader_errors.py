@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from connexion.decorators.parameter import sanitized
 
-from kycspec import keywords
+from kycspec import formfields, keywords
 from kycspec.credentials import CREDENTIAL_SCHEMES
 from kycspec.loader import READ_ONLY_UPDATE, SpecError, build_spec, read_document
 from tests.tinyspec import tiny_document
@@ -194,3 +194,16 @@ def test_loader_takes_distinct_keywords_and_an_operation_overriding_a_path_param
     spec = build_spec("tiny", document, SOURCE)
     names = [p["name"] for p in spec.operations["getThing"].parameters]
     assert names == ["id", "id", "created[gte]", "created[lt]"]
+
+
+def test_loader_refuses_a_form_body_whose_fields_could_be_read_two_ways() -> None:
+    document = tiny_document()
+    create = document["paths"]["/things"]["post"]
+    open_map = {"type": "object", "additionalProperties": {"type": "string"}}
+    form = {"schema": {"type": "object", "properties": {"tags": open_map, "labels": open_map}}}
+    create["requestBody"]["content"] = {"application/x-www-form-urlencoded": form}
+    with pytest.raises(SpecError) as raised:
+        build_spec("tiny", document, source=SOURCE)
+    where = "/paths/~1things/post/requestBody/content/application~1x-www-form-urlencoded"
+    problem = formfields.OPEN_TWICE.format(first="tags", second="labels")
+    assert str(raised.value) == f"{SOURCE}#{where}/schema/properties/labels: {problem}"
