@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from mockserver.httpserver import DEFAULT_SERVER, SERVERS, serve_app
 from mockserver.listen import bind
+from mockserver.readtimeout import DEFAULT_READ_TIMEOUT_S
 
 ALPHABET = string.ascii_letters + string.digits
 WRITABLE = ("customer_id", "verification_status", "document_type", "document_number")
@@ -116,4 +117,12 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
     args = parser.parse_args()
-    serve_app(args.server, app, bind("127.0.0.1", args.port), "warning", lambda: None)
+    serve_app(
+        args.server,
+        app,
+        bind("127.0.0.1", args.port),
+        "warning",
+        lambda: None,
+        read_timeout_s=DEFAULT_READ_TIMEOUT_S,
+        on_stop=lambda: None,
+    )

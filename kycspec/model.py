@@ -24,6 +24,7 @@ ERROR_KINDS = (
     "guard_failed",
     "idempotency_key_reused",
     "payload_too_large",
+    "request_timeout",
     "unsupported_media_type",
     "not_acceptable",
     "internal_error",

@@ -19,6 +19,7 @@ from mockserver.head import canonical
 from mockserver.hotpath import HotLane
 from mockserver.landing import LandingPage
 from mockserver.outbox import RetryPolicy
+from mockserver.readtimeout import DEFAULT_READ_TIMEOUT_S, ReadTimeout
 from mockserver.sandbox import TokenPolicy
 from mockserver.server import MockServer
 from mockserver.store import InMemoryStore, Store
@@ -37,6 +38,9 @@ class MockApp:
     """The ASGI app: dispatches on the first path segment without rewriting the path, and runs
     the webhook delivery worker from start-up to shutdown (ASGI lifespan).
 
+    Every request body must keep coming (`reads`, `mockserver.readtimeout`): one that stalls
+    is answered `408`, and a stop (`reads.stop()`) cuts one still coming after a short grace.
+
     A `GET` of an API's root (`/finx`, `/finhub/api/v2.1`, `/` for `--api`), where no operation
     lives, redirects to that API's interactive docs (`docs`: path without a trailing slash to
     docs URL).
@@ -52,8 +56,10 @@ class MockApp:
         docs: dict[str, str] | None = None,
         worker: DeliveryWorker | None = None,
         problems: tuple[DocumentError, ...] = (),
+        reads: ReadTimeout | None = None,
     ):
         self.server = server
+        self.reads = reads or ReadTimeout()
         self.worker = worker or DeliveryWorker(server.outbox, server.sweep)
         self.problems = problems
         self.routes = routes
@@ -73,6 +79,7 @@ class MockApp:
             return
         if scope["type"] == "http":
             scope = canonical(scope)  # every layer behind reads the one canonical head
+            receive = self.reads.wrap(receive)
             target = self._route(scope)
             if isinstance(target, ApiEdge):
                 handed_on = await target.hot(scope, receive, send)
@@ -133,6 +140,7 @@ def create_app(
     strict: bool = False,
     allow_remote_refs: bool = False,
     infer: bool = False,
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
 ) -> MockApp:
     """The mock server for every document in `specs_dir`.
 
@@ -146,7 +154,8 @@ def create_app(
     A document that cannot be served is reported in `MockApp.problems` and on `/`, and the
     others are served; with `strict`, or when none can be served, they raise `DocumentErrors`
     (every problem) instead. With `infer`, plain documents get the `x-` extensions REST
-    conventions imply (`kycspec.infer`).
+    conventions imply (`kycspec.infer`). A request body that sends nothing for
+    `read_timeout_s` seconds is answered `408` (`mockserver.readtimeout`).
     """
     register_formats()
     loaded = load_directory(specs_dir, allow_remote_refs=allow_remote_refs, infer=infer)
@@ -210,9 +219,10 @@ def create_app(
         token=control_token,
         slow_path=slow_path,
     )
+    reads = ReadTimeout(read_timeout_s)
     if api:
-        return MockApp(server, {CONTROL_PREFIX: control}, apps[api], docs, worker, loaded.problems)
+        routes: dict[str, ASGIApp] = {CONTROL_PREFIX: control}
+        return MockApp(server, routes, apps[api], docs, worker, loaded.problems, reads)
     landing = LandingPage(links, server.policy, [p.to_json() for p in loaded.problems])
-    return MockApp(
-        server, {CONTROL_PREFIX: control, **apps}, landing, docs, worker, loaded.problems
-    )
+    routes = {CONTROL_PREFIX: control, **apps}
+    return MockApp(server, routes, landing, docs, worker, loaded.problems, reads)

@@ -33,6 +33,7 @@ from mockserver.httpserver import DEFAULT_SERVER, LOG_LEVELS, SERVERS, serve_app
 from mockserver.listen import bind, bound_port
 from mockserver.outbox import RetryPolicy, check_webhook_url
 from mockserver.readiness import NotReady, wait_ready
+from mockserver.readtimeout import DEFAULT_READ_TIMEOUT_S, STOP_GRACE_S
 from mockserver.storeurl import DEFAULT_STORE, check_store_url
 from mockserver.workers import (
     CONFIG_ENV,
@@ -64,6 +65,8 @@ TOKEN_REQUIRED = (
     "MOCKSERVER_CONTROL_TOKEN) so that only holders of it can reset or change the mock's state"
 )
 EXITED_EARLY = "the server exited with code {code} before it was ready"
+DETACHED = "Running in the background as PID {pid}."
+DETACHED_LOG = "Running in the background as PID {pid}; its output goes to {log}."
 CONTROL_TOKEN_ENV = "MOCKSERVER_CONTROL_TOKEN"
 SLOW_PATH_ENV = "MOCKSERVER_SLOW_PATH"
 SERVER_ENV = "MOCKSERVER_SERVER"
@@ -125,6 +128,15 @@ def main() -> None:
     default=DEFAULT_MAX_BODY_BYTES,
     show_default=True,
     help="Larger request bodies get 413.",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_READ_TIMEOUT_S,
+    show_default=True,
+    help="Seconds a connection may send nothing: a request body that stalls this long gets "
+    "408, an idle kept-alive connection is closed. On a stop, a body still coming gets "
+    f"{STOP_GRACE_S:g} s.",
 )
 @click.option(
     "--validate-responses/--no-validate-responses",
@@ -222,14 +234,16 @@ def main() -> None:
 @click.option(
     "--detach",
     is_flag=True,
-    help="Start the server in the background, return once it is ready, print its PID.",
+    help="Start the server in the background, return once it is ready, print its PID (the "
+    "banner and PID also go to stderr).",
 )
 @_wait_option("--ready-timeout", "With --detach: seconds to wait for the server to be ready.")
 @click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="With --detach: the server's output goes here (default: this terminal's stderr).",
+    help="With --detach: the server's output goes here (appended; default: this terminal's "
+    "stderr). The start banner shows on this terminal's stderr either way.",
 )
 @click.option("--fd", type=int, default=None, hidden=True, help="Serve on this bound socket.")
 def serve(
@@ -241,6 +255,7 @@ def serve(
     user_prefix: str,
     admin_prefix: str,
     max_body_bytes: int,
+    read_timeout: float,
     validate_responses: bool,
     store_url: str,
     workers: int,
@@ -280,6 +295,7 @@ def serve(
         admin_prefix=admin_prefix,
         validate_responses=validate_responses,
         max_body_bytes=max_body_bytes,
+        read_timeout=read_timeout,
         public_url=public_url,
         store_url=store_url,
         control_token=control_token,
@@ -311,10 +327,18 @@ def serve(
         app.server.store.close()
         os.environ[CONFIG_ENV] = config.to_env()
         announce()
-        serve_workers(server, WORKER_FACTORY, workers, sock, log_level)
+        serve_workers(server, WORKER_FACTORY, workers, sock, log_level, read_timeout_s=read_timeout)
         return
     freeze_startup_objects()
-    serve_app(server, app, sock, log_level, announce)
+    serve_app(
+        server,
+        app,
+        sock,
+        log_level,
+        announce,
+        read_timeout_s=read_timeout,
+        on_stop=app.reads.stop,
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -351,6 +375,7 @@ def _detach(
     if control_token:
         env[CONTROL_TOKEN_ENV] = control_token  # not on the command line, where `ps` shows it
     log = log_file.open("ab") if log_file else None
+    logged_before = log.tell() if log else 0
     try:
         with sock:
             process = subprocess.Popen(
@@ -378,6 +403,13 @@ def _detach(
             process.terminate()
             process.wait()
         raise click.ClickException(str(exc)) from exc
+    if log_file is None:  # the server printed its banner on this terminal's stderr
+        click.echo(DETACHED.format(pid=process.pid), err=True)
+    else:  # it printed it to the log: show it here too
+        with log_file.open("rb") as written:
+            written.seek(logged_before)
+            click.echo(written.read().decode(errors="replace"), err=True, nl=False)
+        click.echo(DETACHED_LOG.format(pid=process.pid, log=log_file), err=True)
     click.echo(process.pid)
 
 

@@ -238,7 +238,11 @@ class ApiEdge:
         fields = dict(error.headers)
         if self.error_headers is not None:  # a declared value wins over the mock's default
             fields.update(self.error_headers(scope["method"], scope["path"], error.status_code))
-        headers += [(k.lower().encode(), v.encode()) for k, v in fields.items()]
+        headers += [
+            (k.lower().encode(), v.encode())
+            for k, v in fields.items()
+            if k.lower() != "connection"  # sent above
+        ]
         await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -10,18 +10,19 @@ MockError                      status  kind
 ├── IdempotencyKeyReused       400     idempotency_key_reused (or the spec's `x-errors.statuses`)
 ├── GuardRefused               422     guard_failed (or the guard's own status and code)
 ├── PayloadTooLarge            413     payload_too_large
+├── RequestTimeout             408     request_timeout
 ├── NotAcceptable              406     not_acceptable
 ├── UnsupportedMediaType       415     unsupported_media_type
 └── InternalError              500     internal_error
 """
 
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any, ClassVar
 
 from kycspec.expressions import Context
 from kycspec.model import ErrorFormat
 from kycspec.types import JSONObject
+from mockserver.reasons import reason
 
 RECORD_NOT_FOUND = "No {resource} with id {id!r}."
 LOOKUP_NOT_FOUND = "No {resource} with {field} {value!r}."
@@ -42,6 +43,10 @@ IDEMPOTENCY_KEY_REUSED = (
 )
 ADMIN_ONLY = "This operation needs an admin token ('{admin_prefix}<name>')."
 BODY_TOO_LARGE = "The request body is larger than {limit} bytes."
+BODY_TIMED_OUT = "No more of the request body came for {seconds} s (serve --read-timeout)."
+BODY_CUT_BY_STOP = (
+    "The server is stopping and the rest of the request body did not come within {seconds} s."
+)
 BODY_NOT_UTF8 = "The request body is not valid UTF-8."
 BODY_NOT_JSON = "The request body is not valid JSON."
 BODY_NOT_MULTIPART = "The request body is not valid multipart/form-data."
@@ -158,7 +163,7 @@ class MockError(Exception):
             values={
                 "status": status,
                 "code": self.code or errors.code(self.kind),
-                "title": HTTPStatus(status).phrase,
+                "title": reason(status),
                 "detail": printable(self.detail),
             },
         )
@@ -220,6 +225,18 @@ class PayloadTooLarge(MockError):
     kind = "payload_too_large"
 
 
+class RequestTimeout(MockError):
+    """A request body that stopped coming (`mockserver.readtimeout`); the connection is closed,
+    since the rest of the body may still be on its way (RFC 9110 section 15.5.9)."""
+
+    status = 408
+    kind = "request_timeout"
+
+    def __init__(self, detail: str, **options: Any):
+        super().__init__(detail, **options)
+        self.headers.setdefault("Connection", "close")
+
+
 class NotAcceptable(MockError):
     status = 406
     kind = "not_acceptable"
@@ -258,6 +275,7 @@ STATUS_ERRORS: dict[int, type[MockError]] = {
         MethodNotAllowed,
         InvalidTransition,
         PayloadTooLarge,
+        RequestTimeout,
         NotAcceptable,
         UnsupportedMediaType,
         InternalError,

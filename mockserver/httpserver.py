@@ -3,8 +3,19 @@
 Both serve the socket `serve` bound first (`mockserver.listen`), run the app's ASGI lifespan
 (start-up before the first request, shutdown after the last), stop gracefully on SIGTERM and
 SIGINT (CTRL-C), and call `on_ready` once, when the app has started and the socket accepts
-connections. Their HTTP parsers refuse a malformed request themselves, before the app sees it,
-each with its own plain `400` (or Granian's `414`, `431`; README, "Features and limitations").
+connections. A stop calls `on_stop` first (on the event loop), which lets requests in progress
+finish and cuts a request body still coming after a short grace (`mockserver.readtimeout`), so
+no client that stalls holds a stop up; uvicorn also cancels what still runs
+`STOP_TIMEOUT_S` after the signal, and Granian's supervisor (`--workers N`) kills a worker still
+running `WORKERS_KILL_TIMEOUT_S` after it.
+
+`read_timeout_s` (`serve --read-timeout`) bounds how long a connection may send nothing: inside a
+request body (the app, on both servers), between requests on a kept-alive connection (uvicorn's
+`timeout_keep_alive`; Granian's `header_read_timeout`, which also bounds the time to send a whole
+request head; uvicorn has no such limit).
+
+Their HTTP parsers refuse a malformed request themselves, before the app sees it, each with its
+own plain `400` (or Granian's `414`, `431`; README, "Features and limitations").
 
 Granian (`--server granian`) parses HTTP and writes responses on its own Rust threads, so the
 Python thread only runs the app: on a 2-core machine it served 1.5x to 2.2x the requests per
@@ -29,19 +40,26 @@ import uvicorn
 import uvloop
 from granian._granian import SocketHolder
 from granian.constants import HTTPModes, Interfaces, Loops
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import Server as GranianSupervisor
 from granian.server.embed import Server as GranianEmbedded
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http import h11_impl, httptools_impl
 from uvicorn.supervisors import Multiprocess
 
 from mockserver.listen import AnnouncingServer
+from mockserver.readtimeout import STOP_GRACE_S
+from mockserver.reasons import RFC_9110_NAMES
 
 GRANIAN = "granian"
 UVICORN = "uvicorn"
 SERVERS = (GRANIAN, UVICORN)
 DEFAULT_SERVER = GRANIAN
 WORKERS_KILL_TIMEOUT_S = 10  # a worker still running this long after a stop signal is killed
+# uvicorn cancels the requests still running this long after a stop signal: a body cut at the
+# grace has had a second to be answered.
+STOP_TIMEOUT_S = STOP_GRACE_S + 1
 BACKLOG = 2048  # uvicorn's default; pending connections the kernel queues before an accept
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # Granian logs this once for every embedded server; the embedded server is what one process runs.
@@ -69,33 +87,47 @@ def serve_app(
     sock: socket.socket,
     log_level: str,
     on_ready: Callable[[], Any],
+    *,
+    read_timeout_s: float,
+    on_stop: Callable[[], Any],
 ) -> None:
     """Serve `app`, already built, in this process on the bound `sock` until a stop signal."""
     if server == UVICORN:
-        config = uvicorn.Config(app, **_uvicorn_options(log_level))
-        AnnouncingServer(config, on_ready).run(sockets=[sock])
+        config = uvicorn.Config(app, **_uvicorn_options(log_level, read_timeout_s))
+        AnnouncingServer(config, on_ready, on_stop).run(sockets=[sock])
         return
-    embedded = embedded_granian(app, sock, log_level, on_ready)
-    uvloop.run(_until_signalled(embedded))
+    embedded = embedded_granian(app, sock, log_level, on_ready, read_timeout_s)
+    uvloop.run(_until_signalled(embedded, on_stop))
 
 
 def embedded_granian(
-    app: ASGIApp, sock: socket.socket, log_level: str, on_ready: Callable[[], Any]
+    app: ASGIApp,
+    sock: socket.socket,
+    log_level: str,
+    on_ready: Callable[[], Any],
+    read_timeout_s: float,
 ) -> GranianEmbedded:
     """Granian serving `app` on this process's event loop on the bound `sock` once its
     `serve()` is awaited; `stop()`, called on that loop, ends it gracefully."""
     sock.listen(BACKLOG)
-    return _BoundEmbedded(sock, _Announcing(app, on_ready), **_granian_options(log_level, sock))
+    options = _granian_options(log_level, sock, read_timeout_s)
+    return _BoundEmbedded(sock, _Announcing(app, on_ready), **options)
 
 
 def serve_workers(
-    server: str, factory: str, workers: int, sock: socket.socket, log_level: str
+    server: str,
+    factory: str,
+    workers: int,
+    sock: socket.socket,
+    log_level: str,
+    *,
+    read_timeout_s: float,
 ) -> None:
     """Serve on `workers` processes, each building its own app with `factory` (an import
     path `module:function`), sharing the bound `sock`; this process only supervises them."""
     if server == UVICORN:
         config = uvicorn.Config(
-            factory, factory=True, workers=workers, **_uvicorn_options(log_level)
+            factory, factory=True, workers=workers, **_uvicorn_options(log_level, read_timeout_s)
         )
         Multiprocess(config, sockets=[sock]).run()
         return
@@ -110,13 +142,15 @@ def serve_workers(
         factory=True,
         workers=workers,
         workers_kill_timeout=WORKERS_KILL_TIMEOUT_S,
-        **_granian_options(log_level, sock),
+        **_granian_options(log_level, sock, read_timeout_s),
     )
     supervisor.serve()
 
 
-def _uvicorn_options(log_level: str) -> dict[str, Any]:
+def _uvicorn_options(log_level: str, read_timeout_s: float) -> dict[str, Any]:
     return {
+        "timeout_keep_alive": read_timeout_s,
+        "timeout_graceful_shutdown": STOP_TIMEOUT_S,
         "log_level": log_level,
         "access_log": False,
         "loop": "auto",  # uvloop where installed
@@ -126,9 +160,10 @@ def _uvicorn_options(log_level: str) -> dict[str, Any]:
     }
 
 
-def _granian_options(log_level: str, sock: socket.socket) -> dict[str, Any]:
+def _granian_options(log_level: str, sock: socket.socket, read_timeout_s: float) -> dict[str, Any]:
     host, port = sock.getsockname()[:2]
     return {
+        "http1_settings": HTTP1Settings(header_read_timeout=round(read_timeout_s * 1000)),
         "address": host,
         "port": port,
         "interface": Interfaces.ASGI,
@@ -194,6 +229,19 @@ class _BoundSupervisor(GranianSupervisor):  # type: ignore[misc,valid-type]
         self._sso = None  # the socket object it passes to spawned (not forked) workers
 
 
+def _use_rfc_9110_reasons() -> None:
+    """uvicorn writes its status lines from tables of Python's `http.HTTPStatus` phrases, built
+    at import; the statuses RFC 9110 renamed get their RFC 9110 phrase (`mockserver.reasons`).
+    Granian's status lines come from Rust's `http` crate (README, "HTTP servers")."""
+    for status, name in RFC_9110_NAMES.items():
+        phrase = name.encode()
+        h11_impl.STATUS_PHRASES[status] = phrase
+        httptools_impl.STATUS_LINE[status] = b"HTTP/1.1 %d %s\r\n" % (status, phrase)
+
+
+_use_rfc_9110_reasons()
+
+
 def _holder(sock: socket.socket) -> SocketHolder:
     """The socket as Granian takes it: a descriptor of its own, which it closes when it stops."""
     # The stub lists no arguments; the extension takes (fd, is_uds, backlog), as granian.net
@@ -201,9 +249,14 @@ def _holder(sock: socket.socket) -> SocketHolder:
     return SocketHolder(os.dup(sock.fileno()), False, BACKLOG)  # type: ignore[call-arg]
 
 
-async def _until_signalled(server: GranianEmbedded) -> None:
+async def _until_signalled(server: GranianEmbedded, on_stop: Callable[[], Any]) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully (lifespan shutdown included)."""
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        on_stop()
+        server.stop()
+
     for number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(number, server.stop)
+        loop.add_signal_handler(number, stop)
     await server.serve()

@@ -5,9 +5,11 @@ of `--port 0` for every printed URL, and lets `serve --detach` hand the socket t
 starts.
 """
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -40,11 +42,23 @@ def bound_port(sock: socket.socket) -> int:
 
 
 class AnnouncingServer(uvicorn.Server):
-    """uvicorn's server, calling `on_ready` once it accepts connections (and only then)."""
+    """uvicorn's server, calling `on_ready` once it accepts connections (and only then), and
+    `on_stop`, on its event loop, when a stop signal comes."""
 
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], Any]):
+    def __init__(
+        self, config: uvicorn.Config, on_ready: Callable[[], Any], on_stop: Callable[[], Any]
+    ):
         super().__init__(config)
         self.on_ready = on_ready
+        self.on_stop = on_stop
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # A signal handler: it interrupts the event loop, so `on_stop` runs as the loop's next
+        # callback.
+        if self._loop is not None and not self.should_exit:
+            self._loop.call_soon_threadsafe(self.on_stop)
+        super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -57,6 +71,7 @@ class AnnouncingServer(uvicorn.Server):
             self._captured_signals.clear()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
         await super().startup(sockets=sockets)
         if self.started and not self.should_exit:
             self.on_ready()

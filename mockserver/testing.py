@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from kycspec.receiver import WebhookReceiver
 from mockserver.httpserver import GRANIAN, UVICORN, embedded_granian
 from mockserver.listen import bind, bound_port
+from mockserver.readtimeout import DEFAULT_READ_TIMEOUT_S
 
 __all__ = ["WebhookReceiver", "free_port", "serve_in_thread"]
 
@@ -74,7 +75,7 @@ def _granian_in_thread(app: ASGIApp, host: str, timeout: float) -> Iterator[str]
     started = threading.Event()
     loops: list[asyncio.AbstractEventLoop] = []
     with bind(host, 0) as sock:
-        embedded = embedded_granian(app, sock, "error", started.set)
+        embedded = embedded_granian(app, sock, "error", started.set, DEFAULT_READ_TIMEOUT_S)
 
         async def run() -> None:
             loops.append(asyncio.get_running_loop())

@@ -14,6 +14,7 @@ from pathlib import Path
 from mockserver.app import MockApp, create_app
 from mockserver.fixtures import read_fixtures
 from mockserver.outbox import RetryPolicy
+from mockserver.readtimeout import DEFAULT_READ_TIMEOUT_S
 from mockserver.sandbox import TokenPolicy
 from mockserver.storeurl import open_store
 
@@ -42,6 +43,7 @@ class WorkerConfig:
     strict: bool = False
     allow_remote_refs: bool = False
     infer: bool = False
+    read_timeout: float = DEFAULT_READ_TIMEOUT_S
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -69,6 +71,7 @@ def build_app(config: WorkerConfig) -> MockApp:
         strict=config.strict,
         allow_remote_refs=config.allow_remote_refs,
         infer=config.infer,
+        read_timeout_s=config.read_timeout,
     )
 
 

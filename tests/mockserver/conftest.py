@@ -199,16 +199,21 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     seen: dict[str, Any] = {}
 
     def serve_app(
-        server: str, app: Any, sock: socket.socket, log_level: str, on_ready: Any
+        server: str, app: Any, sock: socket.socket, log_level: str, on_ready: Any, **options: Any
     ) -> None:
-        seen.update(server=server, app=app, address=sock.getsockname())
+        seen.update(server=server, app=app, address=sock.getsockname(), **options)
         sock.close()
         on_ready()  # what a server that started would print (the banner)
 
     def serve_workers(
-        server: str, factory: str, workers: int, sock: socket.socket, log_level: str
+        server: str,
+        factory: str,
+        workers: int,
+        sock: socket.socket,
+        log_level: str,
+        **options: Any,
     ) -> None:
-        seen.update(server=server, app=factory, factory=True, workers=workers)
+        seen.update(server=server, app=factory, factory=True, workers=workers, **options)
         sock.close()
 
     monkeypatch.setattr(cli, "serve_app", serve_app)

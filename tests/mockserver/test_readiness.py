@@ -55,6 +55,9 @@ def _detached(tmp_path: Path, *args: str) -> Iterator[tuple[int, str, str]]:
         text = log.read_text()
         found = BANNER_URL.search(text)
         assert found is not None, text
+        # the terminal that started it sees the banner too, and the PID, as stdout is captured
+        assert found.group(0) in result.stderr
+        assert cli.DETACHED_LOG.format(pid=pid, log=log) in result.stderr
         yield pid, f"http://127.0.0.1:{found.group(1)}", text
     finally:
         _stop(pid)
