@@ -1,9 +1,12 @@
 """Where a mock request spends its time: py-spy samples the mock under wrk load.
 
-`python -m bench.profile` profiles get-by-id and create (JSON) and prints, per endpoint, the
-share of samples spent inside each function (inclusive) and in each function's own code (self),
-plus a breakdown by layer. The raw collapsed stacks go to bench/results/raw/ (open them in
-speedscope); bench/PROFILE.md is written from these figures.
+`python -m bench.profile` profiles get-by-id and create (JSON) on the mock's default HTTP server
+(`--server` to choose) and prints, per endpoint, the share of samples spent inside each function
+(inclusive) and in each function's own code (self), plus a breakdown by layer. On uvicorn the
+socket write runs on the Python thread, in one function (`SOCKET_WRITES`), and is counted
+apart; on Granian it runs on Granian's Rust threads, outside the samples (the hand-over, a call
+of Granian's `send`, counts in the frame that makes it). The raw collapsed stacks go to
+bench/results/raw/ (open them in speedscope); bench/PROFILE.md is written from these figures.
 """
 
 import argparse
@@ -16,6 +19,7 @@ from pathlib import Path
 from bench.scale import seed_throughput
 from bench.targets import RAW, VENV_BIN, free_port, mock_target, running
 from bench.wrk import ENDPOINTS, Endpoint, lua_script
+from mockserver.httpserver import DEFAULT_SERVER, GRANIAN, SERVERS, UVICORN
 
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:()]+)(?::\d+)?\)$")
 
@@ -35,12 +39,14 @@ LAYERS = [
     ("kycspec expressions", "kycspec/"),
     ("starlette", "starlette/"),
     ("uvicorn / httptools", "uvicorn/"),
+    ("granian (ASGI glue)", "granian/"),
     ("asyncio / uvloop", "asyncio/"),
     ("logging", "logging/"),
 ]
 
 
-WRITE = "RequestResponseCycle.send"
+# The function the socket write happens in, on the Python thread, per HTTP server.
+SOCKET_WRITES = {UVICORN: "RequestResponseCycle.send", GRANIAN: None}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -68,8 +74,10 @@ def layer_of(stack: list[tuple[str, str]]) -> str:
     return "other"
 
 
-def summarise(raw: Path, top: int = 25) -> str:
-    """Inclusive and self shares per function, and shares per layer."""
+def summarise(raw: Path, server: str, top: int = 25) -> str:
+    """Inclusive and self shares per function, and shares per layer, of samples taken on
+    `server` (its socket write counted apart where it is on the Python thread)."""
+    write = SOCKET_WRITES[server]
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     layers: Counter[str] = Counter()
@@ -86,12 +94,17 @@ def summarise(raw: Path, top: int = 25) -> str:
         for name in set(names):
             inclusive[name] += count
         own[names[-1]] += count
-        if stack[-1][0] == WRITE:
+        if stack[-1][0] == write:
             written += count  # the socket write, or the wait to run again after waking wrk
         else:
             layers[layer_of(stack)] += count
     rest = total - written
-    out = [f"{raw.name}: {total} samples, {100 * written / total:.1f}% in {WRITE} (socket write)"]
+    if write is None:
+        out = [f"{raw.name} ({server}): {total} samples; the socket writes run on {server}'s "]
+        out[0] += "own threads, outside these samples"
+    else:
+        out = [f"{raw.name} ({server}): {total} samples, {100 * written / total:.1f}% in {write}"]
+        out[0] += " (socket write)"
     out += ["", "by layer, as a share of the samples outside the socket write:"]
     out += [f"  {100 * n / rest:5.1f}%  {name}" for name, n in layers.most_common()]
     out += ["", "inclusive (time inside the function and its callees):"]
@@ -105,15 +118,18 @@ def _short(file: str) -> str:
     return file.rsplit("site-packages/", maxsplit=1)[-1].rsplit("/work/main/", maxsplit=1)[-1]
 
 
-def profile(endpoint: Endpoint, seconds: int, rate: int) -> tuple[Path, str]:
-    """Sample the mock for `seconds` while wrk keeps 32 connections busy.
+def profile(endpoint: Endpoint, seconds: int, rate: int, server: str) -> tuple[Path, str]:
+    """Sample the mock on `server` for `seconds` while wrk keeps 32 connections busy.
 
     Also returns the server's CPU time per request over the whole wrk run, which, unlike
     sample shares, does not depend on how busy the rest of the machine is.
     """
-    target = mock_target(free_port())
-    raw = RAW / f"profile_{endpoint.name.replace(' ', '_')}.txt"
-    script = RAW / f"profile_{endpoint.name.replace(' ', '_')}.lua"
+    target = mock_target(free_port(), server=server)
+    stem = f"profile_{endpoint.name.replace(' ', '_')}" + (
+        "" if server == DEFAULT_SERVER else f"_{server}"
+    )
+    raw = RAW / f"{stem}.txt"
+    script = RAW / f"{stem}.lua"
     script.write_text(lua_script(endpoint, target.headers))
     with running([target]):
         seed_throughput(target)
@@ -174,11 +190,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rate", type=int, default=250, help="samples per second")
     parser.add_argument("--endpoints", default="get by id,create json")
+    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
     args = parser.parse_args()
     wanted = args.endpoints.split(",")
     for endpoint in [e for e in ENDPOINTS if e.name in wanted]:
-        raw, cpu_line = profile(endpoint, args.seconds, args.rate)
-        text = cpu_line + "\n" + summarise(raw)
+        raw, cpu_line = profile(endpoint, args.seconds, args.rate, args.server)
+        text = cpu_line + "\n" + summarise(raw, args.server)
         raw.with_suffix(".summary.txt").write_text(text)
         print(f"== {endpoint.name}\n{text}", flush=True)
 

@@ -1,10 +1,10 @@
-"""Results to bench/results/: latest.json (every raw number), latest.md (tables), chart.png."""
+"""Results to bench/results/: latest.json (every raw number), latest.md (tables), chart.png;
+`--output NAME` writes NAME.json, NAME.md and chart-NAME.png there, `--output DIR/NAME` in DIR."""
 
 import json
+import os
 from pathlib import Path
 from typing import Any
-
-from matplotlib.figure import Figure
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -158,6 +158,8 @@ def markdown(data: dict[str, Any]) -> str:
 
 def chart(data: dict[str, Any], path: Path) -> None:
     """Grouped bars: req/s and p99 per endpoint, one colour per target."""
+    from matplotlib.figure import Figure  # noqa: PLC0415 (the bench extra; not for the rest)
+
     rows = throughput_rows(data)
     endpoints = data["throughput"]["endpoints"]
     targets = list(data["throughput"]["median"])
@@ -182,11 +184,32 @@ def chart(data: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def write(data: dict[str, Any], name: str = "latest") -> str:
-    """Write every output (`<name>.json`, `<name>.md`, the chart); returns the Markdown."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+def output_paths(output: str) -> tuple[Path, Path, Path]:
+    """The JSON, Markdown and chart files of `--output`: a plain name goes to bench/results/,
+    a path (`runs/today`, `/tmp/x/today`) to its own directory; the chart of `latest` is
+    `chart.png`, any other's `chart-<name>.png`."""
+    given = Path(output)
+    directory = RESULTS if given.parent == Path() else given.parent
+    name = given.name
+    chart_name = "chart.png" if output == "latest" else f"chart-{name}.png"
+    return directory / f"{name}.json", directory / f"{name}.md", directory / chart_name
+
+
+def prepare(output: str) -> None:
+    """Create the directory `output` writes to; raises `OSError` (with `strerror`) when it
+    cannot be created or written, so a run can refuse before it starts."""
+    directory = output_paths(output)[0].parent
+    directory.mkdir(parents=True, exist_ok=True)
+    if not os.access(directory, os.W_OK):
+        raise PermissionError(13, os.strerror(13), str(directory))
+
+
+def write(data: dict[str, Any], output: str = "latest") -> str:
+    """Write every output (`output_paths`); returns the Markdown."""
+    prepare(output)
+    json_path, markdown_path, chart_path = output_paths(output)
+    json_path.write_text(json.dumps(data, indent=2) + "\n")
     text = markdown(data)
-    (RESULTS / f"{name}.md").write_text(text)
-    chart(data, RESULTS / ("chart.png" if name == "latest" else f"chart-{name}.png"))
+    markdown_path.write_text(text)
+    chart(data, chart_path)
     return text

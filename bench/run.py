@@ -52,6 +52,7 @@ TARGETS = {
     "validation",
 }
 REDIS_WORKERS = {"mock-redis": 1, "mock-redis-2w": 2}  # worker processes of each Redis target
+OUTPUT_NOT_WRITABLE = "--output {output}: cannot write results there ({reason})"
 
 
 def smoke(target: Target, endpoint: Endpoint) -> int:
@@ -158,9 +159,14 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--output",
         default="latest",
-        help="results file names: bench/results/<output>.json, .md (and chart-<output>.png)",
+        help="results: a name (bench/results/<name>.json, .md and chart-<name>.png) or a path "
+        "(<dir>/<name>.json, .md and <dir>/chart-<name>.png)",
     )
     args = parser.parse_args()
+    try:
+        report.prepare(args.output)
+    except OSError as exc:
+        parser.error(OUTPUT_NOT_WRITABLE.format(output=args.output, reason=exc.strerror or exc))
     chosen = [name.strip() for name in args.targets.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(TARGETS))
     if unknown:
