@@ -8,7 +8,9 @@ time passing, or a clock moved on the control plane, fires their events without 
 
 A 2xx answer delivers; 5xx, 408, 429, a timeout or a refused connection is retried with
 exponential backoff (`RetryPolicy`); any other answer fails the delivery at once. Every
-attempt is logged on the delivery (status, error, latency), shown on the control plane.
+attempt is logged on the delivery (status, error, latency), shown on the control plane; one cut
+off by a shutdown too (`INTERRUPTED`), without counting against the delivery's attempts: the
+delivery stays pending and is sent again by the next process on the store.
 """
 
 import asyncio
@@ -31,6 +33,7 @@ PASS_SHARE = 4  # the pause after a pass is at least this many times the pass
 RETRIED_STATUSES = frozenset({408, 429})
 USER_AGENT = "kyc-contracts-mock-webhooks/1"
 PASS_FAILED = "webhook delivery pass failed; the next pass tries again"
+INTERRUPTED = "interrupted by shutdown"
 
 
 def retried(status: int | None) -> bool:
@@ -135,20 +138,14 @@ class DeliveryWorker:
             response = await client.post(delivery["url"], content=body, headers=headers)
             status = response.status_code
         except asyncio.CancelledError:  # stopping: another pass, or process, sends it
-            self.outbox.release(sandbox, delivery["id"])
+            self.outbox.release(sandbox, delivery["id"], _attempt(started, None, INTERRUPTED))
             self._in_flight.discard(delivery["id"])
             raise
         except httpx.TimeoutException:
             error = "timeout"
         except Exception as exc:  # any failure to send (an unusable URL, say) is the attempt's
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        attempt = {
-            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "status": status,
-            "ok": status is not None and 200 <= status < 300,
-            "error": error,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-        }
+        attempt = _attempt(started, status, error)
         try:
             self.outbox.record_attempt(sandbox, delivery["id"], attempt, retry=retried(status))
         except StoreUnavailable:
@@ -156,3 +153,14 @@ class DeliveryWorker:
         finally:
             self._in_flight.discard(delivery["id"])
             self._wake.set()
+
+
+def _attempt(started: float, status: int | None, error: str | None) -> JSONObject:
+    """The log entry of an attempt begun at `started` (`time.perf_counter()`)."""
+    return {
+        "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "status": status,
+        "ok": status is not None and 200 <= status < 300,
+        "error": error,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+    }

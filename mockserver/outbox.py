@@ -393,13 +393,15 @@ class Outbox:
             return None  # redelivered meanwhile: that request wins
         return updated
 
-    def release(self, sandbox: str, delivery_id: str) -> None:
-        """Give up the claim on a delivery this process will not finish (it is stopping)."""
+    def release(self, sandbox: str, delivery_id: str, attempt: JSONObject) -> None:
+        """Give up the claim on a delivery this process will not finish (it is stopping), and
+        log the `attempt` it cut off; the attempt does not count against `max_attempts`."""
         deliveries = self._deliveries(sandbox)
         current = deliveries.get(delivery_id)
         if current is not None and current["state"] == PENDING:
+            attempts = [*current["attempts"], attempt][-KEPT_ATTEMPTS:]
             with contextlib.suppress(StoreConflict):
-                deliveries.replace({**current, "lease_until": 0.0})
+                deliveries.replace({**current, "attempts": attempts, "lease_until": 0.0})
 
     def secret(self, sandbox: str) -> str:
         return signing_secret(sandbox)
