@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -36,6 +35,7 @@ from kycspec.loader import load_all
 from kycspec.model import ApiSpec
 from mockserver.app import MockApp, create_app
 from mockserver.httpserver import SERVERS
+from mockserver.reasons import reason
 from mockserver.testing import serve_in_thread
 from tests.mockserver.httpfuzz import HOST, USER_TOKEN, Target, requests
 from tests.mockserver.rawhttp import RawRequest, RawResponse, exchange
@@ -99,7 +99,7 @@ def envelope_problem(spec: ApiSpec, response: RawResponse, head: bool) -> str | 
             values={
                 "status": response.status,
                 "code": CODE,
-                "title": HTTPStatus(response.status).phrase,
+                "title": reason(response.status),  # RFC 9110's, on any Python
                 "detail": DETAIL,
             },
         )
