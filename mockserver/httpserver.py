@@ -5,9 +5,10 @@ Both serve the socket `serve` bound first (`mockserver.listen`), run the app's A
 SIGINT (CTRL-C), and call `on_ready` once, when the app has started and the socket accepts
 connections. A stop calls `on_stop` first (on the event loop), which lets requests in progress
 finish and cuts a request body still coming after a short grace (`mockserver.readtimeout`), so
-no client that stalls holds a stop up; uvicorn also cancels what still runs
-`STOP_TIMEOUT_S` after the signal, and Granian's supervisor (`--workers N`) kills a worker still
-running `WORKERS_KILL_TIMEOUT_S` after it.
+no client that stalls holds a stop up. What still holds a connection `STOP_TIMEOUT_S` after the
+signal (half a request head, say) is cut: uvicorn closes or cancels it, on Granian the mock
+shuts the connections down (`_cut_connections`). Granian's supervisor (`--workers N`) kills a
+worker still running `WORKERS_KILL_TIMEOUT_S` after the signal.
 
 `read_timeout_s` (`serve --read-timeout`) bounds how long a connection may send nothing: inside a
 request body (the app, on both servers), between requests on a kept-alive connection (uvicorn's
@@ -28,11 +29,13 @@ uvicorn (`--server uvicorn`) runs with uvloop and httptools; `--workers N` throu
 """
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
 import signal
 import socket
+import stat
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http import h11_impl, httptools_impl
 from uvicorn.supervisors import Multiprocess
 
-from mockserver.listen import AnnouncingServer
+from mockserver.listen import AnnouncingServer, bound_port
 from mockserver.readtimeout import STOP_GRACE_S
 from mockserver.reasons import RFC_9110_NAMES
 
@@ -57,8 +60,8 @@ UVICORN = "uvicorn"
 SERVERS = (GRANIAN, UVICORN)
 DEFAULT_SERVER = GRANIAN
 WORKERS_KILL_TIMEOUT_S = 10  # a worker still running this long after a stop signal is killed
-# uvicorn cancels the requests still running this long after a stop signal: a body cut at the
-# grace has had a second to be answered.
+# What still holds a connection this long after a stop signal is cut (uvicorn cancels it, on
+# Granian its socket is shut down): a body cut at the grace has had a second to be answered.
 STOP_TIMEOUT_S = STOP_GRACE_S + 1
 BACKLOG = 2048  # uvicorn's default; pending connections the kernel queues before an accept
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -97,7 +100,7 @@ def serve_app(
         AnnouncingServer(config, on_ready, on_stop).run(sockets=[sock])
         return
     embedded = embedded_granian(app, sock, log_level, on_ready, read_timeout_s)
-    uvloop.run(_until_signalled(embedded, on_stop))
+    uvloop.run(_until_signalled(embedded, on_stop, bound_port(sock)))
 
 
 def embedded_granian(
@@ -249,14 +252,44 @@ def _holder(sock: socket.socket) -> SocketHolder:
     return SocketHolder(os.dup(sock.fileno()), False, BACKLOG)  # type: ignore[call-arg]
 
 
-async def _until_signalled(server: GranianEmbedded, on_stop: Callable[[], Any]) -> None:
-    """Serve until SIGTERM or SIGINT, then stop gracefully (lifespan shutdown included)."""
+async def _until_signalled(server: GranianEmbedded, on_stop: Callable[[], Any], port: int) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully (lifespan shutdown included);
+    connections still open `STOP_TIMEOUT_S` after the signal are cut."""
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
         on_stop()
         server.stop()
+        loop.call_later(STOP_TIMEOUT_S, _cut_connections, port)
 
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop)
     await server.serve()
+
+
+def _cut_connections(port: int) -> None:
+    """Shut down every connection this process accepted on `port`.
+
+    Granian's stop waits for each open connection to end, and one that has sent half a request
+    head ends only at its `header_read_timeout`; Granian offers no way to close connections at
+    a stop, so the mock shuts their sockets down (found in /proc/self/fd; a shutdown acts on the
+    socket, whichever descriptor it goes through), and Granian sees them end.
+    """
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:  # no /proc: Granian's header_read_timeout ends them
+        return
+    for name in names:
+        with contextlib.suppress(OSError):  # closed meanwhile, or not a connection
+            _cut(int(name), port)
+
+
+def _cut(descriptor: int, port: int) -> None:
+    if not stat.S_ISSOCK(os.fstat(descriptor).st_mode):
+        return
+    with socket.socket(fileno=os.dup(descriptor)) as connection:
+        tcp = connection.family in (socket.AF_INET, socket.AF_INET6)
+        tcp = tcp and connection.type == socket.SOCK_STREAM
+        # a connection accepted on `port` (the listening socket has no peer: OSError)
+        if tcp and connection.getsockname()[1] == port and connection.getpeername():
+            connection.shutdown(socket.SHUT_RDWR)

@@ -114,17 +114,20 @@ def _response(sock: socket.socket) -> tuple[bytes, bytes]:
 
 @pytest.mark.parametrize("server", SERVERS)
 def test_serve_stops_promptly_with_a_client_that_stalls(tmp_path: Path, server: str) -> None:
-    """A stop lets a request still coming finish, and cuts a body that stalls after the grace
-    (a read timeout of an hour would otherwise hold the stop up)."""
+    """A stop lets a request still coming finish, and cuts a body that stalls after the grace,
+    and a connection stuck in its request head soon after (a read timeout of an hour would
+    otherwise hold the stop up)."""
     serve = ("--server", server, "--api", "finx", "--read-timeout", "3600")
     with mock_process(tmp_path, *serve) as mock:
         body = orjson.dumps(finx_body())
         finishing = _stalled(mock.url, "/v1/kyc", body[:10])
         stalled = _stalled(mock.url, "/v1/kyc", body[:10])
+        half_head = socket.create_connection(stalled.getpeername(), timeout=STOP_TIMEOUT_S)
+        half_head.sendall(b"POST /v1/kyc HTTP/1.1\r\nHost: mock\r\nAuthoriz")
         assert httpx.get(f"{mock.url}/__mock/health", timeout=30).status_code == 200
         os.killpg(mock.process.pid, signal.SIGTERM)
         finishing.sendall(body[10:] + b" " * (1000 - len(body)))
-        with finishing, stalled:
+        with finishing, stalled, half_head:
             assert _response(finishing)[0] == b"HTTP/1.1 200 OK"  # FinX answers a create 200
             status, refused = _response(stalled)
         assert mock.process.wait(timeout=STOP_TIMEOUT_S) == 0
