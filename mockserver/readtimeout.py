@@ -32,7 +32,10 @@ class ReadTimeout:
 
     def stop(self) -> None:
         """A stop has begun: every body read ends within `grace_s` from now (call on the event
-        loop that serves the requests, as a signal handler added with `add_signal_handler`)."""
+        loop that serves the requests, as a signal handler added with `add_signal_handler`); a
+        second stop keeps the first one's time."""
+        if self._stop_at is not None:
+            return
         self._stop_at = asyncio.get_running_loop().time() + self.grace_s
         for waiting in self._waiting:
             when = waiting.when()
