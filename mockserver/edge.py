@@ -116,9 +116,16 @@ class ApiEdge:
             return receive
         if delay is not None or codings or chunked:
             return receive
-        answer, receive = await self.lane.respond(
-            scope, receive, vary=True, limit=self.max_body_bytes
-        )
+        try:
+            answer, receive = await self.lane.respond(
+                scope, receive, vary=True, limit=self.max_body_bytes
+            )
+        except errors.RequestTimeout as error:  # the body stalled (mockserver.readtimeout)
+            try:
+                await self._refuse(error, scope, send)
+            finally:
+                self._log(scope, head.get("authorization"), error.status_code, started)
+            return None
         if answer is None:
             scope[DECLINED] = True
             return receive
