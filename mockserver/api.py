@@ -81,9 +81,9 @@ def preferred_response(
 ) -> ConnexionResponse | None:
     """The response a `Prefer: code=` or `Prefer: example=` header asks for, if any; a forced
     error carries the headers the spec declares for it (`headers_for_status`)."""
-    declared = {str(code) for code in op.raw["responses"]}
     code = prefer.get("code")
     if code is not None and code != str(op.success_status):
+        declared = {str(code) for code in op.raw["responses"]}
         if code not in declared:
             raise errors.InvalidRequest(
                 errors.PREFER_UNKNOWN_CODE.format(code=code, declared=", ".join(sorted(declared)))

@@ -77,7 +77,9 @@ class ApiEdge:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        # A request `hot` admitted and the hot path declined: admitted as it is, timed from then.
+        admitted: float | None = scope.get(DECLINED)
+        started = time.perf_counter() if admitted is None else admitted
         scope = canonical(scope)
         head: RequestHead = scope[HEAD]
         status = {"code": 500}
@@ -89,7 +91,8 @@ class ApiEdge:
 
         try:
             try:
-                scope, receive = await self._admit(scope, head, receive)
+                if admitted is None:
+                    scope, receive = await self._admit(scope, head, receive)
             except errors.MockError as error:
                 await self._refuse(error, scope, logged_send)
                 return
@@ -127,7 +130,7 @@ class ApiEdge:
                 self._log(scope, head.get("authorization"), error.status_code, started)
             return None
         if answer is None:
-            scope[DECLINED] = True
+            scope[DECLINED] = started
             return receive
         try:
             await answer.send(send)

@@ -476,4 +476,5 @@ class HotPathMiddleware(RoutedMiddleware[HotAPI]):
 
 
 DECLINED = "mockserver.hotpath.declined"
-"""Set in the scope by a caller that asked the lane already and was declined."""
+"""Set in the scope by the edge when the request passed its head rules as it is and the lane
+declined it: the time it was asked (`time.perf_counter`)."""
