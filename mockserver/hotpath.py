@@ -16,14 +16,14 @@ each operation whose handler the resolver offers directly (`mockserver.api.Engin
   `float`, connexion's `boolean`, a string as sent) and its schema's validator, compiled once;
   the query defaults connexion's `get_arguments` fills in; the handler's keyword arguments in
   the order connexion builds them;
-- its JSON request body, if it takes one: the validator the chain's request validation uses
-  for `application/json` (`mockserver.validation.CachedJSONBodyValidator`), compiled once.
+- its request body, if it takes one, in JSON and urlencoded form: the validators the chain's
+  request validation uses for those types (`mockserver.validation`), compiled once.
 
 A request is answered here only when every step takes the happy path: a route of a compiled
 operation, every parameter present as required, sent once, declared (strict validation),
 coerced and valid, a credential that resolves, no body for an operation that takes none, or a
-JSON body (`Content-Type: application/json`, a `Content-Length`) that parses and is valid, and
-a handler that answers without raising. Anything else (an unknown route, an operation not
+JSON or urlencoded body (that `Content-Type`, a `Content-Length`) that parses and is valid,
+and a handler that answers without raising. Anything else (an unknown route, an operation not
 compiled, a missing or refused credential, a parameter or body connexion would refuse, another
 media type, an error the handler raises) is declined, and the request goes on to the chain
 behind, connexion's error handlers, compiled operations (`mockserver.compiled`) and reference
@@ -47,7 +47,7 @@ from copy import deepcopy
 from typing import Any
 from urllib.parse import parse_qsl
 
-from connexion.decorators.parameter import sanitized
+from connexion.decorators.parameter import get_arguments, sanitized
 from connexion.exceptions import ProblemException
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
@@ -62,7 +62,12 @@ from mockserver.fastcheck import Credential, FastSecurityOperation, FastValidati
 from mockserver.head import HEAD, RequestHead
 from mockserver.routes import route_template, routing_order
 from mockserver.stack import Framework, has_body
-from mockserver.validation import CachedJSONBodyValidator, CompiledSchema, compiled
+from mockserver.validation import (
+    CachedFormValidator,
+    CachedJSONBodyValidator,
+    CompiledSchema,
+    compiled,
+)
 
 _COERCE: dict[str, Callable[[str], Any] | None] = {
     "string": None,
@@ -75,6 +80,7 @@ a string stays as sent."""
 
 _MISSING = object()
 JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
 _VARY = b"vary"
 
 
@@ -117,27 +123,49 @@ class _Parameter:
         return value
 
 
-class _JSONBody:
-    """An operation's JSON request body: read, parsed and validated by the operation's own
-    body validator (`mockserver.validation.CachedJSONBodyValidator`), and passed to the handler
-    as connexion's `get_arguments` passes it."""
+class _Body:
+    """An operation's request body in one media type (JSON or urlencoded form): read, parsed and
+    validated by the operation's own body validator for that type
+    (`mockserver.validation.CachedJSONBodyValidator`, `CachedFormValidator`), and passed to the
+    handler as connexion's `get_arguments` passes it (for a form, by `get_arguments` itself,
+    which types each field; a JSON body goes as parsed, its schema's default for none)."""
 
-    def __init__(self, operation: AbstractOperation, validator: CachedJSONBodyValidator):
+    def __init__(
+        self,
+        operation: AbstractOperation,
+        media_type: str,
+        validator: CachedJSONBodyValidator | CachedFormValidator,
+    ):
+        self.operation = operation
+        self.media_type = media_type
         self.validator = validator
-        self.keyword = sanitized(operation.body_name(JSON))
-        schema = operation.body_schema(JSON)
+        self.keyword = sanitized(operation.body_name(media_type))
+        schema = operation.body_schema(media_type)
         self.nullable = is_nullable(schema)
         self.default = schema.get("default", {})
 
     def argument(self, raw: bytes) -> Any:
         """The handler's body argument for a body of `raw` bytes (not empty); raises what the
         validator raises where connexion would refuse it."""
-        body = self.validator.check(raw)
-        if self.nullable and is_null(body):
-            return None
-        if body is None:
-            return deepcopy(self.default)
-        return body
+        if self.media_type == JSON:  # connexion's `_get_body_argument_json`
+            body = self.validator.check(raw)
+            if self.nullable and is_null(body):
+                return None
+            if body is None:
+                return deepcopy(self.default)
+            return body
+        arguments = get_arguments(
+            self.operation,
+            path_params={},
+            query_params={},
+            body=self.validator.check(raw),
+            files={},
+            arguments=[],
+            has_kwargs=True,
+            sanitize=sanitized,
+            content_type=self.media_type,
+        )
+        return arguments[self.keyword]
 
 
 class HotOperation:
@@ -149,12 +177,12 @@ class HotOperation:
         route: Route,
         handler: DirectHandler,
         credential: Credential | None,
-        body: _JSONBody | None,
+        bodies: dict[str, _Body],
     ):
         self.route = route
         self.handler = handler
         self.credential = credential
-        self.body = body
+        self.bodies = bodies
         path: list[_Parameter] = []
         query: list[_Parameter] = []
         for definition in operation.parameters:
@@ -241,27 +269,32 @@ class HotAPI(RoutedAPI[HotOperation | None]):
             if credential is None:
                 return None
         try:
-            hot = HotOperation(operation, route, handler, credential, self._body(operation))
+            hot = HotOperation(operation, route, handler, credential, self._bodies(operation))
         except NotCompiled:
             return None
         self.routes[-1] = (operation.path, route, hot)
         return hot
 
-    def _body(self, operation: AbstractOperation) -> _JSONBody | None:
-        """The operation's JSON body as its request validation reads it; None for an operation
-        without a body. Raises `NotCompiled` for a body taken in no JSON, or not validated."""
+    def _bodies(self, operation: AbstractOperation) -> dict[str, _Body]:
+        """The operation's JSON and urlencoded form bodies as its request validation reads them,
+        by media type; empty for an operation without a body. Raises `NotCompiled` for a body
+        taken in neither."""
         if not operation.is_request_body_defined:
-            return None
+            return {}
         validation = FastValidationOperation(
             _never, operation=operation, strict_validation=True, validator_map=self.validator_map
         )
-        try:
-            validator = validation.body_validator([(b"content-type", JSON.encode())])
-        except ProblemException as exc:
-            raise NotCompiled("no JSON body") from exc
-        if not isinstance(validator, CachedJSONBodyValidator):
-            raise NotCompiled("a JSON body without the compiled validator")
-        return _JSONBody(operation, validator)
+        bodies = {}
+        for media_type in (JSON, FORM):
+            try:
+                validator = validation.body_validator([(b"content-type", media_type.encode())])
+            except ProblemException:
+                continue  # not a type the operation takes
+            if isinstance(validator, CachedJSONBodyValidator | CachedFormValidator):
+                bodies[media_type] = _Body(operation, media_type, validator)
+        if not bodies:
+            raise NotCompiled("no JSON or form body")
+        return bodies
 
 
 async def _never(scope: Scope, receive: Receive, send: Send) -> None:
@@ -336,11 +369,14 @@ class HotLane:
         limit: int | None,
     ) -> tuple[Answer | None, Receive]:
         head: RequestHead = scope[HEAD]
-        if hot.body is None:
+        body = None
+        if not hot.bodies:
             if has_body(scope):
                 return None, receive  # a body, even an empty one or a type alone
-        elif head.get("content-type") != JSON or not _announced(head):
-            return None, receive  # another media type, or no length: the chain's to decide
+        else:
+            body = hot.bodies.get(head.get("content-type") or "")
+            if body is None or not _announced(head):
+                return None, receive  # another media type, or no length: the chain's to decide
         path_params = {name: convertors[name].convert(value) for name, value in matched.items()}
         kwargs = hot.arguments(path_params, scope["query_string"])
         if kwargs is None:
@@ -350,13 +386,13 @@ class HotLane:
             token_info = await hot.credential(scope)
             if token_info is None:
                 return None, receive
-        if hot.body is not None:
+        if body is not None:
             messages, raw = await _read(receive, limit)
             receive = _replay(messages, receive)
             if raw is None:
                 return None, receive
             try:
-                kwargs[hot.body.keyword] = hot.body.argument(raw)
+                kwargs[body.keyword] = body.argument(raw)
             except Exception:
                 return None, receive  # the chain's validator refuses it, as worded there
         if token_info is not None:

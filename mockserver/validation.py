@@ -194,11 +194,22 @@ class CachedFormValidator(FormDataValidator):
         return compiled(self._schema, RequestValidator)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> dict[str, Any]:
-        fields = parse_urlencoded(b"".join([chunk async for chunk in stream]))
+        data = self._fields(b"".join([chunk async for chunk in stream]))
+        scope[PARSED_BODY] = data
+        return data
+
+    def _fields(self, raw: bytes) -> dict[str, Any]:
+        fields = parse_urlencoded(raw)
         data: dict[str, Any] = (
             fields if self._uri_parser is None else self._uri_parser.resolve_form(fields)
         )
-        scope[PARSED_BODY] = data
+        return data
+
+    def check(self, raw: bytes) -> dict[str, Any]:
+        """A body of `raw` bytes (announced by a non-zero `Content-Length`) parsed and
+        validated as `wrap_receive` parses and validates it; raises as it raises."""
+        data = self._fields(raw)
+        self._validate(data)
         return data
 
 

@@ -281,8 +281,32 @@ WRITE_CASES = [
         "/v1/kyc",
         [(b"content-type", b"application/x-www-form-urlencoded")],
         b"&".join(b"%s=%s" % (k.encode(), v.encode()) for k, v in RECORD.items()),
-        False,
+        True,
         200,
+    ),
+    (
+        "POST",
+        "/v1/kyc",
+        [(b"content-type", b"application/x-www-form-urlencoded")],
+        b"customer_id=WAz8eIbvDR60rouK&colour=red",
+        False,
+        400,  # a field the schema does not declare (strict validation)
+    ),
+    (
+        "POST",
+        "/v1/kyc",
+        [(b"content-type", b"application/x-www-form-urlencoded")],
+        b"customer_id=a&customer_id=b",
+        False,
+        400,  # sent twice
+    ),
+    (
+        "POST",
+        "/v1/kyc",
+        [(b"content-type", b"application/x-www-form-urlencoded")],
+        b"customer_id=%FF",
+        False,
+        400,  # not UTF-8
     ),
     ("POST", "/v1/kyc", [], VALID, False, 400),  # no type: the chain reads a form
     ("PUT", "/v1/kyc/WAz8eIbvDR60rouK", JSON_TYPE, b'{"document_number": "1"}', False, 404),
@@ -290,7 +314,7 @@ WRITE_CASES = [
 
 
 @pytest.mark.parametrize(("method", "path", "headers", "body", "hot", "status"), WRITE_CASES)
-def test_the_hot_path_writes_a_valid_json_body_and_declines_the_rest(
+def test_the_hot_path_writes_a_valid_body_and_declines_the_rest(
     monkeypatch: pytest.MonkeyPatch,
     finx: tuple[MockApp, MockApp],
     method: str,
