@@ -1,7 +1,8 @@
 """The keyword argument each parameter reaches the mock's handler as, and the clashes that would
 lose one: connexion passes path and query parameters as keyword arguments named by its
 `sanitized` function (`created[lt]` and `created_lt` both become `created_lt`, `created.lt`
-becomes `createdlt`), beside the request body (`body`) and the caller (`token_info`, `user`).
+becomes `createdlt`; a path parameter's `-` is `_` in its route first, `{applicant-id}` is
+`applicant_id`), beside the request body (`body`) and the caller (`token_info`, `user`).
 Two parameters of one operation with one keyword would leave one silently shadowing the other,
 so such a spec is refused when it loads.
 """
@@ -10,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connexion.decorators.parameter import sanitized
+from connexion.frameworks.starlette import starlettify_path
 
 # The keywords connexion gives the handler besides the parameters (connexion.decorators).
 RESERVED = ("body", "token_info", "user")
@@ -20,6 +22,14 @@ CLASH = (
     "that are not letters, digits or _ are dropped); rename one of them"
 )
 RESERVED_CLASH = "connexion's own argument {name!r}"
+
+
+def keyword(name: str, where: str) -> str:
+    """The keyword argument a parameter named `name` in `where` (`path`, `query`) reaches the
+    handler as: connexion's route name for a path parameter, sanitised."""
+    if where == "path":
+        name = starlettify_path("{" + name + "}")[1:-1]
+    return str(sanitized(name))
 
 
 def clash(parameters: Sequence[Mapping[str, Any]]) -> tuple[int, str] | None:
@@ -35,9 +45,9 @@ def clash(parameters: Sequence[Mapping[str, Any]]) -> tuple[int, str] | None:
         name, where = parameter.get("name"), parameter.get("in")
         if where not in PASSED or last[(name, where)] != index or not isinstance(name, str):
             continue
-        keyword = sanitized(name)
-        if keyword in taken:
-            other = taken[keyword]
-            return index, CLASH.format(kind=where, name=name, keyword=keyword, other=other)
-        taken[keyword] = f"{where} parameter {name!r}"
+        argument = keyword(name, where)
+        if argument in taken:
+            other = taken[argument]
+            return index, CLASH.format(kind=where, name=name, keyword=argument, other=other)
+        taken[argument] = f"{where} parameter {name!r}"
     return None

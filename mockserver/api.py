@@ -10,7 +10,6 @@ from typing import Any
 
 import connexion
 from connexion.context import _scope
-from connexion.decorators.parameter import sanitized
 from connexion.exceptions import OAuthResponseProblem, ProblemException
 from connexion.json_schema import Draft4ResponseValidator
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -23,6 +22,7 @@ from starlette.types import Scope
 
 from kycspec.expressions import Context
 from kycspec.headers import header_fields, headers_for_status, shared_headers
+from kycspec.keywords import keyword
 from kycspec.loader import inline_refs
 from kycspec.media import FileBody, is_json
 from kycspec.model import ApiSpec, ErrorFormat, Operation
@@ -125,7 +125,8 @@ class EngineResolver(Resolver):
         engine = self.engine
         examples = success_examples(spec, op)
         offered = list(op.success_media_types)
-        declared = query_names(op)
+        declared = parameter_names(op, "query")
+        in_path = parameter_names(op, "path")
         takes_body = "requestBody" in op.raw
         validator = None
         if self.validate_responses and op.success_schema is not None:
@@ -133,15 +134,14 @@ class EngineResolver(Resolver):
 
         async def answer(kwargs: dict[str, Any], scope: Scope) -> ConnexionResponse:
             head = head_of(scope)
-            path_params = scope.get("path_params", {})
             token_info = kwargs.pop("token_info", None)
             kwargs.pop("user", None)
             body = kwargs.pop("body", None)
             files = {name: kwargs.pop(name) for name in list(kwargs) if _is_upload(kwargs[name])}
             if files:
                 body = {**(body or {}), **files}
-            path = {k: v for k, v in kwargs.items() if k in path_params}
-            query = {declared.get(k, k): v for k, v in kwargs.items() if k not in path}
+            path = {in_path[k]: v for k, v in kwargs.items() if k in in_path}
+            query = {declared.get(k, k): v for k, v in kwargs.items() if k not in in_path}
             try:
                 if not takes_body and _has_content(head.get("content-length")):
                     raise errors.UnsupportedMediaType(errors.BODY_NOT_TAKEN)
@@ -179,11 +179,13 @@ class EngineResolver(Resolver):
         return Resolution(handle, operation.operation_id)
 
 
-def query_names(op: Operation) -> dict[str, str]:
-    """The declared name of each query parameter by the keyword connexion passes it as: its
-    name with brackets and other non-identifier characters taken out (`created[lt]` comes as
-    `created_lt`), so a filter or page parameter is found by the name the spec gives it."""
-    return {sanitized(p["name"]): p["name"] for p in op.parameters if p.get("in") == "query"}
+def parameter_names(op: Operation, where: str) -> dict[str, str]:
+    """The declared name of each parameter in `where` (`path`, `query`) by the keyword
+    connexion passes it as: its name with brackets and other non-identifier characters taken
+    out (`created[lt]` comes as `created_lt`, `{applicant-id}` as `applicant_id`:
+    `kycspec.keywords.keyword`), so a record, filter or page parameter is found by the name the
+    spec gives it (`kycspec.keywords` refuses two with one keyword)."""
+    return {keyword(p["name"], where): p["name"] for p in op.parameters if p.get("in") == where}
 
 
 def response_for(result: MockResponse, validator: CompiledSchema | None) -> ConnexionResponse:

@@ -207,3 +207,14 @@ def test_loader_refuses_a_form_body_whose_fields_could_be_read_two_ways() -> Non
     where = "/paths/~1things/post/requestBody/content/application~1x-www-form-urlencoded"
     problem = formfields.OPEN_TWICE.format(first="tags", second="labels")
     assert str(raised.value) == f"{SOURCE}#{where}/schema/properties/labels: {problem}"
+
+
+def test_loader_refuses_a_query_parameter_named_like_a_hyphenated_path_parameter() -> None:
+    # connexion routes `{thing-id}` as `thing_id`
+    document = _with_query("thing_id")
+    item = document["paths"].pop("/things/{id}")
+    item["get"]["parameters"][0]["name"] = "thing-id"
+    document["paths"]["/things/{thing-id}"] = item
+    with pytest.raises(SpecError) as raised:
+        build_spec("tiny", document, SOURCE)
+    assert "as path parameter 'thing-id' does" in raised.value.problem
