@@ -19,6 +19,7 @@ from conformance.requests import (
     FILE_CONTENT,
     FILE_NAME,
     FORMAT_VALUES,
+    example_value,
     string_variants,
     with_content,
 )
@@ -145,13 +146,27 @@ def fits(schema: JSONObject, value: str) -> bool:
     return "pattern" not in schema or re.search(schema["pattern"], value) is not None
 
 
-def unique_value(schema: JSONObject) -> str:
-    """A value no other run has used, valid for the schema (customer ids and the like)."""
+def free_marker(schema: JSONObject) -> str | None:
+    """A value no other run has used, valid for the schema (customer ids and the like), or
+    None when the schema does not let a string be free (an `enum`, a `format` other than
+    `uuid`, a pattern or length no marker fits: the value then follows the schema instead)."""
+    schema = _merged(schema)
+    if schema.get("enum") or schema.get("type", "string") != "string":
+        return None
     token = uuid.uuid4()
-    if schema.get("format") == "uuid":
+    fmt = schema.get("format")
+    if fmt == "uuid":
         return str(token)
+    if fmt is not None:
+        return None
     candidates = [token.hex[:16], "cus_" + token.hex[:12], token.hex, str(token)]
-    return next((c for c in candidates if fits(schema, c)), candidates[0])
+    return next((c for c in candidates if fits(schema, c)), None)
+
+
+def unique_value(schema: JSONObject) -> str:
+    """A free marker (`free_marker`) where the schema allows one, else a valid value."""
+    marker = free_marker(schema)
+    return marker if marker is not None else str(example_value(_merged(schema)))
 
 
 def steer(magic: Magic, body: JSONObject, path: dict[str, str]) -> bool:

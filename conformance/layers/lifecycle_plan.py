@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.http import TranscriptClient
+from conformance.layers.lifecycle_inputs import free_marker, property_schema
 from conformance.settings import Settings
 from conformance.tally import Tally
 from conformance.target import Target
@@ -38,7 +39,8 @@ class Plan:
     update: Operation | None
     transitions: tuple[Operation, ...]
     delete: Operation | None
-    scope: str | None  # a create input that a list filter selects on: one value per scenario
+    # a create input that a list filter selects on, free text: one marker value per scenario
+    scope: str | None
 
     def scope_filter(self, op: Operation) -> Filter | None:
         return next((f for f in op.filters if f.field == self.scope and f.op == "eq"), None)
@@ -61,7 +63,10 @@ def build_plan(spec: ApiSpec, resource: Resource, target: Target) -> Plan | None
             f.field
             for op in lists
             for f in op.filters
-            if f.op == "eq" and f.field in inputs and f.field != resource.status_field
+            if f.op == "eq"
+            and f.field in inputs
+            and f.field != resource.status_field
+            and free_marker(property_schema(create, f.field)) is not None
         ),
         None,
     )
