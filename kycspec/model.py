@@ -91,6 +91,14 @@ class Resource:
     def status_field(self) -> str | None:
         return self.lifecycle.field if self.lifecycle else None
 
+    def parent_field(self, path: Mapping[str, Any]) -> JSONObject:
+        """The parent's id a child stores from the create's `path` values, when the child's
+        schema has a field named for the parent's path parameter (read-only or not)."""
+        parent = self.parent
+        if parent is None or parent.param not in self.schema.get("properties", {}):
+            return {}
+        return {parent.param: path.get(parent.param)}
+
 
 FILTER_OPS = ("eq", "gt", "gte", "lt", "lte")  # `x-filter.op`: record field <op> parameter
 

@@ -438,7 +438,7 @@ class Engine:
         collection = self._records(op, request, ctx)
         given = {
             **self._stored_fields(resource, request.path),
-            **self._parent_field(resource, request.path),
+            **resource.parent_field(request.path),
             **self._stored_fields(resource, request.body or {}),
         }
         initial = resource.lifecycle.initial if resource.lifecycle else ()
@@ -452,14 +452,6 @@ class Engine:
 
         response = replace(self._respond(op, ctx, record=record), commit=commit)
         return self._with_hooks(response, op, request, record, ctx, VIA_CREATE)
-
-    @staticmethod
-    def _parent_field(resource: Resource, path: Mapping[str, Any]) -> JSONObject:
-        """A child stores its parent's id when its schema has the field (read-only or not)."""
-        parent = resource.parent
-        if parent is None or parent.param not in resource.schema.get("properties", {}):
-            return {}
-        return {parent.param: path.get(parent.param)}
 
     def _new_record(
         self,

@@ -189,6 +189,7 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
             (path if self.plan.scope in path else body)[self.plan.scope] = str(scope)
         magic = self._steer(op, data, body, path)
         self._aim_start(body, path)
+        path.update(self.parent_params())  # the model sees the parents the path names
         magic_on = self.run.target.magic
         expected, magic_values = expect_create(op, model_body(body), path, magic_on)
         # A create made with the admin key shows that key's own `$auth` values, which its

@@ -196,6 +196,7 @@ def expect_create(
     record.update(predict(dict(resource.raw.get("defaults", {})), ctx))
     record.update(stored_fields(resource, path))
     record.update(stored_fields(resource, body))
+    record.update(resource.parent_field(path))
     record.update(predict(dict(_extension(op).get("set", {})), ctx))
     record[resource.created_field] = UNKNOWN
     values = _magic(op, ctx, magic)

@@ -64,3 +64,13 @@ def test_filters_on_enum_and_patterned_fields_get_values_their_schemas_allow(
     results = run_levelshaped(tmp_path)
     assert_conformant(results)
     assert results["IDDOC-LC-007"].verdict is Verdict.PASSED
+
+
+def test_a_child_s_writable_parent_id_field_is_predicted_from_the_path_used(
+    tmp_path: Path,
+) -> None:
+    def writable_parent_field(document: dict[str, Any]) -> None:
+        schema = document["components"]["schemas"]["IdDoc"]["properties"]["applicantId"]
+        del schema["readOnly"]
+
+    assert_conformant(run_levelshaped(tmp_path, writable_parent_field))
