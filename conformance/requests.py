@@ -11,7 +11,7 @@ Public API (kept small on purpose, other layers reuse it):
 - `with_content(op, media, payload)` -> the payload, with one field if it would be sent empty;
 - `body_kwargs(op, content_type, payload)` -> keyword arguments for `TranscriptClient.request`;
 - `path_for(op, record_id, params)` and `record_path(op, record, params)`;
-- `headers_for(op, target, token)` and `params_for(op, token)`.
+- `headers_for(op, target, token)`, `params_for(op, token)` and `required_query(op)`.
 """
 
 import itertools
@@ -359,6 +359,18 @@ def headers_for(op: Operation, target: Target, token: str | None) -> dict[str, s
     return headers
 
 
+def required_query(op: Operation) -> dict[str, str]:
+    """Every required query parameter with a valid value (its `example`, else one its schema
+    allows: `parameter_example`), as the query string carries it (OpenAPI 3.0.3 section
+    4.7.12, `required`)."""
+    return {
+        param["name"]: wire_text(parameter_example(param))
+        for param in op.parameters
+        if param.get("in") == "query" and param.get("required")
+    }
+
+
 def params_for(op: Operation, token: str | None) -> dict[str, str]:
-    """The query parameters a request needs before any of its own: an API key `in: query`."""
-    return credential_params(op, token)
+    """The query parameters a request needs before any of its own: the required ones
+    (`required_query`) and an API key `in: query`."""
+    return {**required_query(op), **credential_params(op, token)}

@@ -34,6 +34,7 @@ from conformance.layers.lifecycle_plan import BUDGET_SPENT, Plan, Run, Violation
 from conformance.layers.lifecycle_scenario import PER_KEY, Scenario
 from conformance.layers.lifecycle_writes import Steps
 from conformance.records import record_from
+from conformance.requests import required_query
 from kycspec.expressions import parse_time
 from kycspec.types import JSONObject
 
@@ -191,7 +192,8 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
         self._aim_start(body, path)
         path.update(self.parent_params())  # the model sees the parents the path names
         magic_on = self.run.target.magic
-        expected, magic_values = expect_create(op, model_body(body), path, magic_on)
+        query = required_query(op)
+        expected, magic_values = expect_create(op, model_body(body), path, magic_on, USER, query)
         # A create made with the admin key shows that key's own `$auth` values, which its
         # admin writes must then repeat exactly (specs/README.md: a stable UUID per key).
         per_key = any(
@@ -200,9 +202,16 @@ class LifecycleMachine(RuleBasedStateMachine, Steps):
         caller = USER
         if per_key and self.run.target.admin_token and data.draw(st.booleans(), label="admin"):
             caller = ADMIN
-            expected, magic_values = expect_create(op, model_body(body), path, magic_on, caller)
+            expected, magic_values = expect_create(
+                op, model_body(body), path, magic_on, caller, query
+            )
         exchange, _ = self.send(
-            "read_after_write", op, self.path(op, None, path), admin=caller == ADMIN, body=body
+            "read_after_write",
+            op,
+            self.path(op, None, path),
+            admin=caller == ADMIN,
+            body=body,
+            params=query,
         )
         if expected is None:
             if not 400 <= (exchange.status or 0) < 500:

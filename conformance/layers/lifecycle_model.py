@@ -186,13 +186,20 @@ def _finish(resource: Resource, record: JSONObject, ctx: Context) -> None:
 
 
 def expect_create(
-    op: Operation, body: JSONObject, path: JSONObject, magic: bool, caller: str = USER
+    op: Operation,
+    body: JSONObject,
+    path: JSONObject,
+    magic: bool,
+    caller: str = USER,
+    query: JSONObject | None = None,
 ) -> tuple[JSONObject | None, JSONObject]:
     """The record a create makes (None when the server must refuse it), and the magic values;
-    `caller` is the credential that sends it (`USER` or `ADMIN`)."""
+    `caller` is the credential that sends it (`USER` or `ADMIN`), `query` the query
+    parameters sent (`$query.<name>` in `set` and defaults)."""
     resource = op.resource
     record: JSONObject = {resource.id_field: id_form(resource.id_format)}
-    ctx = context(resource, body=body, path=path, record=record, **{CALLER: caller, CREATING: True})
+    inputs: JSONObject = {"body": body, "path": path, "query": query or {}, "record": record}
+    ctx = context(resource, **inputs, **{CALLER: caller, CREATING: True})
     record.update(predict(dict(resource.raw.get("defaults", {})), ctx))
     record.update(stored_fields(resource, path))
     record.update(stored_fields(resource, body))

@@ -224,15 +224,16 @@ def acceptable(op: Operation, query: Mapping[str, Any] | None = None) -> tuple[i
     """The non-2xx answers a conforming server may give to valid data for `op`.
 
     Valid data can still meet a state the spec documents: a record that is gone (404, for an
-    operation on a record), a state change the lifecycle refuses in the record's state (its
-    `refused_status`: 409, or the spec's `x-errors.statuses`), a guard's declared status.
+    operation on a record or under a parent record, which a made-up id does not name), a state
+    change the lifecycle refuses in the record's state (its `refused_status`: 409, or the spec's
+    `x-errors.statuses`), a guard's declared status.
     Never 401/403 (the preflight showed the token is accepted), never a 5xx (RFC 9110 section
     15.6: a server error).
     """
     found = []
     starts = op.paging.token_params if op.paging else ()
-    if op.path_param or any(name in (query or {}) for name in starts):
-        # a record, or a page start or end naming one (Fin X D5), unknown
+    if op.path_param or op.resource.parent or any(name in (query or {}) for name in starts):
+        # a record, a parent, or a page start or end naming one (Fin X D5), unknown
         found.append(GONE_STATUS)
     if op.resource.lifecycle is not None and op.role in ("update", "transition"):
         found.append(op.resource.lifecycle.refused_status)

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from conformance.layers.schema import GONE_STATUS, acceptable
 from conformance.results import Result, Verdict
 from conformance.runner import run
 from conformance.settings import Profile, Settings
@@ -74,3 +75,32 @@ def test_a_child_s_writable_parent_id_field_is_predicted_from_the_path_used(
         del schema["readOnly"]
 
     assert_conformant(run_levelshaped(tmp_path, writable_parent_field))
+
+
+def level_in_query(document: dict[str, Any]) -> None:
+    """`POST /applicants?levelName=` (required), stored by the create's `set`."""
+    create = document["paths"]["/applicants"]["post"]
+    create["parameters"] = [
+        {
+            "name": "levelName",
+            "in": "query",
+            "required": True,
+            "schema": {"$ref": "#/components/schemas/LevelName"},
+        }
+    ]
+    create["x-operation"]["set"] = {"levelName": "$query.levelName"}
+    body = document["components"]["schemas"]["ApplicantCreate"]
+    body["required"].remove("levelName")
+    del body["properties"]["levelName"]
+
+
+def test_required_query_parameters_are_sent_and_the_model_reads_them(tmp_path: Path) -> None:
+    results = run_levelshaped(tmp_path, level_in_query)
+    assert_conformant(results)
+    assert results["SCHEMA-009"].verdict is Verdict.PASSED
+
+
+def test_a_create_under_a_parent_may_answer_404_to_valid_data() -> None:
+    spec = load_spec(SPEC)
+    assert GONE_STATUS in acceptable(spec.operations["addIdDoc"])
+    assert GONE_STATUS not in acceptable(spec.operations["createApplicant"])
