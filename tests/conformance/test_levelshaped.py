@@ -104,3 +104,22 @@ def test_a_create_under_a_parent_may_answer_404_to_valid_data() -> None:
     spec = load_spec(SPEC)
     assert GONE_STATUS in acceptable(spec.operations["addIdDoc"])
     assert GONE_STATUS not in acceptable(spec.operations["createApplicant"])
+
+
+def ok_answer(document: dict[str, Any]) -> None:
+    """`requestCheck` answers `{"ok": 1}`, not the applicant."""
+    check = document["paths"]["/applicants/{applicantId}/status/pending"]["post"]
+    check["x-operation"]["response"] = {"ok": 1}
+    schema = {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "integer"}}}
+    check["responses"]["200"] = {
+        "description": "Check requested.",
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
+def test_a_transition_answering_no_record_is_judged_by_reading_the_record_back(
+    tmp_path: Path,
+) -> None:
+    results = run_levelshaped(tmp_path, ok_answer)
+    assert_conformant(results)
+    assert results["APPLICANT-LC-004"].verdict is Verdict.PASSED
