@@ -247,17 +247,26 @@ class Outcome:
         return found
 
 
+def state_text(state: Any) -> str:
+    """A lifecycle state as messages show it: `pending or onHold` for a `OneOf`."""
+    return " or ".join(map(str, state.values)) if isinstance(state, OneOf) else str(state)
+
+
 def _move(
-    op: Operation, source: str, target: str, ctx: Context, outcome: Outcome
+    op: Operation, source: Any, target: str, ctx: Context, outcome: Outcome
 ) -> Outcome | None:
     """Refuse an undeclared move or a failing guard; None when the move may go ahead."""
     lifecycle = op.resource.lifecycle
     if lifecycle is None:
         return None
-    outcome.move = (source, target)
-    transition = lifecycle.find(source, target, op.operation_id)
+    outcome.move = (state_text(source), target)
+    # A state the clock may or may not have changed (`OneOf`): the move is declared when it is
+    # from every candidate.
+    sources = source.values if isinstance(source, OneOf) else (source,)
+    found = [lifecycle.find(value, target, op.operation_id) for value in sources]
+    transition = found[0] if all(found) else None
     if transition is None:
-        final = source in lifecycle.terminal
+        final = all(value in lifecycle.terminal for value in sources)
         outcome.refused = "terminal_states_final" if final else "forbidden_transitions_refused"
         return outcome
     outcome.guarded = bool(transition.guards)

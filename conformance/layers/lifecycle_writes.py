@@ -30,6 +30,7 @@ from conformance.layers.lifecycle_model import (
     mismatches,
     read_only,
     same,
+    state_text,
 )
 from conformance.layers.lifecycle_plan import Violation
 from conformance.layers.lifecycle_scenario import Scenario
@@ -329,7 +330,7 @@ def _states(record: JSONObject, outcome: Outcome, resource: Resource) -> str:
         return f" ({outcome.move[0]} -> {outcome.move[1]})"
     lifecycle = resource.lifecycle
     state = record.get(lifecycle.field) if lifecycle is not None else None
-    return f" (in {state})" if state is not None else ""
+    return f" (in {state_text(state)})" if state is not None else ""
 
 
 def _changed(before: JSONObject, after: JSONObject, updated: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from conformance.layers.lifecycle_model import OneOf, expect_transition
 from conformance.layers.schema import GONE_STATUS, acceptable
 from conformance.results import Result, Verdict
 from conformance.runner import run
@@ -123,3 +124,22 @@ def test_a_transition_answering_no_record_is_judged_by_reading_the_record_back(
     results = run_levelshaped(tmp_path, ok_answer)
     assert_conformant(results)
     assert results["APPLICANT-LC-004"].verdict is Verdict.PASSED
+
+
+def test_a_move_declared_from_every_state_the_clock_may_have_left_is_accepted(
+    tmp_path: Path,
+) -> None:
+    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    move = document["x-resources"]["applicant"]["lifecycle"]["transitions"][0]
+    move["from"] = ["init", "pending"]
+    path = tmp_path / "levelshaped.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    op = load_spec(path).operations["requestCheck"]
+    either = {"id": "a" * 24, "reviewStatus": OneOf(("init", "pending"))}
+    outcome = expect_transition(op, either, {}, {}, magic=False)
+    assert outcome.refused is None
+    assert outcome.record is not None and outcome.record["reviewStatus"] == "pending"
+    assert outcome.move == ("init or pending", "pending")
+    refused = expect_transition(op, {**either, "reviewStatus": OneOf(("x", "y"))}, {}, {}, False)
+    assert refused.refused == "forbidden_transitions_refused"
+    assert refused.move == ("x or y", "pending")
