@@ -1,6 +1,7 @@
 """The suite expects the refusals a spec's `x-errors` declares (`statuses`, `bodies`): a server
 that ignores them (the mock serving the same spec without them) fails, the mock passes."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,9 @@ def test_a_read_only_state_that_is_not_terminal_is_expected_to_refuse_updates(
     verdicts = _verdicts(run_lifecycle_layer(tmp_path, lifecycle_document(), checked))
     verdict, message = verdicts["read_only_states_refuse_writes"]
     assert verdict is Verdict.FAILED, verdicts
-    assert "updateThing on thg_" in message and " (in processing) answered 200;" in message
+    # in processing, or at the clock's moment where the model allows processing or done
+    assert "updateThing on thg_" in message, message
+    assert re.search(r" \(in processing( or done)?\) answered 200;", message), message
 
 
 def test_a_read_only_state_that_is_not_terminal_passes_on_the_mock(tmp_path: Path) -> None:
