@@ -118,6 +118,18 @@ _check(
     "lifecycle",
     "a create whose input meets a conditional `default` rule of the lifecycle",
 )
+_check(
+    "parent_required",
+    "lifecycle",
+    "a request under a parent that does not exist or another account owns",
+    "operation",
+)
+_check(
+    "parent_state_gates_writes",
+    "lifecycle",
+    "a write asked while the parent is in a state that refuses child writes",
+    "operation",
+)
 # -- robustness layer ---------------------------------------------------------------------
 _check("responses_bounded", "robustness", "a request answered within the limits")
 for _name in (

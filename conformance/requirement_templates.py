@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.checks import CHECKS
+from conformance.parent_states import reachable_closed_states
 from kycspec.model import ApiSpec, Resource
 
 
@@ -17,7 +18,9 @@ class Template:
 
     A lifecycle statement may name the resource's own timestamp fields as `{created}` and
     `{updated}`, and the status of the lifecycle's refusals (`x-errors.statuses`) as
-    `{refused}`.
+    `{refused}`; a child's, its parent resource as `{parent}`, the path parameter naming it as
+    `{param}`, and the parent states that refuse child writes (and that the parent's operations
+    reach) as `{closed}`, and the roles of its write operations as `{writes}`.
     """
 
     number: int
@@ -97,6 +100,19 @@ def _has_guards(spec: ApiSpec, resource: Resource | None) -> bool:
 
 def _has_magic(spec: ApiSpec, resource: Resource | None) -> bool:
     return bool(resource and any(op.magic for op in spec.operations_of(resource.name)))
+
+
+def _has_parent(spec: ApiSpec, resource: Resource | None) -> bool:
+    """A parent the suite can make (so a child can be asked for under another one)."""
+    parent = resource.parent if resource else None
+    return parent is not None and bool(spec.operations_of(parent.resource, "create"))
+
+
+def _has_closed_parent(spec: ApiSpec, resource: Resource | None) -> bool:
+    """A parent state that refuses child writes, which the parent's operations reach."""
+    return bool(
+        resource and _has_parent(spec, resource) and reachable_closed_states(spec, resource)
+    )
 
 
 def _has_filters(spec: ApiSpec, resource: Resource | None) -> bool:
@@ -331,6 +347,24 @@ LIFECYCLE = (
         "input meets.",
         "x-resources lifecycle default rules",
         _has_start_rules,
+    ),
+    Template(
+        16,
+        "MUST",
+        "parent_required",
+        "Every request whose {param} names no {parent} of the caller (none exists, or another "
+        "account owns it) is refused with 404 in the x-errors envelope.",
+        "x-resources parent (specs/README.md)",
+        _has_parent,
+    ),
+    Template(
+        17,
+        "MUST",
+        "parent_state_gates_writes",
+        "A write ({writes}) while its {parent} is in state {closed} is refused with {refused} "
+        "in the x-errors envelope.",
+        "x-resources parent writable-in, lifecycle read-only (specs/README.md)",
+        _has_closed_parent,
     ),
 )
 
@@ -574,6 +608,8 @@ SOURCE_ROLES = {
     "guards_enforced": ("transition",),
     "sandbox_magic_values": ("create", "transition"),
     "initial_state_by_input": ("create",),
+    "parent_required": ("create", "read", "list", "update", "transition", "delete"),
+    "parent_state_gates_writes": ("create", "update", "transition", "delete"),
 }
 LIFECYCLE_CHECKS = {
     "allowed_transitions_accepted",

@@ -14,6 +14,7 @@ is left out of its catalogue.
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.parent_states import reachable_closed_states
 from conformance.requirement_templates import (
     LIFECYCLE,
     LIFECYCLE_CHECKS,
@@ -26,6 +27,7 @@ from conformance.requirement_templates import (
 )
 from kycspec.model import ApiSpec, Resource
 
+WRITE_ROLES = ("create", "update", "transition", "delete")
 LAYERS = ("schema", "lifecycle", "security", "robustness", "webhooks")
 # The one lifecycle requirement of a plain document: what its x- extensions would declare.
 STATEFUL_STATEMENT = "Records persist and follow the lifecycle the x- extensions declare."
@@ -122,7 +124,17 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
         fields = {
             "created": resource.created_field,
             "updated": resource.updated_field,
-            "refused": resource.lifecycle.refused_status if resource.lifecycle else "",
+            "refused": (
+                resource.lifecycle.refused_status
+                if resource.lifecycle
+                else spec.errors.status("invalid_transition")
+            ),
+            "parent": resource.parent.resource if resource.parent else "",
+            "param": resource.parent.param if resource.parent else "",
+            "closed": " or ".join(reachable_closed_states(spec, resource)),
+            "writes": ", ".join(
+                role for role in WRITE_ROLES if spec.operations_of(resource.name, role)
+            ),
         }
         found += [
             _made(

@@ -19,6 +19,8 @@ from conformance.events import LayerStarted, Progress
 from conformance.http import TranscriptClient
 from conformance.layers.lifecycle_list import filter_unit
 from conformance.layers.lifecycle_machine import LifecycleMachine
+from conformance.layers.lifecycle_parents import CHECKS as PARENT_CHECKS
+from conformance.layers.lifecycle_parents import check_parents
 from conformance.layers.lifecycle_plan import BUDGET_SPENT, Plan, Run, build_plan
 from conformance.layers.lifecycle_writes import GUARD_OUTCOMES
 from conformance.requirements import Requirement
@@ -105,7 +107,7 @@ def _results(run: Run, plan: Plan | None) -> list[Result]:
             tally.unchecked_part(what)
     for check, tally in run.tallies.items():
         scenarios = len(run.scenarios.get(check, ()))
-        if tally.cases:
+        if tally.cases and check not in PARENT_CHECKS:  # those run outside the scenarios
             tally.notes.append(f"exercised in {scenarios} of {run.scenario} scenarios")
         if not tally.cases or tally.check.every:
             tally.skip(*_skip_reason(check, plan, run))
@@ -145,6 +147,8 @@ def run_lifecycle(
                 except Exception as exc:  # the machine itself failed: report, never raise
                     results += _crashed(run, exc)
                     continue
+                if run.settings.time_left() > 0:
+                    check_parents(run, resource)
             results += _results(run, plan)
     return results
 

@@ -255,6 +255,7 @@ class Variant:
     layers: tuple[str, ...] = ("schema", "lifecycle", "security")
     timeout: float = 10.0
     app: dict[str, Any] = field(default_factory=dict)  # `create_app` options of the variant
+    exact: bool = False  # the run fails exactly `caught_by`, no other check
 
 
 # Webhook variants retry in milliseconds, so a run sees retries (or their absence) at once.
@@ -346,6 +347,20 @@ def _schema_or_security(name: str, api: str, mode: str, *checks: str) -> Variant
 
 
 _check_transition = mock_engine.check_transition
+
+
+_check_parent = mock_engine.Engine._check_parent
+
+
+def _parent_existence_ignored(self: Any, op: Any, caller: Any, ctx: Any) -> None:
+    """A child asked for under a parent the caller does not have goes ahead anyway."""
+    with contextlib.suppress(mock_engine.errors.NotFound):
+        _check_parent(self, op, caller, ctx)
+
+
+def _parent_state_ignored(self: Any, op: Any, caller: Any, ctx: Any) -> None:
+    """The parent must exist, but its state never stops a child write."""
+    _check_parent(self, replace(op, role="read"), caller, ctx)
 
 
 def _refused_as_400(*args: Any) -> Any:
@@ -521,6 +536,22 @@ VARIANTS = [
         frozenset({"response_schema_conformance"}),
         lambda a: RewriteFiles(a, "application/pdf", _emptied),
         layers=("schema",),
+        app={"specs_dir": EXAMPLES},
+    ),
+    Variant(
+        "child under a missing or other account's parent",
+        "onboardly",
+        frozenset({"parent_required"}),
+        exact=True,
+        patches=((mock_engine.Engine, "_check_parent", _parent_existence_ignored),),
+        app={"specs_dir": EXAMPLES},
+    ),
+    Variant(
+        "child writes whatever the parent's state",
+        "onboardly",
+        frozenset({"parent_state_gates_writes"}),
+        exact=True,
+        patches=((mock_engine.Engine, "_check_parent", _parent_state_ignored),),
         app={"specs_dir": EXAMPLES},
     ),
     Variant(

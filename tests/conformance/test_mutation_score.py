@@ -55,6 +55,8 @@ def test_mutation_score_broken_mock_is_caught(
     took = time.perf_counter() - started
     print(f"\n  {variant.name} ({variant.api}, {took:.1f}s): {', '.join(named) or 'MISSED'}")
     assert named and run_verdict(results) is RunVerdict.NOT_CONFORMANT, (variant.name, failed)
+    if variant.exact:
+        assert failed == variant.caught_by, (variant.name, failed)
 
 
 @pytest.mark.parametrize("variant", ALLOWED, ids=[v.name for v in ALLOWED])
