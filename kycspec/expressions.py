@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from kycspec.idformat import generate_id, id_pattern
+from kycspec.problems import NodeError, placed
 from kycspec.types import JSON
 
 ROOTS = frozenset(
@@ -45,6 +46,13 @@ ROOTS = frozenset(
 AUTH_FIELDS = ("actor", "organization")
 _NOW = re.compile(r"^\$now(?:\+(\d+)([smhd]))?$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+BAD_TIME = (
+    "unknown expression {text!r}: the clock is `$now`, or `$now+<n><unit>` with a whole number "
+    "and one unit letter: s, m, h or d (`$now+7d`, `$now+60s`)"
+)
+FORMS = "$now, $now+<n><s|m|h|d>, $id:<format>, $count:<field>, $text:<template>"
+NOT_A_PATTERN = "{arg!r} is not a regular expression ({error}); allowed: a Python `re` pattern"
+UNKNOWN_EXPRESSION = "unknown expression {text!r}: {problem}; the other forms are {forms}"
 
 
 # RFC 3339 §5.6 date-time; "T" and "Z" may be lower case (§5.6, note).
@@ -135,16 +143,24 @@ Value = Callable[[Context], JSON]
 
 
 def compile_value(spec: JSON) -> Value:
-    """Compile a value (JSON with `$` expressions) into a function of the context."""
+    """Compile a value (JSON with `$` expressions) into a function of the context.
+
+    Raises `NodeError` for an expression the language does not have, `where` it is in `spec`.
+    """
     if isinstance(spec, dict):
-        parts = {key: compile_value(item) for key, item in spec.items()}
+        parts = compile_values(spec)
         return lambda ctx: {key: part(ctx) for key, part in parts.items()}
     if isinstance(spec, list):
-        items = [compile_value(item) for item in spec]
+        items = [placed(compile_value, item, index) for index, item in enumerate(spec)]
         return lambda ctx: [item(ctx) for item in items]
     if isinstance(spec, str) and spec.startswith("$"):
         return _compile_expression(spec)
     return lambda ctx: spec
+
+
+def compile_values(spec: Mapping[str, JSON]) -> dict[str, Value]:
+    """Each value of a mapping compiled (`compile_value`); a `NodeError` names its key."""
+    return {key: placed(compile_value, item, key) for key, item in spec.items()}
 
 
 def _compile_expression(text: str) -> Value:
@@ -153,12 +169,20 @@ def _compile_expression(text: str) -> Value:
         amount, unit = now.groups()
         delta = timedelta(**{_UNITS[unit]: int(amount)}) if unit else timedelta()
         return lambda ctx: format_time(ctx.now + delta, ctx.time_format)
+    if re.match(r"^\$now\b", text):
+        raise NodeError(BAD_TIME.format(text=text))
     if text.startswith("$id:"):
         fmt = text[4:]
-        id_pattern(fmt)  # rejects a bad format at load time
+        try:
+            id_pattern(fmt)  # rejects a bad format at load time
+        except ValueError as exc:
+            raise NodeError(f"{text!r}: {exc}") from None
         return lambda ctx: generate_id(fmt)
     if text.startswith("$text:"):
-        return _compile_text(text[6:])
+        try:
+            return _compile_text(text[6:])
+        except ValueError as exc:
+            raise NodeError(f"{text!r}: {exc}") from None
     if text.startswith("$count:"):
         name = text[7:]
 
@@ -170,7 +194,8 @@ def _compile_expression(text: str) -> Value:
     try:
         root, keys = split_path(text[1:])
     except ValueError as exc:
-        raise ValueError(f"unknown expression {text!r}: {exc}") from None
+        problem = UNKNOWN_EXPRESSION.format(text=text, problem=exc, forms=FORMS)
+        raise NodeError(problem) from None
     return lambda ctx: ctx.lookup(root, keys)
 
 
@@ -221,7 +246,10 @@ def compile_test(spec: JSON) -> Test:
         return lambda value, ctx: _member(value, allowed(ctx))
     if kind == "prefix":
         return lambda value, ctx: isinstance(value, str) and value.startswith(arg)
-    regex = re.compile(arg)
+    try:
+        regex = re.compile(arg)
+    except (re.error, TypeError) as exc:
+        raise NodeError(NOT_A_PATTERN.format(arg=arg, error=exc), ("pattern",)) from None
     return lambda value, ctx: isinstance(value, str) and regex.search(value) is not None
 
 
@@ -244,7 +272,12 @@ def split_path(path: str) -> tuple[str, tuple[str, ...]]:
     return root, tuple(rest)
 
 
+def _check(entry: tuple[str, JSON]) -> tuple[tuple[str, tuple[str, ...]], Test]:
+    path, test = entry
+    return split_path(path), compile_test(test)
+
+
 def compile_condition(spec: Mapping[str, JSON]) -> Condition:
     """A condition: every `path: test` entry must hold."""
-    checks = [(split_path(path), compile_test(test)) for path, test in spec.items()]
+    checks = [placed(_check, (path, test), path) for path, test in spec.items()]
     return lambda ctx: all(test(ctx.lookup(root, keys), ctx) for (root, keys), test in checks)

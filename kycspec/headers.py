@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kycspec.expressions import Context, Value, compile_value, format_time
+from kycspec.problems import NodeError, placed
 from kycspec.types import JSON
 
 NO_VALUE = (
@@ -66,8 +67,9 @@ def compile_headers(
     under its first digit and `default` under `DEFAULT`. A response declaring none has an
     empty entry.
 
-    Raises ValueError (`NO_VALUE`, `CONTENT_TYPE`, `VALUE_ON_ERROR`) for a header with no value
-    to send, or one that cannot have the one it declares.
+    Raises `NodeError` (`NO_VALUE`, `CONTENT_TYPE`, `VALUE_ON_ERROR`, or an unknown expression)
+    below the operation for a header with no value to send, or one that cannot have the one it
+    declares.
     """
     found: dict[int, tuple[ResponseHeader, ...]] = {}
     for code, response in responses.items():
@@ -76,13 +78,14 @@ def compile_headers(
             continue
         headers = []
         for name, header in (response.get("headers") or {}).items():
+            at = ("responses", code, "headers", name)
             if name.lower() == "content-type":
-                raise ValueError(CONTENT_TYPE.format(code=code))
+                raise NodeError(CONTENT_TYPE.format(code=code), at)
             if "x-value" in header and key != success:
-                raise ValueError(VALUE_ON_ERROR.format(code=code, name=name))
-            value = _value_of(header)
+                raise NodeError(VALUE_ON_ERROR.format(code=code, name=name), (*at, "x-value"))
+            value = placed(_value_of, header, *at)
             if value is None:
-                raise ValueError(NO_VALUE.format(code=code, name=name))
+                raise NodeError(NO_VALUE.format(code=code, name=name), at)
             headers.append(ResponseHeader(name, value))
         found[key] = tuple(headers)
     return found

@@ -15,6 +15,9 @@ _ALPHABETS = {
     "hex": "0123456789abcdef",
 }
 _PATTERNS = {"alnum": "[A-Za-z0-9]", "lower": "[a-z0-9]", "hex": "[0-9a-f]"}
+PLACEHOLDERS = "{{alnum:N}}, {{lower:N}}, {{hex:N}} (N > 0) and {{uuid}}"  # a format template
+BAD_PLACEHOLDER = "bad id placeholder {placeholder!r} in {fmt!r}; allowed: " + PLACEHOLDERS
+UNKNOWN_PLACEHOLDER = "unknown id placeholder in {fmt!r}; allowed: " + PLACEHOLDERS
 _UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Seeded from the OS once: ids are unguessable across runs, and an id costs one call instead of
 # one `os.urandom` per character. A mock's ids need not be cryptographically secret.
@@ -28,12 +31,12 @@ def _check(fmt: str) -> None:
     for match in _PLACEHOLDER.finditer(fmt):
         kind, size = match.groups()
         if (kind == "uuid") != (size is None) or (size is not None and int(size) == 0):
-            raise ValueError(f"bad id placeholder {match.group(0)!r} in {fmt!r}")
+            raise ValueError(BAD_PLACEHOLDER.format(placeholder=match.group(0), fmt=fmt))
     # An unknown or misspelt placeholder (`{lowr:12}`) would otherwise be copied literally,
     # making every generated id the same.
     rest = _PLACEHOLDER.sub("", fmt)
     if "{" in rest or "}" in rest:
-        raise ValueError(f"unknown id placeholder in {fmt!r}")
+        raise ValueError(UNKNOWN_PLACEHOLDER.format(fmt=fmt))
 
 
 def generate_id(fmt: str) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kycspec.expressions import Condition, Context, Value, compile_condition, compile_value
+from kycspec.problems import NodeError, placed
 
 
 @dataclass(frozen=True)
@@ -169,19 +170,20 @@ def build_lifecycle(raw: Mapping[str, Any], refused_status: int = 409) -> Lifecy
     """Compile a `lifecycle` declaration; `refused_status` is the API's status for the moves
     and writes it refuses (`x-errors.statuses.invalid_transition`)."""
     transitions = []
-    for item in raw.get("transitions", []):
+    for index, item in enumerate(raw.get("transitions", [])):
         via = item.get("via", {})
+        at = ("transitions", index, "guards")
         guards = tuple(
             Guard(
                 description=g.get("description", ""),
-                when=compile_condition(g.get("when", {})),
-                require=compile_condition(g["require"]),
+                when=placed(compile_condition, g.get("when", {}), *at, number, "when"),
+                require=placed(compile_condition, g["require"], *at, number, "require"),
                 status=int(g.get("status", 422)),
                 code=g.get("code"),
                 message=g.get("message", g.get("description", "refused")),
                 raw=g,
             )
-            for g in item.get("guards", [])
+            for number, g in enumerate(item.get("guards", []))
         )
         transitions.append(
             Transition(
@@ -205,7 +207,10 @@ def build_lifecycle(raw: Mapping[str, Any], refused_status: int = 409) -> Lifecy
         terminal=tuple(raw.get("terminal", [])),
         transitions=tuple(transitions),
         read_only=tuple(raw.get("read-only", [])),
-        on_enter={state: compile_value(values) for state, values in on_enter.items()},
+        on_enter={
+            state: placed(compile_value, values, "on-enter", state)
+            for state, values in on_enter.items()
+        },
         raw_on_enter=on_enter,
         refused_status=refused_status,
     )
@@ -214,7 +219,7 @@ def build_lifecycle(raw: Mapping[str, Any], refused_status: int = 409) -> Lifecy
 def _default(raw: Any) -> tuple[str | None, tuple[StartRule, ...]]:
     """`default` as the fallback state and the conditional rules before it.
 
-    Raises ValueError (`START_RULES`) for rules that are not a list of `{when, state}`
+    Raises `NodeError` (`START_RULES`) for rules that are not a list of `{when, state}`
     mappings ending in one without `when`, or a `when` before the end that is missing.
     """
     if raw is None or isinstance(raw, str):
@@ -228,6 +233,9 @@ def _default(raw: Any) -> tuple[str | None, tuple[StartRule, ...]]:
     ]
     conditional = ["when" in rule for rule in rules] if all(shapes) else []
     if not rules or not all(shapes) or conditional != [True] * (len(rules) - 1) + [False]:
-        raise ValueError(f"{START_RULES}; got {raw!r}")
-    starts = tuple(StartRule(compile_condition(r["when"]), r["state"], r) for r in rules[:-1])
+        raise NodeError(f"{START_RULES}; got {raw!r}", ("default",))
+    starts = tuple(
+        StartRule(placed(compile_condition, r["when"], "default", index, "when"), r["state"], r)
+        for index, r in enumerate(rules[:-1])
+    )
     return rules[-1]["state"], starts

@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -12,7 +13,7 @@ from typing import Any
 from kycspec import consistency, formfields, keywords, references, vocabulary
 from kycspec.credentials import Credential, compile_credential
 from kycspec.documents import is_document_file, openapi_problem, read_openapi
-from kycspec.expressions import compile_condition, compile_value, split_path
+from kycspec.expressions import compile_condition, compile_value, compile_values, split_path
 from kycspec.headers import compile_headers
 from kycspec.idformat import id_pattern
 from kycspec.infer import infer as infer_extensions
@@ -33,7 +34,7 @@ from kycspec.model import (
     TokenAlias,
 )
 from kycspec.paging import compile_paging
-from kycspec.problems import DocumentError, pointer
+from kycspec.problems import DocumentError, NodeError, join, placed, pointer
 from kycspec.stateless import (
     HTTP_METHODS,
     MAKE_STATEFUL,
@@ -155,9 +156,13 @@ def _resource(
 ) -> Resource:
     timestamps = raw.get("timestamps", {})
     id_spec = raw["id"]
-    id_pattern(id_spec["format"])
+    placed(id_pattern, id_spec["format"], "id", "format")
     refused = errors.status("invalid_transition")
-    lifecycle = build_lifecycle(raw["lifecycle"], refused) if "lifecycle" in raw else None
+    lifecycle = (
+        placed(lambda node: build_lifecycle(node, refused), raw["lifecycle"], "lifecycle")
+        if "lifecycle" in raw
+        else None
+    )
     schema = inline_refs(document, resolve_pointer(document, raw["schema"]))
     for path in raw.get("partition", []):
         split_path(path)
@@ -171,7 +176,7 @@ def _resource(
     return Resource(
         feed=Feed(
             of=tuple(feed["of"]),
-            set={k: compile_value(v) for k, v in feed.get("set", {}).items()},
+            set=placed(compile_values, feed.get("set", {}), "records", "set"),
         )
         if feed
         else None,
@@ -179,7 +184,7 @@ def _resource(
             resource=parent["resource"],
             param=parent["param"],
             writable_in=tuple(parent.get("writable-in", [])),
-            on_enter={s: compile_value(v) for s, v in parent.get("on-enter", {}).items()},
+            on_enter=placed(compile_values, parent.get("on-enter", {}), "parent", "on-enter"),
             raw=parent,
         )
         if parent
@@ -192,8 +197,8 @@ def _resource(
         created_field=timestamps.get("created", "created_at"),
         updated_field=timestamps.get("updated", "updated_at"),
         partition=tuple(raw.get("partition", [])),
-        defaults={k: compile_value(v) for k, v in raw.get("defaults", {}).items()},
-        derived={k: compile_value(v) for k, v in raw.get("derived", {}).items()},
+        defaults=placed(compile_values, raw.get("defaults", {}), "defaults"),
+        derived=placed(compile_values, raw.get("derived", {}), "derived"),
         lifecycle=lifecycle,
         raw=raw,
     )
@@ -289,16 +294,18 @@ def _operation(
         admin=bool(extension.get("admin", False)),
         target=extension.get("target"),
         lookup=Lookup(lookup["field"], split_path(lookup["from"])) if lookup else None,
-        set={k: compile_value(v) for k, v in extension.get("set", {}).items()},
+        set=placed(compile_values, extension.get("set", {}), "x-operation", "set"),
         collect=Collect(
             into=collect["into"],
-            key=compile_value("$" + collect["key"]),
-            item=compile_value(collect["item"]),
+            key=placed(compile_value, "$" + collect["key"], "x-operation", "collect", "key"),
+            item=placed(compile_value, collect["item"], "x-operation", "collect", "item"),
             as_field=collect.get("as"),
         )
         if collect
         else None,
-        response=compile_value(extension["response"]) if "response" in extension else None,
+        response=placed(compile_value, extension["response"], "x-operation", "response")
+        if "response" in extension
+        else None,
         success_status=status,
         success_schema=schema,
         filters=tuple(
@@ -323,6 +330,34 @@ def _operation(
             media: declared.get("encoding") or {} for media, declared in content.items()
         },
     )
+
+
+def _operations(
+    document: JSONObject,
+    source: str,
+    resources: Mapping[str, Resource],
+    magic: tuple[Magic, ...],
+    credentials: Mapping[str, Credential],
+    base: Path | None,
+) -> dict[str, Operation]:
+    """Every operation compiled, by id; raises `SpecError` at the node of the first bad one."""
+    operations: dict[str, Operation] = {}
+    for path, path_item in document["paths"].items():
+        for method in HTTP_METHODS:
+            if method in path_item:
+                at = pointer("paths", path, method)
+                try:
+                    op = _operation(
+                        document, path, method, path_item, resources, magic, credentials, base
+                    )
+                except NodeError as exc:
+                    raise spec_error(source, join(at, *exc.where), exc.problem) from None
+                except SpecError as exc:
+                    raise spec_error(source, exc.pointer or at, exc.problem) from None
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise spec_error(source, at, _problem(exc)) from None
+                operations[op.operation_id] = op
+    return operations
 
 
 def _schemes(security: list[Mapping[str, Any]]) -> list[str]:
@@ -355,11 +390,11 @@ def _magic(raw: list[Mapping[str, Any]]) -> tuple[Magic, ...]:
         Magic(
             description=item.get("description", ""),
             operations=tuple(item["operations"]),
-            when=compile_condition(item["when"]),
-            set={k: compile_value(v) for k, v in item["set"].items()},
+            when=placed(compile_condition, item["when"], index, "when"),
+            set=placed(compile_values, item["set"], index, "set"),
             raw=item,
         )
-        for item in raw
+        for index, item in enumerate(raw)
     )
 
 
@@ -378,10 +413,15 @@ def _resources(document: JSONObject, source: str, errors: ErrorFormat) -> dict[s
     """The compiled `x-resources`: feeds checked, children placed under their parents."""
     resources = {}
     for res_name, raw in document.get("x-resources", {}).items():
+        at = pointer("x-resources", res_name)
         try:
             resources[res_name] = _resource(document, res_name, raw, errors)
+        except NodeError as exc:
+            raise spec_error(source, join(at, *exc.where), exc.problem) from None
+        except SpecError as exc:
+            raise spec_error(source, exc.pointer or at, exc.problem) from None
         except (KeyError, TypeError, ValueError) as exc:
-            raise spec_error(source, pointer("x-resources", res_name), _problem(exc)) from None
+            raise spec_error(source, at, _problem(exc)) from None
     for res_name, resource in resources.items():
         unknown = [n for n in (resource.feed.of if resource.feed else ()) if n not in resources]
         if unknown:
@@ -422,14 +462,16 @@ def _check_read_only(
 
 
 def _errors(raw: Mapping[str, Any]) -> ErrorFormat:
-    """The compiled `x-errors` (RFC 9457 problem details when the spec declares none)."""
+    """The compiled `x-errors` (RFC 9457 problem details when the spec declares none).
+
+    Raises `NodeError` below `x-errors` for an envelope with an unknown expression."""
     default_body = {"title": "$title", "status": "$status", "detail": "$detail"}
     return ErrorFormat(
         media_type=raw.get("mediaType", "application/problem+json"),
-        body=compile_value(raw.get("body", default_body)),
+        body=placed(compile_value, raw.get("body", default_body), "body"),
         codes=raw.get("codes", {}),
         statuses=raw.get("statuses", {}),
-        bodies={kind: compile_value(body) for kind, body in raw.get("bodies", {}).items()},
+        bodies=placed(compile_values, raw.get("bodies", {}), "bodies"),
     )
 
 
@@ -459,29 +501,21 @@ def build_spec(
             problem = NO_RESOURCES.format(key=stray[0], how=MAKE_STATEFUL)
             raise spec_error(source, pointer(stray[0]), problem)
         return stateless_spec(name, document, source_version)
-    error_format = _errors(document.get("x-errors", {}))
+    try:
+        error_format = _errors(document.get("x-errors", {}))
+    except NodeError as exc:
+        raise spec_error(source, pointer("x-errors", *exc.where), exc.problem) from None
     resources = _resources(document, source, error_format)
     base = Path(source).parent if Path(source).is_file() else None  # for `externalValue`
     sandbox = document.get("x-sandbox", {})
     try:
         magic = _magic(sandbox.get("magic", []))
+    except NodeError as exc:
+        raise spec_error(source, pointer("x-sandbox", "magic", *exc.where), exc.problem) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise spec_error(source, pointer("x-sandbox", "magic"), _problem(exc)) from None
     credentials = _credentials(document, source)
-    operations: dict[str, Operation] = {}
-    for path, path_item in document["paths"].items():
-        for method in HTTP_METHODS:
-            if method in path_item:
-                try:
-                    op = _operation(
-                        document, path, method, path_item, resources, magic, credentials, base
-                    )
-                except SpecError as exc:
-                    raise spec_error(source, exc.pointer, exc.problem) from None
-                except (KeyError, TypeError, ValueError) as exc:
-                    at = pointer("paths", path, method)
-                    raise spec_error(source, at, _problem(exc)) from None
-                operations[op.operation_id] = op
+    operations = _operations(document, source, resources, magic, credentials, base)
     _check_read_only(source, resources, operations)
     try:
         fixtures = _fixtures(document, sandbox.get("fixtures", []))
@@ -513,7 +547,9 @@ def build_spec(
     )
     found = consistency.problems(spec)
     if found:
-        raise SpecError(f"{source}: " + "; ".join(found))
+        (at, problem), *others = found
+        also = "".join(f"; also #{where}: {more}" for where, more in others)
+        raise spec_error(source, at, problem + also)
     return spec
 
 
@@ -547,7 +583,8 @@ def load_spec(path: Path, *, allow_remote_refs: bool = False, infer: bool = Fals
         return dataclasses.replace(spec, notes=notes) if notes else spec
     except SpecError as exc:
         raise DocumentError(path, exc.pointer, exc.problem) from None
-    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, re.error) as exc:
+        # A compile step that raised without saying where: still this file, never a traceback.
         message = MALFORMED.format(kind=type(exc).__name__, error=exc)
         raise DocumentError(path, "", message) from None
 

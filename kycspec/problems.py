@@ -1,6 +1,11 @@
 """`DocumentError`: what is wrong with one document, where (file and JSON pointer)."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+_Node = TypeVar("_Node")
+_Compiled = TypeVar("_Compiled")
 
 
 def pointer(*parts: str | int) -> str:
@@ -41,3 +46,28 @@ class DocumentErrors(DocumentError):
 
     def __str__(self) -> str:
         return "\n".join(str(problem) for problem in self.problems)
+
+
+class NodeError(ValueError):
+    """A problem inside the node being compiled, `where` it is below that node (reference
+    tokens). Each enclosing level prepends its key (`within`), so the loader can name the JSON
+    pointer of the exact node at fault."""
+
+    def __init__(self, problem: str, where: tuple[str | int, ...] = ()):
+        self.problem = problem
+        self.where = where
+        super().__init__(problem)
+
+    def within(self, *tokens: str | int) -> "NodeError":
+        """The same problem, seen from `tokens` further up."""
+        return NodeError(self.problem, (*tokens, *self.where))
+
+
+def placed(compile_one: Callable[[_Node], _Compiled], node: _Node, *at: str | int) -> _Compiled:
+    """`compile_one(node)`; a `NodeError` (or `ValueError`) from it placed under the tokens `at`."""
+    try:
+        return compile_one(node)
+    except NodeError as exc:
+        raise exc.within(*at) from None
+    except ValueError as exc:
+        raise NodeError(str(exc), at) from None

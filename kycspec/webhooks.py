@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from kycspec import signature
 from kycspec.expressions import Value, compile_value
 from kycspec.idformat import id_pattern
+from kycspec.problems import NodeError, join
 from kycspec.types import JSONObject
 
 if TYPE_CHECKING:
@@ -250,6 +251,8 @@ def _bodies(callback: Mapping[str, Any]) -> Iterator[str]:
 def _checked(build: Any, pointer: str) -> Any:
     try:
         return build()
+    except NodeError as exc:
+        raise WebhookSpecError(join(pointer, *exc.where), exc.problem) from None
     except ValueError as exc:
         raise WebhookSpecError(pointer, str(exc)) from None
 

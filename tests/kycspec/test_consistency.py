@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kycspec.consistency import NOT_A_STATE
 from kycspec.loader import (
     NO_DOCUMENTS,
     SPECS_DIR,
@@ -76,8 +77,12 @@ def test_build_spec_refuses_a_transition_target_that_is_no_state() -> None:
         path = doc["paths"]["/verifications/{verificationId}/approve"]["post"]
         path["x-operation"]["target"] = "APPROVD"
 
-    with pytest.raises(SpecError, match="target 'APPROVD' is not a state"):
-        build_spec("finhub", _broken(FINHUB, change))
+    with pytest.raises(SpecError) as raised:
+        build_spec("finhub", _broken(FINHUB, change), source="specs/finhub.yaml")
+    states = ", ".join(FINHUB["x-resources"]["verification"]["lifecycle"]["states"])
+    problem = NOT_A_STATE.format(operation="approveVerification", target="APPROVD", states=states)
+    at = "/paths/~1verifications~1{verificationId}~1approve/post/x-operation/target"
+    assert str(raised.value) == f"specs/finhub.yaml#{at}: {problem}"
 
 
 def test_build_spec_accepts_the_real_specs() -> None:

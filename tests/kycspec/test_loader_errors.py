@@ -7,6 +7,7 @@ import pytest
 from connexion.decorators.parameter import sanitized
 
 from kycspec import formfields, keywords
+from kycspec.consistency import PARENT_PARAM
 from kycspec.credentials import CREDENTIAL_SCHEMES
 from kycspec.loader import READ_ONLY_UPDATE, SpecError, build_spec, read_document
 from tests.tinyspec import tiny_document
@@ -112,8 +113,16 @@ def test_loader_refuses_a_child_operation_without_the_parent_in_its_path() -> No
         "/applicants/{applicant_id}/checks/{check_id}"
     )
     document["paths"]["/checks/{check_id}"]["parameters"].pop(0)
-    with pytest.raises(SpecError, match="getCheck: each check lives under its applicant"):
+    with pytest.raises(SpecError) as raised:
         build_spec("onboardly", document, source=SOURCE)
+    problem = PARENT_PARAM.format(
+        child="check",
+        parent="applicant",
+        operations="getCheck",
+        param="applicant_id",
+        allowed="check_id",
+    )
+    assert str(raised.value) == f"{SOURCE}#/x-resources/check/parent/param: {problem}"
 
 
 def test_loader_refuses_a_feed_of_an_unknown_resource() -> None:

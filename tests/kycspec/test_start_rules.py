@@ -45,8 +45,8 @@ def test_start_rules_compile_with_their_states_initial() -> None:
         ),
         ([{"when": RULES[0]["when"]}, RULES[1]], "default/0", "missing key 'state'"),
         ({"state": "in_progress"}, "default", "expected string, got object"),
-        ([{"state": "in_progress"}, {"state": "awaiting_applicant"}], "", START_RULES),
-        ([RULES[0]], "", START_RULES),  # no unconditional last rule
+        ([{"state": "in_progress"}, {"state": "awaiting_applicant"}], "default", START_RULES),
+        ([RULES[0]], "default", START_RULES),  # no unconditional last rule
     ],
     ids=["empty", "typo", "no state", "mapping", "unconditional first", "no fallback"],
 )

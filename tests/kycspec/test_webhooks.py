@@ -130,7 +130,7 @@ def test_webhooks_via_restricts_the_trigger() -> None:
         ),
         (
             lambda d: _verified(d).update(payload={"data": "$recrod"}),
-            f"{VERIFIED}/payload: unknown expression '$recrod'",
+            f"{VERIFIED}/payload/data: unknown expression '$recrod'",
         ),
         (
             lambda d: _hooks(d).update({"event-id": "evt_{nope:3}"}),
