@@ -77,7 +77,7 @@ ADMIN_ROLE_UNPROBED = (
 )
 ACCOUNTS_UNPROBED = "the accounts of {options} were not checked: {reason}"
 NO_PROBE_RESOURCE = "the spec declares no resource with a create and a read operation"
-PROBE_NOT_WRITTEN = "--token could not write a {resource} ({operation} answered {status})"
+PROBE_NOT_WRITTEN = "--token could not write the {resource} record ({operation} answered {status})"
 PROBE_NOT_READ = (
     "--token could not read back the {resource} it wrote ({operation} answered {status})"
 )

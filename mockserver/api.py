@@ -280,7 +280,7 @@ def register_error_handlers(
     with `headers`, with the headers the operation declares for that status."""
 
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        error = to_mock_error(exc, policy)
+        error = to_mock_error(exc, policy, request.headers.get("authorization"))
         response = None
         if declared is not None:
             accept = request.headers.get("accept")
@@ -298,8 +298,11 @@ def register_error_handlers(
         app.add_error_handler(exc_class, handle)
 
 
-def to_mock_error(exc: Exception, policy: TokenPolicy | None = None) -> errors.MockError:
-    """The mock's error for anything raised while handling a request."""
+def to_mock_error(
+    exc: Exception, policy: TokenPolicy | None = None, authorization: str | None = None
+) -> errors.MockError:
+    """The mock's error for anything raised while handling a request (`authorization`: the
+    request's `Authorization` header, to name a credential sent in the wrong scheme)."""
     if isinstance(exc, errors.MockError):
         return exc
     if isinstance(exc, HTTPException):
@@ -310,7 +313,8 @@ def to_mock_error(exc: Exception, policy: TokenPolicy | None = None) -> errors.M
             if policy is not None:
                 # connexion raises OAuthResponseProblem for a key its check refused, and a
                 # plain OAuthProblem when no credential was sent at all
-                detail = unauthorized_message(policy, isinstance(exc, OAuthResponseProblem))
+                refused = isinstance(exc, OAuthResponseProblem)
+                detail = unauthorized_message(policy, refused, authorization)
         return errors.error_for(exc.status_code, detail, headers)
     if isinstance(exc, StoreUnavailable):
         logger.error("store unavailable: %s", exc)

@@ -103,9 +103,23 @@ def challenge(credentials: Sequence[Credential]) -> str:
     return ", ".join(dict.fromkeys(found)) or "Bearer"
 
 
-def unauthorized_message(policy: TokenPolicy, refused: bool) -> str:
-    """The 401 message: no credential at all, or one the policy refused."""
+def unauthorized_message(
+    policy: TokenPolicy, refused: bool, authorization: str | None = None
+) -> str:
+    """The 401 message: no credential at all, one in a scheme the API does not take (the
+    `Authorization` header's first word, RFC 9110 11.4), or one the policy refused."""
     how = how_to_authenticate(policy.credentials, f"{policy.user_prefix}<name>")
     if refused:
         return errors.TOKEN_INVALID.format(user_prefix=policy.user_prefix, how=how)
+    sent = (authorization or "").split(maxsplit=1)
+    if sent and not any(_takes(credential, sent[0]) for credential in policy.credentials):
+        return errors.WRONG_SCHEME.format(sent=sent[0], how=how)
     return errors.TOKEN_MISSING.format(how=how)
+
+
+def _takes(credential: Credential, scheme: str) -> bool:
+    """Whether the credential is read from `Authorization` text starting with `scheme`."""
+    if credential.location != "header" or credential.field.lower() != "authorization":
+        return False
+    words = credential.prefix.split(maxsplit=1)
+    return not words or words[0].lower() == scheme.lower()

@@ -26,16 +26,17 @@ from mockserver.reasons import reason
 
 RECORD_NOT_FOUND = "No {resource} with id {id!r}."
 LOOKUP_NOT_FOUND = "No {resource} with {field} {value!r}."
-TRANSITION_REFUSED = "A {resource} cannot go from {source!r} to {target!r}."
-INITIAL_STATE_REFUSED = "A {resource} cannot be created in state {state!r}; allowed: {allowed}."
+TRANSITION_REFUSED = "This {resource} cannot go from {source!r} to {target!r}."
+INITIAL_STATE_REFUSED = "No {resource} can be created in state {state!r}; allowed: {allowed}."
 TOKEN_MISSING = "No credential: send {how}."
+WRONG_SCHEME = "A {sent} credential was sent in Authorization; this API expects {how}."
 TOKEN_INVALID = (
     "The credential is not valid; sandbox keys look like '{user_prefix}<name>', sent as {how}."
 )
 BASIC_HINT = "HTTP Basic with user name {example} and an empty password (curl -u {example}:)"
 READ_ONLY_REFUSED = "The {resource} {id} is {state!r}: it takes no changes in that state."
 PARENT_STATE_REFUSED = (
-    "A {resource} cannot be changed while its {parent} is {state!r}; allowed: {allowed}."
+    "This {resource} cannot be changed while its {parent} is {state!r}; allowed: {allowed}."
 )
 IDEMPOTENCY_KEY_REUSED = (
     "Keys for idempotent requests can only be used with the same parameters they were first "
@@ -57,7 +58,7 @@ UNKNOWN_PAGE_START = "No record with id {id!r} to start the page after."
 BAD_TIME_FILTER = "The {param} filter {value!r} is not a date, a date-time or Unix seconds."
 BAD_PAGE_NUMBER = "The {what} {value!r} is not a whole number of at least {low}."
 BAD_CURSOR = "The cursor {cursor!r} is not valid."
-FIXTURE_PARTITION = "A {resource} record needs a partition naming exactly: {expected}."
+FIXTURE_PARTITION = "Each {resource} record needs a partition naming exactly: {expected}."
 STORE_BUSY = "The record kept changing under this request; retry it."
 FIXTURE_FIELD = "{resource} record, field {field}: {problem}"
 FIXTURE_UNKNOWN_FIELD = "not a field of {resource} (its fields: {known})"

@@ -31,7 +31,7 @@ from kycspec.model import Operation
 
 LAYER = "robustness"
 BUDGET_SPENT = "budget spent"
-NO_RECORD = "could not create a {resource} record to send the edge cases to (got {answer})"
+NO_RECORD = "could not create the {resource} record to send the edge cases to (got {answer})"
 NO_ANSWER = "{what}: no answer ({error})"
 SERVER_ERROR = "{what} answered {status}"
 UNDECLARED = (

@@ -263,7 +263,7 @@ def _probe(
     client.take()
     created, exchange = create_record(client, creator, target.token)
     if created is None:
-        tally.skip(f"could not create a {resource} record (got {exchange.status})")
+        tally.skip(f"could not create the {resource} record (got {exchange.status})")
         client.take()
         return
     before = _read(client, target, created)
@@ -300,7 +300,8 @@ def _probe(
         if leaked:
             tally.fail(
                 f"{op.operation_id} from {who} answered {exchange.status or exchange.error} "
-                f"for a {resource} it must not see (expected 404, or absent from the list)",
+                f"for the {resource} record it must not see "
+                "(expected 404, or absent from the list)",
                 client.exchanges,
             )
     after = _read(client, target, created)

@@ -41,7 +41,7 @@ def check_stateful(
         if available is not None:
             available.ran(unit=resource)
             available.fail(
-                f"{creator.operation_id}: could not create a {resource} record "
+                f"{creator.operation_id}: could not create the {resource} record "
                 f"(got {exchange.status or exchange.error})",
                 client.take(),
             )
@@ -52,7 +52,7 @@ def check_stateful(
         available.ran(unit=resource)
         if read.status != reader.success_status:
             available.fail(
-                f"{reader.operation_id}: a {resource} just created with "
+                f"{reader.operation_id}: the {resource} record just created with "
                 f"{creator.operation_id} answered {read.status or read.error}, "
                 f"not {reader.success_status}",
                 client.exchanges,
@@ -64,7 +64,7 @@ def check_stateful(
     deleted = _request(client, target, deleter, created)
     if deleted.status != deleter.success_status:
         after_free.fail(
-            f"{deleter.operation_id}: deleting a {resource} answered "
+            f"{deleter.operation_id}: deleting the {resource} record answered "
             f"{deleted.status or deleted.error}, not {deleter.success_status}",
             client.take(),
         )

@@ -91,6 +91,20 @@ def test_auth_each_scheme_missing_key_is_401_naming_how_to_send_it(
     assert response.headers["www-authenticate"]
 
 
+@pytest.mark.parametrize(("scheme", "sent"), [("basic", "bearer"), ("bearer", "basic")])
+def test_auth_a_key_in_another_scheme_is_401_naming_the_scheme_sent_and_the_one_expected(
+    tmp_path: Path, scheme: str, sent: str
+) -> None:
+    client = _client(tmp_path, tiny_document({"key": SCHEMES[scheme][0]}))
+    response = _send(client, "GET", "/things/thg_1", SCHEMES[sent][1], "test_alice")
+    assert response.status_code == 401
+    how = "'" + compile_credential("key", SCHEMES[scheme][0]).describe("test_<name>") + "'"
+    if scheme == "basic":
+        how = errors.BASIC_HINT.format(example="test_<name>")
+    named = {"bearer": "Bearer", "basic": "Basic"}[sent]
+    assert response.json() == {"error": errors.WRONG_SCHEME.format(sent=named, how=how)}
+
+
 @pytest.mark.parametrize("scheme", list(SCHEMES))
 def test_auth_each_scheme_refuses_a_key_of_no_sandbox(tmp_path: Path, scheme: str) -> None:
     raw, present = SCHEMES[scheme]

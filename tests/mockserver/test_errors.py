@@ -261,3 +261,14 @@ def test_control_plane_method_not_allowed_lists_the_declared_methods(client: Tes
     assert response.headers["allow"] == "POST"
     response = client.post("/__mock/sandboxes/alice/clock")
     assert set(response.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE", "HEAD"}
+
+
+def test_messages_name_a_resource_without_guessing_its_article() -> None:
+    """`A idDoc`: an article before a resource name is guessed wrong for half the names."""
+    templates = [
+        value
+        for name, value in vars(errors).items()
+        if name.isupper() and isinstance(value, str) and "{resource}" in value
+    ]
+    assert len(templates) > 3
+    assert [t for t in templates if re.search(r"\b[Aa]n? \{resource\}", t)] == []

@@ -93,7 +93,7 @@ def _alike(
         ([], 401, "missing"),
         ([(b"authorization", b"")], 401, "missing"),
         ([(b"authorization", b"Bearer")], 401, None),  # no token: connexion's own 401
-        ([(b"authorization", b"Basic dGVzdF9mYXN0Og==")], 401, "missing"),  # another scheme
+        ([(b"authorization", b"Basic dGVzdF9mYXN0Og==")], 401, "wrong"),  # another scheme
         ([(b"authorization", b"Bearer nonsense")], 401, "refused"),
         ([(b"authorization", b"Bearer test_fast ")], 200, None),  # no trailing whitespace
         ([(b"authorization", b"Bearer nonsense"), *BEARER], 400, None),  # two different
@@ -108,6 +108,10 @@ def test_bearer_credentials_are_decided_as_connexion_decides_them(
     if message == "missing":
         assert json.loads(content)["error"]["message"].startswith(
             errors.TOKEN_MISSING.split("{")[0]
+        )
+    if message == "wrong":
+        assert json.loads(content)["error"]["message"].startswith(
+            errors.WRONG_SCHEME.format(sent="Basic", how="").split(";")[0]
         )
     if message == "refused":
         assert json.loads(content)["error"]["message"].startswith(

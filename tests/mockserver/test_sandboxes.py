@@ -120,7 +120,8 @@ def test_sandbox_missing_token_is_401_in_vendor_envelope(client: TestClient, api
 def test_sandbox_basic_auth_is_401(client: TestClient) -> None:
     response = client.get(f"{FINX}/kyc", headers={"Authorization": "Basic dGVzdF9hOg=="})
     assert response.status_code == 401
-    assert response.json()["error"]["message"] == errors.TOKEN_MISSING.format(how=BEARER_HOW)
+    message = errors.WRONG_SCHEME.format(sent="Basic", how=BEARER_HOW)
+    assert response.json()["error"]["message"] == message
 
 
 def test_sandbox_kontorion_status_override_needs_admin(client: TestClient) -> None:
