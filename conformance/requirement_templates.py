@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from conformance.checks import CHECKS
 from conformance.parent_states import reachable_closed_states
 from kycspec.model import ApiSpec, Resource
+from kycspec.references import declared_fields
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,8 @@ class Template:
     """One numbered requirement, before it is made concrete for an API (and a resource).
 
     A lifecycle statement may name the resource's own timestamp fields as `{created}` and
-    `{updated}`, and the status of the lifecycle's refusals (`x-errors.statuses`) as
+    `{updated}`, the rules the run checks of those its schema declares as `{timestamps}`
+    (`timestamp_rules`), and the status of the lifecycle's refusals (`x-errors.statuses`) as
     `{refused}`; a child's, its parent resource as `{parent}`, the path parameter naming it as
     `{param}`, and the parent states that refuse child writes (and that the parent's operations
     reach) as `{closed}`, and the roles of its write operations as `{writes}`.
@@ -34,12 +36,38 @@ class Template:
         CHECKS.get(self.check)  # a template naming no registered check is refused at import
 
 
+CREATED_RULE = "{created} never changes"
+UPDATED_RULE = "{updated} never goes back and moves when the record changes"
+SKEW = " ({both}within the run's --clock-skew)"
+
+
 def _has_role(role: str) -> Callable[[ApiSpec, Resource | None], bool]:
     return lambda spec, res: res is not None and bool(spec.operations_of(res.name, role))
 
 
 def _has_admin(spec: ApiSpec, resource: Resource | None) -> bool:
     return any(op.admin for op in spec.operations.values())
+
+
+def timestamp_rules(spec: ApiSpec, resource: Resource) -> str:
+    """What the run checks of the resource's timestamps, naming only the fields its record
+    schema declares (`CREATED_RULE`, `UPDATED_RULE`); empty when it declares neither."""
+    declared = declared_fields(spec.document, resource)
+    rules = [
+        rule.format(created=resource.created_field, updated=resource.updated_field)
+        for field, rule in (
+            (resource.created_field, CREATED_RULE),
+            (resource.updated_field, UPDATED_RULE),
+        )
+        if field in declared
+    ]
+    if not rules:
+        return ""
+    return "; ".join(rules) + SKEW.format(both="both " if len(rules) > 1 else "")
+
+
+def _has_timestamps(spec: ApiSpec, resource: Resource | None) -> bool:
+    return resource is not None and bool(timestamp_rules(spec, resource))
 
 
 def _has_moves(spec: ApiSpec, resource: Resource | None) -> bool:
@@ -244,9 +272,9 @@ LIFECYCLE = (
         3,
         "MUST",
         "timestamps_consistent",
-        "{created} never changes; {updated} never goes back and moves when the record changes "
-        "(both within the run's --clock-skew).",
+        "{timestamps}.",
         "x-resources timestamps (specs/README.md)",
+        _has_timestamps,
     ),
     Template(
         4,

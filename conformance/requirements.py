@@ -24,6 +24,7 @@ from conformance.requirement_templates import (
     SOURCE_ROLES,
     WEBHOOKS,
     Template,
+    timestamp_rules,
 )
 from kycspec.model import ApiSpec, Resource
 
@@ -124,6 +125,7 @@ def build_catalogue(spec: ApiSpec) -> list[Requirement]:
         fields = {
             "created": resource.created_field,
             "updated": resource.updated_field,
+            "timestamps": timestamp_rules(spec, resource),
             "refused": (
                 resource.lifecycle.refused_status
                 if resource.lifecycle

@@ -163,6 +163,13 @@ def _check_magic(
                 fields.assignments(resource, magic["set"], join(at, "set"))
 
 
+def declared_fields(document: JSONObject, resource: Resource) -> frozenset[str]:
+    """The top-level fields the resource's record schema declares as `properties` (through
+    `allOf`, `oneOf`, `anyOf` and `$ref`); an open schema declares only those it names."""
+    parts = _Fields(document).parts(resource.schema)
+    return frozenset(name for part in parts for name in part.get("properties", {}))
+
+
 class _Fields:
     """Checks field names against the record schemas of one document."""
 
@@ -226,7 +233,7 @@ class _Fields:
             schema = properties[part]
         return schema
 
-    def _parts(self, schema: Any) -> Iterator[Mapping[str, Any]]:
+    def parts(self, schema: Any) -> Iterator[Mapping[str, Any]]:
         """The schema and the schemas it combines (`allOf`, `oneOf`, `anyOf`), refs followed."""
         node = follow_refs(self.document, schema)
         if not isinstance(node, dict):
@@ -234,12 +241,12 @@ class _Fields:
         yield node
         for key in _MERGERS:
             for part in node.get(key, []):
-                yield from self._parts(part)
+                yield from self.parts(part)
 
     def _properties(self, schema: Mapping[str, Any]) -> dict[str, Any] | None:
         """The declared properties, or None when the schema accepts any (it is open)."""
         found: dict[str, Any] = {}
-        for part in self._parts(schema):
+        for part in self.parts(schema):
             extra = part.get("additionalProperties")
             if extra is True or isinstance(extra, dict):
                 return None
@@ -249,7 +256,7 @@ class _Fields:
     def _kinds(self, schema: Mapping[str, Any]) -> tuple[set[str], set[str]]:
         types: set[str] = set()
         formats: set[str] = set()
-        for part in self._parts(schema):
+        for part in self.parts(schema):
             kind = part.get("type")
             types.update(kind if isinstance(kind, list) else [kind] if kind else [])
             if "format" in part:

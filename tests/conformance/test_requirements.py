@@ -3,8 +3,11 @@
 from pathlib import Path
 
 from conformance.parent_states import closed_states, route
+from conformance.requirement_templates import CREATED_RULE, SKEW
 from conformance.requirements import build_catalogue, resource_code
-from kycspec.loader import load_all
+from kycspec.loader import load_all, load_spec
+
+LEVELCHECK = Path(__file__).parents[1] / "data" / "levelcheck" / "levelcheck.yaml"
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
@@ -62,3 +65,16 @@ def test_requirements_parent_route_follows_unguarded_operations() -> None:
     assert [(t.operation, t.target) for t in steps or ()] == [("redactApplicant", "redacted")]
     assert route(lifecycle, "redacted", ("active",)) is None
     assert route(lifecycle, "redacted", ("redacted",)) == ()
+
+
+def test_requirements_timestamps_statement_names_only_declared_fields() -> None:
+    spec = load_spec(LEVELCHECK)
+    resource = spec.resources["idDoc"]  # timestamps: {created: addedAt}, no updated field
+    statement = next(
+        r.statement
+        for r in build_catalogue(spec)
+        if r.check == "timestamps_consistent" and "-IDDOC-" in r.id
+    )
+    assert resource.updated_field not in statement
+    rule = CREATED_RULE.format(created="addedAt")
+    assert statement == rule + SKEW.format(both="") + "."
