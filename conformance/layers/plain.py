@@ -16,7 +16,6 @@ parameter or cookie.
 
 import base64
 import functools
-import math
 from typing import Any
 
 import requests
@@ -36,6 +35,7 @@ from conformance.layers.schema import (
     call_case,
     exchange_of,
 )
+from conformance.numbers import interoperable
 from conformance.requirements import Requirement
 from conformance.results import Exchange, Result
 from conformance.sentforms import valid_as_sent
@@ -58,26 +58,6 @@ UNSECURED = "no operation of the document declares security (securitySchemes)"
 # declared 4xx must match its schema, and a valid request answered with an undeclared status
 # still fails.
 NOT_JUDGED = {("status_code_conformance", GenerationMode.NEGATIVE, 4)}
-INTEROPERABLE_INTEGER = 2**53 - 1  # RFC 8259 section 6
-
-
-def interoperable(value: Any) -> bool:
-    """Whether every number in the value is one RFC 8259 section 6 expects to interoperate.
-
-    JSON parsers keep IEEE 754 double precision; an integer beyond +-(2**53 - 1) or a number
-    beyond double range may be refused, so valid data carrying one proves nothing when it is.
-    """
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return abs(value) <= INTEROPERABLE_INTEGER
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(interoperable(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return all(interoperable(item) for item in value)
-    return True
 
 
 def credentials(document: JSONObject, operation: JSONObject, token: str | None) -> JSONObject:

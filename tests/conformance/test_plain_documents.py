@@ -14,8 +14,8 @@ from conformance.layers.plain import (
     NO_VALID_CREDENTIALS,
     UNSECURED,
     credentials,
-    interoperable,
 )
+from conformance.numbers import interoperable
 from conformance.results import Result, Verdict
 from conformance.runner import STATELESS_LIFECYCLE, run
 from conformance.settings import Profile, Settings
