@@ -70,13 +70,13 @@ def test_unique_items_example_builder_refuses_more_items_than_the_schema_has() -
     assert str(raised.value) == NO_DISTINCT_ITEMS.format(count=3, items=json.dumps(items))
 
 
-@settings(max_examples=150, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=150, suppress_health_check=list(HealthCheck), database=None, deadline=None)
 @given(strategy_for(BODY))
 def test_unique_items_lifecycle_strategies_never_repeat_an_item(body: dict[str, Any]) -> None:
     _assert_unique(body)
 
 
-@settings(max_examples=60, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=60, suppress_health_check=list(HealthCheck), database=None, deadline=None)
 @given(strategy_for(_unique({"anyOf": [{"type": "integer"}, {"type": "number"}]}, low=0)))
 def test_unique_items_lifecycle_strategies_compare_numbers_as_json(items: list[Any]) -> None:
     assert len({float(item) for item in items}) == len(items)
@@ -106,7 +106,7 @@ DOCUMENT = {
 }
 
 
-@settings(max_examples=25, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=25, suppress_health_check=list(HealthCheck), database=None, deadline=None)
 @given(
     schemathesis.openapi.from_dict(DOCUMENT)
     .find_operation_by_id("createThing")
