@@ -161,7 +161,9 @@ class ApiEdge:
         )
         media_type = head.content_type
         given = head.get("content-type")
-        if (declared or chunked) and media_type is None and given is not None:
+        if (declared or chunked) and given is None:
+            raise errors.UnsupportedMediaType(errors.MEDIA_TYPE_MISSING)
+        if (declared or chunked) and media_type is None:
             raise errors.UnsupportedMediaType(
                 errors.MEDIA_TYPE_MALFORMED.format(value=errors.shown(given))
             )

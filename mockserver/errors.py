@@ -75,6 +75,9 @@ HEADER_REPEATED = "The {name} header was sent more than once with different valu
 MEDIA_TYPE_MALFORMED = (
     "The Content-Type {value} is not a media type (type/subtype; name=value, RFC 9110 §8.3.1)."
 )
+MEDIA_TYPE_MISSING = (
+    "The request has a body but no Content-Type (RFC 9110 §8.3); send the body's media type."
+)
 CHARSET_UNSUPPORTED = "Request bodies are read as UTF-8; charset={charset} is not supported."
 CODING_UNSUPPORTED = "Content-Encoding {coding} is not supported; supported: {known}."
 CODING_CORRUPT = "The request body is not valid {coding} data."

@@ -2,6 +2,7 @@
 
 import socket
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import orjson
 import pytest
@@ -11,7 +12,7 @@ from mockserver import errors
 from mockserver.app import create_app
 from mockserver.head import parse_media_type, parse_preferences, read_head, split_list
 from mockserver.testing import serve_in_thread
-from tests.mockserver.conftest import FINX, KONTORION, bearer, kontorion_body
+from tests.mockserver.conftest import FINX, KONTORION, bearer, finx_body, kontorion_body
 
 
 def test_head_media_type_is_case_insensitive_with_optional_whitespace() -> None:
@@ -223,3 +224,19 @@ def test_head_same_answer_under_h11_and_httptools(servers: dict[str, str], case:
     answers = {name: _raw_request(url, head, body) for name, url in servers.items()}
     statuses = {name: status for name, (status, _) in answers.items()}
     assert statuses == {"h11": expected, "httptools": expected}
+
+
+# A valid body sent with no Content-Type passed connexion's validation as bytes and the engine
+# failed on them (500), on either path; RFC 9110 §8.3: content is sent with its media type.
+@pytest.mark.parametrize("slow_path", [False, True])
+def test_head_body_without_content_type_is_415(slow_path: bool) -> None:
+    sent = [
+        (f"{FINX}/kyc", urlencode(finx_body()).encode()),
+        (f"{KONTORION}/customer-verifications", orjson.dumps(kontorion_body())),
+    ]
+    with TestClient(create_app(slow_path=slow_path), raise_server_exceptions=False) as client:
+        for path, content in sent:
+            response = client.post(path, headers=bearer("test_noct"), content=content)
+            assert "content-type" not in {k.lower() for k in response.request.headers}
+            assert response.status_code == 415, response.text
+            assert errors.MEDIA_TYPE_MISSING in response.text
