@@ -161,9 +161,9 @@ class ApiEdge:
         )
         media_type = head.content_type
         given = head.get("content-type")
-        if (declared or chunked) and given is None:
+        if declared and given is None:  # a chunked body is checked once read (`_buffered`)
             raise errors.UnsupportedMediaType(errors.MEDIA_TYPE_MISSING)
-        if (declared or chunked) and media_type is None:
+        if (declared or chunked) and media_type is None and given is not None:
             raise errors.UnsupportedMediaType(
                 errors.MEDIA_TYPE_MALFORMED.format(value=errors.shown(given))
             )
@@ -221,6 +221,8 @@ class ApiEdge:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = decode_content(b"".join(chunks), codings, self.max_body_bytes)
+        if body and scope[HEAD].get("content-type") is None:
+            raise errors.UnsupportedMediaType(errors.MEDIA_TYPE_MISSING)
         replayed = False
 
         async def replay() -> Message:

@@ -51,9 +51,6 @@ BODY_CUT_BY_STOP = (
 BODY_NOT_UTF8 = "The request body is not valid UTF-8."
 BODY_NOT_JSON = "The request body is not valid JSON."
 BODY_NOT_MULTIPART = "The request body is not valid multipart/form-data."
-MULTIPART_WITHOUT_TYPE = (
-    "A multipart/form-data body needs a Content-Type header naming its boundary (RFC 7578)."
-)
 UNKNOWN_PAGE_START = "No record with id {id!r} to start the page after."
 BAD_TIME_FILTER = "The {param} filter {value!r} is not a date, a date-time or Unix seconds."
 BAD_PAGE_NUMBER = "The {what} {value!r} is not a whole number of at least {low}."

@@ -246,10 +246,6 @@ def _refuse_repeats(values: dict[str, Any], schemas: dict[str, Any]) -> None:
 
 class _ClosingMultiPartParser(MultiPartParser):
     async def parse(self) -> FormData:
-        # connexion takes a body without Content-Type for the operation's first media type;
-        # a multipart body cannot be read without the boundary that header carries.
-        if "content-type" not in self.headers:
-            raise errors.UnsupportedMediaType(errors.MULTIPART_WITHOUT_TYPE)
         form = await super().parse()
         await form.close()
         return form

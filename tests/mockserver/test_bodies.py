@@ -259,4 +259,4 @@ def test_bodies_multipart_without_content_type_is_415(client: TestClient) -> Non
         content=part,
     )
     assert response.status_code == 415
-    assert response.json()["error"]["message"] == errors.MULTIPART_WITHOUT_TYPE
+    assert response.json()["error"]["message"] == errors.MEDIA_TYPE_MISSING
