@@ -3,7 +3,8 @@
 import copy
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -103,6 +104,21 @@ def _problem(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"missing key {exc.args[0]!r}"
     return str(exc)
+
+
+@contextmanager
+def _compiling(source: str, at: str) -> Iterator[None]:
+    """Turn what compiling the node at `at` raises into a `SpecError` at its pointer: a
+    `NodeError` below it, a `SpecError` at its own pointer or the node's, and a missing key, a
+    wrong type or a bad value at the node."""
+    try:
+        yield
+    except NodeError as exc:
+        raise spec_error(source, join(at, *exc.where), exc.problem) from None
+    except SpecError as exc:
+        raise spec_error(source, exc.pointer or at, exc.problem) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise spec_error(source, at, _problem(exc)) from None
 
 
 def resolve_pointer(document: Mapping[str, Any], ref: str) -> Any:
@@ -346,16 +362,10 @@ def _operations(
         for method in HTTP_METHODS:
             if method in path_item:
                 at = pointer("paths", path, method)
-                try:
+                with _compiling(source, at):
                     op = _operation(
                         document, path, method, path_item, resources, magic, credentials, base
                     )
-                except NodeError as exc:
-                    raise spec_error(source, join(at, *exc.where), exc.problem) from None
-                except SpecError as exc:
-                    raise spec_error(source, exc.pointer or at, exc.problem) from None
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise spec_error(source, at, _problem(exc)) from None
                 operations[op.operation_id] = op
     return operations
 
@@ -414,14 +424,8 @@ def _resources(document: JSONObject, source: str, errors: ErrorFormat) -> dict[s
     resources = {}
     for res_name, raw in document.get("x-resources", {}).items():
         at = pointer("x-resources", res_name)
-        try:
+        with _compiling(source, at):
             resources[res_name] = _resource(document, res_name, raw, errors)
-        except NodeError as exc:
-            raise spec_error(source, join(at, *exc.where), exc.problem) from None
-        except SpecError as exc:
-            raise spec_error(source, exc.pointer or at, exc.problem) from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise spec_error(source, at, _problem(exc)) from None
     for res_name, resource in resources.items():
         unknown = [n for n in (resource.feed.of if resource.feed else ()) if n not in resources]
         if unknown:
