@@ -36,6 +36,7 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_DELAY_MS = 30_000
 UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
 _SANDBOX_CACHE_SIZE = 1024
+_BODY_FIELDS = frozenset({"content-length", "transfer-encoding", "content-type"})
 
 
 class _BodyTooLarge(Exception):
@@ -111,7 +112,7 @@ class ApiEdge:
             return receive
         started = time.perf_counter()
         head: RequestHead = scope[HEAD]
-        if head.get("origin") is not None:
+        if "origin" in head.fields:
             return receive
         try:
             delay, codings, chunked = self._check(scope, head)
@@ -149,6 +150,18 @@ class ApiEdge:
             raise errors.InvalidRequest(errors.PATH_NOT_UTF8)
         if not is_utf8_url(scope.get("query_string", b"")):
             raise errors.InvalidRequest(errors.QUERY_NOT_UTF8)
+        fields = head.fields
+        # Without any of these fields the request has no body (RFC 9112 §6.3).
+        chunked = not fields.keys().isdisjoint(_BODY_FIELDS) and self._check_body(head)
+        delay = head.preferences.get("delay") if "prefer" in fields else None
+        coding = fields.get("content-encoding")
+        codings = split_list(coding) if coding else []
+        return (delay if delay is not None and delay.isdigit() else None), codings, chunked
+
+    def _check_body(self, head: RequestHead) -> bool:
+        """The body rules of `_check` (its length within the limit, a well-formed media type
+        in a UTF-8 charset, RFC 9110 §8.3 and §8.6); whether the body is chunked (RFC 9112
+        §6.1)."""
         length = head.get("content-length")
         try:
             declared = int(length or 0)
@@ -172,9 +185,7 @@ class ApiEdge:
             raise errors.UnsupportedMediaType(
                 errors.CHARSET_UNSUPPORTED.format(charset=errors.shown(charset))
             )
-        delay = head.preferences.get("delay")
-        codings = split_list(head.get("content-encoding") or "")
-        return (delay if delay is not None and delay.isdigit() else None), codings, chunked
+        return chunked
 
     async def _admit(
         self, scope: Scope, head: RequestHead, receive: Receive

@@ -18,7 +18,7 @@ HTTP parser uvicorn runs (httptools or h11) or on which layer reads which line:
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import Scope
@@ -214,23 +214,33 @@ def _weight(ranges: list[MediaRange], text: str) -> float:
     return max(matching, key=lambda r: r.specificity).weight if matching else 0.0
 
 
-@dataclass(frozen=True)
 class RequestHead:
     """A request's header fields after the rules above.
 
     `fields` maps each lower-case name to its value (several lines joined by ", ");
-    `repeated` names the single-valued fields (`SINGLE_VALUED`, or any name the caller asks
-    about) that came on several lines with different values.
+    `lines` holds the lines of each field sent on several lines (and of no other), so
+    `repeated` can name the single-valued fields (`SINGLE_VALUED`, or any name the caller asks
+    about) that came on several lines with different values. `spelled` is the ASGI header list
+    the head was read from when it is already in the canonical spelling (`raw`), else None.
     """
 
-    fields: Mapping[str, str]
-    lines: Mapping[str, tuple[str, ...]] = field(repr=False)
+    def __init__(
+        self,
+        fields: Mapping[str, str],
+        lines: Mapping[str, tuple[str, ...]],
+        spelled: list[tuple[bytes, bytes]] | None = None,
+    ):
+        self.fields = fields
+        self.lines = lines
+        self._spelled = spelled
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.fields.get(name.lower(), default)
 
     def repeated(self, names: Iterable[str] = SINGLE_VALUED) -> list[str]:
         """The given single-valued fields sent on several lines with different values."""
+        if not self.lines:
+            return []
         differing = self._differing
         return [name for name in names if name in differing] if differing else []
 
@@ -251,6 +261,8 @@ class RequestHead:
 
     def raw(self) -> list[tuple[bytes, bytes]]:
         """The fields as ASGI header pairs, one per name, in the canonical spelling."""
+        if self._spelled is not None:
+            return self._spelled
         return [
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in self.fields.items()
         ]
@@ -258,7 +270,30 @@ class RequestHead:
 
 def read_head(raw: Iterable[tuple[bytes, bytes]]) -> RequestHead:
     """Read ASGI header pairs (names and values are bytes, decoded as ISO-8859-1 per RFC 9110
-    §5.5) into a `RequestHead`."""
+    §5.5) into a `RequestHead`.
+
+    The common head (each name once, in lower case, no whitespace around a value, a canonical
+    `Content-Type`: what servers send for what clients usually write) is read in one pass and
+    keeps its header list as its canonical spelling; any other goes through `_read_lines`."""
+    pairs = raw if isinstance(raw, list) else list(raw)
+    fields: dict[str, str] = {}
+    for raw_name, raw_value in pairs:
+        name = raw_name.decode("latin-1")
+        if name in fields or not name.islower():
+            return _read_lines(pairs)
+        value = raw_value.decode("latin-1")
+        if value and (value[0] in _OWS or value[-1] in _OWS):
+            return _read_lines(pairs)
+        fields[name] = value
+    content_type = fields.get("content-type")
+    if content_type is not None and _canonical_media_type(content_type) != content_type:
+        return _read_lines(pairs)
+    return RequestHead(fields, {}, pairs)
+
+
+def _read_lines(raw: Iterable[tuple[bytes, bytes]]) -> RequestHead:
+    """`read_head` for any head: names in any case, sent on several lines, values with
+    whitespace around them, a `Content-Type` in another spelling."""
     lines: dict[str, list[str]] = {}
     for raw_name, raw_value in raw:
         lines.setdefault(raw_name.decode("latin-1").lower(), []).append(
@@ -270,10 +305,17 @@ def read_head(raw: Iterable[tuple[bytes, bytes]]) -> RequestHead:
         fields[name] = ", ".join(distinct)
     content_type = fields.get("content-type")
     if content_type is not None:
-        media_type = parse_media_type(content_type)
-        if media_type is not None:
-            fields["content-type"] = str(media_type)
-    return RequestHead(fields, {name: tuple(values) for name, values in lines.items()})
+        fields["content-type"] = _canonical_media_type(content_type)
+    several = {name: tuple(values) for name, values in lines.items() if len(values) > 1}
+    return RequestHead(fields, several)
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_media_type(value: str) -> str:
+    """A `Content-Type` value in the canonical spelling (`MediaType.__str__`); one that does not
+    parse as it is. Remembered for the few values clients send."""
+    media_type = parse_media_type(value)
+    return value if media_type is None else str(media_type)
 
 
 def canonical(scope: Scope) -> Scope:

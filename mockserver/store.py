@@ -268,9 +268,10 @@ class MemoryCollection:
                     del index[value]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LoggedRequest:
-    """One entry of the request log; `at` is Unix time, formatted only when the log is read."""
+    """One entry of the request log; `at` is Unix time, formatted only when the log is read.
+    Not changed once logged (a plain slotted class: one is made per request)."""
 
     at: float
     sandbox: str | None

@@ -53,6 +53,29 @@ def test_head_field_values_lose_surrounding_whitespace_and_lines_combine() -> No
     assert head.repeated() == []
 
 
+def test_head_already_canonical_is_handed_on_as_sent_and_any_other_respelled() -> None:
+    sent = [
+        (b"host", b"127.0.0.1"),
+        (b"authorization", b"Bearer test_a"),
+        (b"content-type", b"application/json; charset=utf-8"),
+    ]
+    head = read_head(sent)
+    assert head.raw() is sent
+    assert head.get("content-type") == "application/json; charset=utf-8"
+    for changed in (
+        [(b"Host", b"127.0.0.1")],
+        [(b"host", b"127.0.0.1 ")],
+        [(b"host", b"\t127.0.0.1")],
+        [(b"content-type", b"application/JSON;charset=UTF-8")],
+        [(b"accept", b"a/b"), (b"accept", b"c/d")],
+    ):
+        respelled = read_head(changed).raw()
+        assert respelled is not changed
+        assert respelled == read_head(respelled).raw()
+        assert [name for name, _ in respelled] == [changed[0][0].lower()]
+    assert read_head([(b"accept", b"a/b"), (b"accept", b"c/d")]).get("accept") == "a/b, c/d"
+
+
 def test_head_single_valued_field_sent_twice_differently_is_named() -> None:
     head = read_head([(b"authorization", b"Bearer test_a"), (b"authorization", b"Bearer test_b")])
     assert head.repeated() == ["authorization"]
