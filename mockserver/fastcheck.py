@@ -110,6 +110,8 @@ def _credential(
         if given is None:
             return None
         token_info = info(given)
+        if isinstance(token_info, dict):  # the usual answer, told apart cheaply
+            return token_info
         while asyncio.iscoroutine(token_info):
             token_info = await token_info
         if token_info is None or token_info is NO_VALUE:

@@ -214,6 +214,9 @@ def _weight(ranges: list[MediaRange], text: str) -> float:
     return max(matching, key=lambda r: r.specificity).weight if matching else 0.0
 
 
+_UNREAD = object()  # a parsed field not parsed yet
+
+
 class RequestHead:
     """A request's header fields after the rules above.
 
@@ -222,7 +225,10 @@ class RequestHead:
     `repeated` can name the single-valued fields (`SINGLE_VALUED`, or any name the caller asks
     about) that came on several lines with different values. `spelled` is the ASGI header list
     the head was read from when it is already in the canonical spelling (`raw`), else None.
+    What is parsed from the fields is parsed on first use, once.
     """
+
+    __slots__ = ("_content_type", "_differing", "_preferences", "_spelled", "fields", "lines")
 
     def __init__(
         self,
@@ -233,6 +239,9 @@ class RequestHead:
         self.fields = fields
         self.lines = lines
         self._spelled = spelled
+        self._differing: frozenset[str] | None = None
+        self._content_type: MediaType | object | None = _UNREAD
+        self._preferences: dict[str, str] | None = None
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.fields.get(name.lower(), default)
@@ -241,23 +250,30 @@ class RequestHead:
         """The given single-valued fields sent on several lines with different values."""
         if not self.lines:
             return []
+        if self._differing is None:
+            self._differing = frozenset(
+                name for name, values in self.lines.items() if len(set(values)) > 1
+            )
         differing = self._differing
         return [name for name in names if name in differing] if differing else []
 
-    @functools.cached_property
-    def _differing(self) -> frozenset[str]:
-        """The fields sent on several lines with different values."""
-        return frozenset(name for name, values in self.lines.items() if len(set(values)) > 1)
-
-    @functools.cached_property
+    @property
     def content_type(self) -> MediaType | None:
-        value = self.fields.get("content-type")
-        return None if value is None else parse_media_type(value)
+        """The `Content-Type` field's media type (None: not sent, or not one)."""
+        found = self._content_type
+        if found is _UNREAD:
+            value = self.fields.get("content-type")
+            found = self._content_type = None if value is None else _media_type(value)
+        return found  # type: ignore[return-value]
 
-    @functools.cached_property
+    @property
     def preferences(self) -> dict[str, str]:
-        value = self.fields.get("prefer")
-        return parse_preferences(value) if value else {}
+        """The `Prefer` field's preferences (`parse_preferences`)."""
+        found = self._preferences
+        if found is None:
+            value = self.fields.get("prefer")
+            found = self._preferences = parse_preferences(value) if value else {}
+        return found
 
     def raw(self) -> list[tuple[bytes, bytes]]:
         """The fields as ASGI header pairs, one per name, in the canonical spelling."""
@@ -311,10 +327,17 @@ def _read_lines(raw: Iterable[tuple[bytes, bytes]]) -> RequestHead:
 
 
 @functools.lru_cache(maxsize=64)
+def _media_type(value: str) -> MediaType | None:
+    """`parse_media_type` of a `Content-Type` value, remembered for the few values clients
+    send."""
+    return parse_media_type(value)
+
+
+@functools.lru_cache(maxsize=64)
 def _canonical_media_type(value: str) -> str:
     """A `Content-Type` value in the canonical spelling (`MediaType.__str__`); one that does not
-    parse as it is. Remembered for the few values clients send."""
-    media_type = parse_media_type(value)
+    parse as it is."""
+    media_type = _media_type(value)
     return value if media_type is None else str(media_type)
 
 

@@ -12,6 +12,9 @@ The limit holds only while the body is incomplete: once its last part has come, 
 """
 
 import asyncio
+import types
+from collections.abc import Awaitable, Generator
+from typing import Any
 
 from starlette.types import Message, Receive
 
@@ -44,7 +47,8 @@ class ReadTimeout:
 
     def wrap(self, receive: Receive) -> Receive:
         """`receive` of one request, raising `errors.RequestTimeout` when the body's next part
-        does not come within the read timeout (or the stop's grace)."""
+        does not come within the read timeout (or the stop's grace). A part the server already
+        holds (the usual one-message body) is taken at once, with no timer to arm."""
         complete = False
 
         async def timed() -> Message:
@@ -52,22 +56,35 @@ class ReadTimeout:
             if complete:
                 return await receive()
             deadline = asyncio.get_running_loop().time() + self.timeout_s
-            if self._stop_at is not None:
-                deadline = min(deadline, self._stop_at)
+            pending = receive().__await__()
             try:
-                async with asyncio.timeout_at(deadline) as waiting:
-                    self._waiting.add(waiting)
-                    try:
-                        message = await receive()
-                    finally:
-                        self._waiting.discard(waiting)
-            except TimeoutError:
-                complete = True
-                raise self._timed_out() from None
+                step = next(pending)
+            except StopIteration as done:
+                message: Message = done.value
+            else:
+                try:
+                    message = await self._within(deadline, _rest(pending, step))
+                except errors.RequestTimeout:
+                    complete = True  # answered: a later read waits as long as it likes
+                    raise
             complete = not message.get("more_body", False)
             return message
 
         return timed
+
+    async def _within(self, deadline: float, rest: Awaitable[Message]) -> Message:
+        """`rest` of a read, ended by the deadline or the stop's grace (`errors.RequestTimeout`)."""
+        if self._stop_at is not None:
+            deadline = min(deadline, self._stop_at)
+        try:
+            async with asyncio.timeout_at(deadline) as waiting:
+                self._waiting.add(waiting)
+                try:
+                    return await rest
+                finally:
+                    self._waiting.discard(waiting)
+        except TimeoutError:
+            raise self._timed_out() from None
 
     def _timed_out(self) -> errors.RequestTimeout:
         if self._stop_at is not None:
@@ -75,6 +92,28 @@ class ReadTimeout:
         else:
             detail = errors.BODY_TIMED_OUT.format(seconds=_seconds(self.timeout_s))
         return errors.RequestTimeout(detail)
+
+
+@types.coroutine
+def _rest(pending: Generator[Any, Any, Message], step: Any) -> Generator[Any, Any, Message]:
+    """The rest of an awaitable whose first step was taken and yielded `step` (what the event
+    loop waits on): its further steps, with what the loop sends or throws passed on as
+    `yield from` passes them (an iterator without `send` or `throw`, as a server's own
+    awaitable may be, gets `next` and has the error raised at it)."""
+    while True:
+        try:
+            try:
+                sent = yield step
+            except BaseException as error:  # a cancel (the timeout's, or the request's end)
+                throw = getattr(pending, "throw", None)
+                if throw is None:
+                    raise
+                step = throw(error)
+            else:
+                step = next(pending) if sent is None else pending.send(sent)
+        except StopIteration as done:
+            message: Message = done.value
+            return message
 
 
 def _seconds(value: float) -> str:

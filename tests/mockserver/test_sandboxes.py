@@ -7,6 +7,7 @@ from starlette.testclient import TestClient
 
 from kycspec.loader import load_all
 from mockserver import errors
+from mockserver.sandbox import Caller, TokenPolicy
 from tests.mockserver.conftest import (
     FINHUB,
     FINX,
@@ -197,3 +198,14 @@ def test_sandbox_placeholder_tokens_are_per_api(client: TestClient) -> None:
     # `{token}` is FinX's placeholder; Kontorion declares none.
     response = client.get(f"{KONTORION}/customer-verifications", headers=bearer("{token}"))
     assert response.status_code == 401
+
+
+def test_sandbox_policy_answers_each_token_the_same_while_it_remembers_and_after() -> None:
+    policy = TokenPolicy()
+    first = policy.resolve("admin_first")
+    assert first == Caller("admin_first", "first", True)
+    assert policy.resolve("test_bad name") is None
+    for number in range(3000):  # more tokens than it remembers
+        assert policy.resolve(f"test_s{number}") == Caller(f"test_s{number}", f"s{number}", False)
+    assert policy.resolve("admin_first") == first
+    assert policy.resolve("test_bad name") is None
