@@ -132,39 +132,50 @@ class EngineResolver(Resolver):
         if self.validate_responses and op.success_schema is not None:
             validator = compiled(op.success_schema, Draft4ResponseValidator)
 
+        # Only a multipart body brings uploads (starlette's `UploadFile`) among the arguments.
+        uploads = any(t.startswith("multipart/") for t in op.request_media_types)
+        plain = functools.partial(response_for, validator=validator)
+
         async def answer(kwargs: dict[str, Any], scope: Scope) -> ConnexionResponse:
             head = head_of(scope)
             token_info = kwargs.pop("token_info", None)
             kwargs.pop("user", None)
             body = kwargs.pop("body", None)
-            files = {name: kwargs.pop(name) for name in list(kwargs) if _is_upload(kwargs[name])}
-            if files:
-                body = {**(body or {}), **files}
+            files = {}
+            if uploads:
+                files = {k: kwargs.pop(k) for k in list(kwargs) if _is_upload(kwargs[k])}
+                if files:
+                    body = {**(body or {}), **files}
             path = {in_path[k]: v for k, v in kwargs.items() if k in in_path}
             query = {declared.get(k, k): v for k, v in kwargs.items() if k not in in_path}
+            fields = head.fields
             try:
-                if not takes_body and _has_content(head.get("content-length")):
+                if not takes_body and _has_content(fields.get("content-length")):
                     raise errors.UnsupportedMediaType(errors.BODY_NOT_TAKEN)
-                negotiate(offered, head.get("accept"))
-                forced = preferred_response(spec, op, head.preferences, examples)
-                if forced is not None:
-                    return forced
+                accept = fields.get("accept")
+                negotiate(offered, accept)
+                if "prefer" in fields:
+                    forced = preferred_response(spec, op, head.preferences, examples)
+                    if forced is not None:
+                        return forced
                 request = MockRequest(
                     caller=token_info["caller"] if token_info else OPEN_CALLER,
                     path=path,
                     query=query,
-                    headers=head.fields,
+                    headers=fields,
                     body=body,
                 )
-                file = chosen(op.files, offered, head.get("accept"))
+                file = chosen(op.files, offered, accept)
+                if file is None:
+                    # The writes commit once `respond` has built the response.
+                    return engine.handle(op, request, plain)
                 about = str(path.get(op.path_param or "", op.resource.name))
 
                 def respond(result: MockResponse) -> ConnexionResponse:
-                    if file is not None and result.status == op.success_status:
+                    if result.status == op.success_status:
                         return file_response(result, file, about)
                     return response_for(result, validator)
 
-                # The writes commit once `respond` has built the response.
                 return engine.handle(op, request, respond)
             finally:
                 for upload in files.values():

@@ -47,7 +47,7 @@ from copy import deepcopy
 from typing import Any
 from urllib.parse import parse_qsl
 
-from connexion.decorators.parameter import get_arguments, sanitized
+from connexion.decorators.parameter import _get_typed_body_values, sanitized
 from connexion.exceptions import ProblemException
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
@@ -61,7 +61,7 @@ from mockserver.compiled import DirectHandler
 from mockserver.fastcheck import Credential, FastSecurityOperation, FastValidationOperation
 from mockserver.head import HEAD, RequestHead
 from mockserver.routes import route_template, routing_order
-from mockserver.stack import Framework, has_body
+from mockserver.stack import BODY_FIELDS, Framework
 from mockserver.validation import (
     CachedFormValidator,
     CachedJSONBodyValidator,
@@ -82,6 +82,7 @@ _MISSING = object()
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _VARY = b"vary"
+_VARY_ORIGIN = (_VARY, b"Origin")
 
 
 class NotCompiled(Exception):
@@ -127,8 +128,9 @@ class _Body:
     """An operation's request body in one media type (JSON or urlencoded form): read, parsed and
     validated by the operation's own body validator for that type
     (`mockserver.validation.CachedJSONBodyValidator`, `CachedFormValidator`), and passed to the
-    handler as connexion's `get_arguments` passes it (for a form, by `get_arguments` itself,
-    which types each field; a JSON body goes as parsed, its schema's default for none)."""
+    handler as connexion's `get_arguments` passes it: a JSON body as parsed (its schema's
+    default for none), a form's fields over the schema's default, each typed by its property's
+    schema (`_get_body_argument_form`, with what it reads of the operation read once)."""
 
     def __init__(
         self,
@@ -136,13 +138,17 @@ class _Body:
         media_type: str,
         validator: CachedJSONBodyValidator | CachedFormValidator,
     ):
-        self.operation = operation
         self.media_type = media_type
         self.validator = validator
         self.keyword = sanitized(operation.body_name(media_type))
         schema = operation.body_schema(media_type)
         self.nullable = is_nullable(schema)
         self.default = schema.get("default", {})
+        if media_type == FORM and not isinstance(self.default, dict):
+            raise NotCompiled("a form body whose default is not an object")
+        self.properties = {k: {"schema": v} for k, v in schema.get("properties", {}).items()}
+        # connexion reads `additionalProperties` from the first media type's schema.
+        self.additional = operation.body_schema().get("additionalProperties", True)
 
     def argument(self, raw: bytes) -> Any:
         """The handler's body argument for a body of `raw` bytes (not empty); raises what the
@@ -154,18 +160,11 @@ class _Body:
             if body is None:
                 return deepcopy(self.default)
             return body
-        arguments = get_arguments(
-            self.operation,
-            path_params={},
-            query_params={},
-            body=self.validator.check(raw),
-            files={},
-            arguments=[],
-            has_kwargs=True,
-            sanitize=sanitized,
-            content_type=self.media_type,
-        )
-        return arguments[self.keyword]
+        fields = deepcopy(self.default) if self.default else {}
+        fields.update(self.validator.check(raw) or {})
+        if not (self.properties or self.additional):
+            return {}
+        return _get_typed_body_values(fields, self.properties, self.additional)
 
 
 class HotOperation:
@@ -371,7 +370,7 @@ class HotLane:
         head: RequestHead = scope[HEAD]
         body = None
         if not hot.bodies:
-            if has_body(scope):
+            if not BODY_FIELDS.isdisjoint(head.fields):
                 return None, receive  # a body, even an empty one or a type alone
         else:
             body = hot.bodies.get(head.get("content-type") or "")
@@ -399,7 +398,7 @@ class HotLane:
             kwargs["user"] = token_info.get("sub", token_info.get("uid"))
             kwargs["token_info"] = token_info
         try:
-            response = await hot.handler(kwargs, {**scope, "path_params": path_params})
+            response = await hot.handler(kwargs, scope)
         except Exception:
             # The chain answers it, as it answers every error; the engine commits nothing
             # for a request that fails (`mockserver.engine.Engine.handle`).
@@ -462,29 +461,44 @@ def _raw_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The header lines Starlette's `Response.init_headers` writes for these fields, body and
     media type."""
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (fields or {}).items()]
+    raw = [_line(k, v) for k, v in fields.items()] if fields else []
     keys = [key for key, _ in raw]
     if b"content-length" not in keys and not (status < 200 or status in (204, 304)):
         raw.append((b"content-length", str(len(body)).encode("latin-1")))
     if media_type is not None and b"content-type" not in keys:
         if media_type.startswith("text/") and "charset=" not in media_type.lower():
             media_type += "; charset=utf-8"
-        raw.append((b"content-type", media_type.encode("latin-1")))
+        raw.append(_line("content-type", media_type))
     return raw
+
+
+_LINES: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+_LINES_LIMIT = 1024
+
+
+def _line(name: str, value: str) -> tuple[bytes, bytes]:
+    """A header field as an ASGI header line (name in lower case, both ISO-8859-1 encoded);
+    the lines most answers repeat (`Content-Type`) are encoded once."""
+    found = _LINES.get((name, value))
+    if found is None:
+        found = (name.lower().encode("latin-1"), value.encode("latin-1"))
+        if len(_LINES) >= _LINES_LIMIT:
+            _LINES.clear()
+        _LINES[(name, value)] = found
+    return found
 
 
 def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:
     """Starlette's CORS middleware on a response to a request without `Origin`: `Vary` gets
     `Origin` added to its values, in the place of its first line (RFC 9110 §12.5.5)."""
     found = [i for i, (key, _) in enumerate(headers) if key == _VARY]
+    if not found:
+        headers.append(_VARY_ORIGIN)
+        return
     values = [headers[i][1].decode("latin-1") for i in found]
-    line = (_VARY, ", ".join([*values, "Origin"]).encode("latin-1"))
     for i in reversed(found[1:]):
         del headers[i]
-    if found:
-        headers[found[0]] = line
-    else:
-        headers.append(line)
+    headers[found[0]] = (_VARY, ", ".join([*values, "Origin"]).encode("latin-1"))
 
 
 class HotPathMiddleware(RoutedMiddleware[HotAPI]):

@@ -32,12 +32,14 @@ from starlette.types import Receive, Scope, Send
 from mockserver.bodies import load_json, parse_urlencoded
 from mockserver.validation import PARSED_BODY
 
-_BODY_HEADERS = (b"content-length", b"transfer-encoding", b"content-type")
+BODY_FIELDS = frozenset({"content-length", "transfer-encoding", "content-type"})
+"""The header fields (lower case) without any of which a request has no body."""
+_BODY_HEADERS = frozenset(name.encode("latin-1") for name in BODY_FIELDS)
 DOCS_TEMPLATES = resources.files("mockserver") / "templates"
 
 
 def has_body(scope: Scope) -> bool:
-    """Whether the request may have a body: without any of `_BODY_HEADERS` it has none, which
+    """Whether the request may have a body: without any of `BODY_FIELDS` it has none, which
     connexion reads as None."""
     return any(name.lower() in _BODY_HEADERS for name, _ in scope["headers"])
 
