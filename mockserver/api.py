@@ -134,7 +134,9 @@ class EngineResolver(Resolver):
 
         # Only a multipart body brings uploads (starlette's `UploadFile`) among the arguments.
         uploads = any(t.startswith("multipart/") for t in op.request_media_types)
-        plain = functools.partial(response_for, validator=validator)
+
+        def plain(result: MockResponse) -> ConnexionResponse:
+            return response_for(result, validator)
 
         async def answer(kwargs: dict[str, Any], scope: Scope) -> ConnexionResponse:
             head = head_of(scope)

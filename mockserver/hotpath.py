@@ -78,7 +78,9 @@ _COERCE: dict[str, Callable[[str], Any] | None] = {
 """connexion's coercion of a scalar parameter by its schema type (`connexion.utils.coerce_type`);
 a string stays as sent."""
 
-_MISSING = object()
+_MISSING: Any = object()
+_QUERY_CACHE_SIZE = 1024
+"""Query strings whose arguments an operation keeps (cleared when full)."""
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _VARY = b"vary"
@@ -198,6 +200,7 @@ class HotOperation:
         self.query = {parameter.name: parameter for parameter in query}
         self.required = tuple(p.name for p in query if p.required)
         self.defaults = {p.name: p.default for p in query if p.default is not _MISSING}
+        self._queries: dict[bytes, tuple[tuple[str, Any], ...] | None] = {}
 
     def arguments(self, path_params: dict[str, str], query_string: bytes) -> dict[str, Any] | None:
         """The handler's keyword arguments as connexion's `get_arguments` builds them after its
@@ -208,15 +211,30 @@ class HotOperation:
             for name, given in path_params.items():
                 parameter = self.path[name]
                 kwargs[parameter.keyword] = parameter.value(given)
-            if not query_string:
-                if self.required:
-                    return None
-                for name, default in self.defaults.items():
-                    kwargs[self.query[name].keyword] = default
-                return kwargs
-            pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-            given_query: dict[str, Any] = {}
-            for name, raw in pairs:
+        except (ValueError, TypeError, ValidationError):
+            return None
+        query = self._queries.get(query_string, _MISSING)
+        if query is _MISSING:
+            query = self._query_arguments(query_string)
+            if len(self._queries) >= _QUERY_CACHE_SIZE:
+                self._queries.clear()
+            self._queries[query_string] = query
+        if query is None:
+            return None
+        kwargs.update(query)
+        return kwargs
+
+    def _query_arguments(self, query_string: bytes) -> tuple[tuple[str, Any], ...] | None:
+        """The query's keyword arguments, in connexion's order (the defaults, then what was
+        sent: `deep_merge`), or None where connexion would refuse the query. A function of the
+        query string alone (every value a coerced scalar), so `arguments` keeps its answers."""
+        if not query_string:
+            if self.required:
+                return None
+            return tuple((self.query[name].keyword, value) for name, value in self.defaults.items())
+        given_query: dict[str, Any] = {}
+        try:
+            for name, raw in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
                 declared = self.query.get(name)
                 if declared is None or name in given_query:
                     return None  # undeclared (strict validation) or repeated
@@ -226,11 +244,8 @@ class HotOperation:
         for name in self.required:
             if name not in given_query:
                 return None
-        # connexion's order: the defaults, then what was sent (`deep_merge`).
         merged = {**self.defaults, **given_query} if self.defaults else given_query
-        for name, value in merged.items():
-            kwargs[self.query[name].keyword] = value
-        return kwargs
+        return tuple((self.query[name].keyword, value) for name, value in merged.items())
 
 
 class HotAPI(RoutedAPI[HotOperation | None]):
