@@ -40,33 +40,54 @@ def _check(fmt: str) -> None:
 
 
 def generate_id(fmt: str) -> str:
-    """A fresh random id in the format."""
-    return "".join(part() for part in _parts(fmt))
+    """A fresh random id in the format. Raises ValueError for a bad format (`_check`)."""
+    return _generator(fmt)()
 
 
 def _uuid() -> str:
     return str(uuid.uuid4())
 
 
-def _draw(alphabet: str, size: int) -> str:
-    return "".join(_RANDOM.choices(alphabet, k=size))
+def _drawer(alphabet: str, size: int) -> Callable[[], str]:
+    """Draws `size` characters of `alphabet`, each equally likely: random bytes mapped onto
+    the alphabet, those at or past the largest multiple of its length dropped first."""
+    table = bytes(ord(alphabet[byte % len(alphabet)]) for byte in range(256))
+    dropped = bytes(range(256 - 256 % len(alphabet), 256))
+    spare = size // 8 + 4  # drawn beyond `size`, so one draw nearly always has enough left
+
+    def draw() -> str:
+        kept = _RANDOM.randbytes(size + spare).translate(table, dropped)
+        while len(kept) < size:
+            kept += _RANDOM.randbytes(size).translate(table, dropped)
+        return kept[:size].decode()
+
+    return draw
 
 
 @functools.lru_cache(maxsize=256)
-def _parts(fmt: str) -> tuple[Callable[[], str], ...]:
+def _generator(fmt: str) -> Callable[[], str]:
+    """The function that makes ids of the format: its literal text around the draws."""
     _check(fmt)
-    parts: list[Callable[[], str]] = []
+    texts: list[str] = []
+    draws: list[Callable[[], str]] = []
     last = 0
     for match in _PLACEHOLDER.finditer(fmt):
-        parts.append(functools.partial(str, fmt[last : match.start()]))
+        texts.append(fmt[last : match.start()])
         kind, size = match.groups()
-        if kind == "uuid":
-            parts.append(_uuid)
-        else:
-            parts.append(functools.partial(_draw, _ALPHABETS[kind], int(size)))
+        draws.append(_uuid if kind == "uuid" else _drawer(_ALPHABETS[kind], int(size)))
         last = match.end()
-    parts.append(functools.partial(str, fmt[last:]))
-    return tuple(parts)
+    texts.append(fmt[last:])
+    if not draws:
+        return functools.partial(str, fmt)
+    if len(draws) == 1:  # the usual `prefix_{kind:n}`
+        (prefix, suffix), (draw,) = texts, draws
+        return lambda: prefix + draw() + suffix
+
+    def generate() -> str:
+        drawn = [text + draw() for text, draw in zip(texts, draws, strict=False)]
+        return "".join(drawn) + texts[-1]
+
+    return generate
 
 
 def id_pattern(fmt: str) -> re.Pattern[str]:
