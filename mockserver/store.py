@@ -92,9 +92,20 @@ class Collection(Protocol):
     def due(self, now: datetime) -> list[str]: ...
 
 
+def matcher(predicates: list[Predicate]) -> Callable[[JSONObject], bool]:
+    """The test of a record against every predicate (a missing field meets only `eq None`),
+    with each predicate's comparison looked up once."""
+    if len(predicates) == 1:
+        ((name, op, value),) = predicates
+        compare = _OPS[op]
+        return lambda record: compare(record.get(name), value)
+    tests = [(name, _OPS[op], value) for name, op, value in predicates]
+    return lambda record: all(compare(record.get(name), value) for name, compare, value in tests)
+
+
 def matches(record: JSONObject, predicates: list[Predicate]) -> bool:
-    """Whether the record meets every predicate (a missing field meets only `eq None`)."""
-    return all(_OPS[op](record.get(name), value) for name, op, value in predicates)
+    """Whether the record meets every predicate (`matcher`)."""
+    return matcher(predicates)(record)
 
 
 class MemoryCollection:
@@ -170,24 +181,38 @@ class MemoryCollection:
 
         Returns the records and whether more match after them.
         """
-        candidates = self._order
-        for name, op, value in predicates:
+        candidates, rest = self._candidates(predicates)
+        if candidates is None:
+            return [], False
+        seqs = candidates.irange(maximum=before, inclusive=(True, False), reverse=True)
+        found: Iterator[JSONObject] = map(
+            self._records.__getitem__, map(self._ids.__getitem__, seqs)
+        )
+        if rest:
+            found = filter(matcher(rest), found)
+        result: list[JSONObject] = []
+        for record in found:
+            if len(result) == limit:
+                return result, True
+            result.append(record)
+        return result, False
+
+    def _candidates(self, predicates: list[Predicate]) -> tuple[SortedList | None, list[Predicate]]:
+        """The sequence numbers that may match, and the predicates left to test on them: the
+        smallest equality index that a predicate names (every record in it meets that
+        predicate), else every record; None when such an index has no record of the value."""
+        candidates: SortedList = self._order
+        met: Predicate | None = None
+        for predicate in predicates:
+            name, op, value = predicate
             index = self._indexes.get(name)
             if op == "eq" and index is not None:
                 found = index.get(value)
                 if found is None:
-                    return [], False
+                    return None, []
                 if len(found) < len(candidates):
-                    candidates = found
-        seqs = candidates.irange(maximum=before, inclusive=(True, False), reverse=True)
-        result: list[JSONObject] = []
-        for seq in seqs:
-            record = self._records[self._ids[seq]]
-            if matches(record, predicates):
-                if len(result) == limit:
-                    return result, True
-                result.append(record)
-        return result, False
+                    candidates, met = found, predicate
+        return candidates, [predicate for predicate in predicates if predicate is not met]
 
     def schedule(self, when: datetime, record_id: str) -> None:
         """Remember that the record may change when the clock reaches `when`."""
