@@ -27,7 +27,7 @@ def _properties(schema: JSONObject) -> tuple[dict[str, JSONObject], Any]:
 class Shape:
     """What a schema keeps of a value: `project` with the schema read once."""
 
-    __slots__ = ("additional", "fields", "items", "properties", "schema")
+    __slots__ = ("additional", "fields", "flat", "items", "properties", "schema")
 
     def __init__(self, schema: JSONObject):
         self.schema = schema  # kept alive, so its id() is not reused while cached
@@ -38,9 +38,14 @@ class Shape:
         # false`), filled in by `_shape` once this shape is cached, so a recursive schema
         # finds itself.
         self.fields: list[tuple[str, Any, Shape | None]] = []
+        # The declared names, when an object keeps exactly those and each value as it is (no
+        # field has a shape and no additional property is kept), also filled in by `_shape`.
+        self.flat: tuple[str, ...] | None = None
 
     def project(self, value: JSON) -> JSON:
         if isinstance(value, dict):
+            if self.flat is not None:
+                return _flat(value, self.flat)
             if not self.properties:
                 return value if self.additional is not False else {}
             result = {}
@@ -75,7 +80,21 @@ def _shape(schema: JSONObject) -> Shape:
             _SHAPES.clear()
         found = _SHAPES[id(schema)] = Shape(schema)
         found.fields = [(key, sub, _field(sub)) for key, sub in found.properties.items()]
+        plain = all(shape is None for _, _, shape in found.fields)
+        kept = found.additional is True or isinstance(found.additional, dict)
+        if found.properties and plain and not kept:
+            found.flat = tuple(found.properties)
     return found
+
+
+def _flat(value: JSONObject, names: tuple[str, ...]) -> JSONObject:
+    """The object's fields of `names`, in that order, each value as it is but for a list,
+    which comes out as a new list; the object itself when it is that already (nothing that
+    reads a response changes it)."""
+    kept = value if tuple(value) == names else {key: value[key] for key in names if key in value}
+    if list in map(type, kept.values()):
+        return {key: list(item) if isinstance(item, list) else item for key, item in kept.items()}
+    return kept
 
 
 def _field(schema: Any) -> Shape | None:
