@@ -119,7 +119,9 @@ class Context:
     def lookup(self, root: str, path: tuple[str, ...]) -> JSON:
         current: Any = self.values.get(root)
         for key in path:
-            if isinstance(current, Mapping):
+            if type(current) is dict and key in current:  # the usual case, without `_get`
+                current = current[key]
+            elif isinstance(current, Mapping):
                 current = _get(current, key, case_insensitive=root == "header")
             else:
                 current = getattr(current, key, None)
@@ -280,4 +282,7 @@ def _check(entry: tuple[str, JSON]) -> tuple[tuple[str, tuple[str, ...]], Test]:
 def compile_condition(spec: Mapping[str, JSON]) -> Condition:
     """A condition: every `path: test` entry must hold."""
     checks = [placed(_check, (path, test), path) for path, test in spec.items()]
+    if len(checks) == 1:
+        (((root, keys), test),) = checks
+        return lambda ctx: test(ctx.lookup(root, keys), ctx)
     return lambda ctx: all(test(ctx.lookup(root, keys), ctx) for (root, keys), test in checks)

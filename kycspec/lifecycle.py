@@ -1,6 +1,7 @@
 """The `lifecycle` of a resource: states, transitions, guards, and what entering a state sets."""
 
 import dataclasses
+import functools
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -123,8 +124,9 @@ class Lifecycle:
             if transition.operation in operations and set(transition.sources) & set(self.read_only):
                 yield index, transition
 
-    @property
+    @functools.cached_property
     def clock_transitions(self) -> tuple[Transition, ...]:
+        """The transitions the clock makes (read on every write and request: kept once read)."""
         return tuple(t for t in self.transitions if t.clock)
 
     def problems(self, status_enum: list[str] | None) -> list[str]:

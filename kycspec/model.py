@@ -1,5 +1,6 @@
 """The spec model: what the `x-` extensions of one API declare, compiled for use."""
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,9 +180,10 @@ class Operation:
     # each request media type's Encoding Object map (OpenAPI 3.0.3 §4.7.14), by media type
     request_encodings: Mapping[str, JSONObject] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def path_param(self) -> str | None:
-        """The path parameter that names the record (the last one, not the parent's), if any."""
+        """The path parameter that names the record (the last one, not the parent's), if any;
+        read on every request, so kept once read."""
         parent = self.resource.parent.param if self.resource.parent else None
         names = [
             p["name"] for p in self.parameters if p.get("in") == "path" and p["name"] != parent

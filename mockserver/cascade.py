@@ -29,7 +29,7 @@ def cascade(event: Entered) -> None:
     """Apply each child resource's parent-driven transitions and `parent.on-enter` values."""
     engine = event.engine
     parent_id = str(event.record[event.resource.id_field])
-    for child in engine.spec.children_of(event.resource.name):
+    for child in engine.children(event.resource.name):
         values = child.parent.on_enter.get(event.state) if child.parent else None
         partition = (*event.partition, parent_id)
         collection = engine.collection_for(event.sandbox, child, partition)

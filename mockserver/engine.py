@@ -16,7 +16,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from kycspec.expressions import EARLIEST, LATEST, Context, format_time, parse_time, split_path
 from kycspec.headers import header_fields
 from kycspec.idformat import generate_id
-from kycspec.model import ApiSpec, Operation, Resource
+from kycspec.model import ApiSpec, Filter, Operation, Resource
 from kycspec.types import JSON, JSONObject
 from kycspec.updates import UPDATE_SEMANTICS
 
@@ -93,17 +93,24 @@ def _storable(record: JSONObject) -> JSONObject:
 RECORD_HOOK_MODULES = (feeds, webhook_events, cascade)
 
 
-def _canonical_times(resource: Resource, record: JSONObject) -> JSONObject:
-    """The record with its `date-time` fields in the stored spelling (RFC 3339, UTC, whole
-    seconds), so stored times compare as strings the way list filters compare them.
+def _canonical_times(times: frozenset[str], record: JSONObject) -> JSONObject:
+    """The record with its `date-time` fields (`times`, `_fields_of`) in the stored spelling
+    (RFC 3339, UTC, whole seconds), so stored times compare as strings the way list filters
+    compare them.
 
     The values were validated already (`mockserver.formats`): `parse_time` reads them.
     """
-    properties = resource.schema.get("properties", {})
-    for key, value in record.items():
-        if isinstance(value, str) and properties.get(key, {}).get("format") == "date-time":
+    for key in times:
+        value = record.get(key)
+        if isinstance(value, str):
             record[key] = format_time(parse_time(value), "rfc3339")
     return record
+
+
+def _fields_of(resource: Resource, test: Callable[[JSONObject], bool]) -> frozenset[str]:
+    """The names of the resource's properties whose schema passes `test`."""
+    properties = resource.schema.get("properties", {})
+    return frozenset(key for key, schema in properties.items() if test(schema))
 
 
 def _whole_second(moment: datetime, kind: str) -> datetime:
@@ -131,6 +138,55 @@ def _filter_moment(value: Any) -> datetime:
     return parse_time(value)
 
 
+READS_TIME = "date-time"  # a filter whose parameter is an RFC 3339 date-time
+READS_MOMENT = "moment"  # a date filter, or any filter of a timestamp field (`_filter_moment`)
+
+
+def _reading(op: Operation, flt: Filter) -> str | None:
+    """How a list filter reads its value: `READS_TIME`, `READS_MOMENT`, or as it is (None).
+
+    A `date-time` parameter is an RFC 3339 date-time; a `date` parameter, or any value
+    filtering a timestamp field, is compared as a moment: `2024-01-15` against a Unix-seconds
+    `created` field is midnight UTC.
+    """
+    schema: JSONObject = next(
+        (p.get("schema", {}) for p in op.parameters if p["name"] == flt.param), {}
+    )
+    resource = op.resource
+    if schema.get("format") == "date-time":
+        return READS_TIME
+    if schema.get("format") == "date" or flt.field in (
+        resource.created_field,
+        resource.updated_field,
+    ):
+        return READS_MOMENT
+    return None
+
+
+def _filter_time(resource: Resource, flt: Filter, reading: str, value: Any) -> JSON:
+    """A time filter's value in the stored format, whole seconds (`_whole_second`).
+
+    Raises `errors.InvalidRequest` naming the parameter for a `READS_TIME` value that is not
+    an RFC 3339 date-time within range (`kycspec.expressions.parse_time`), and for a
+    `READS_MOMENT` value that is no date, date-time or Unix seconds.
+    """
+    if reading == READS_TIME:
+        try:
+            return format_time(_whole_second(parse_time(value), flt.op), resource.time_format)
+        except (ValueError, OverflowError):
+            raise errors.InvalidRequest(
+                errors.TIME_INVALID.format(
+                    name=f"The parameter {errors.shown(flt.param)}", value=errors.shown(value)
+                )
+            ) from None
+    try:
+        return format_time(_whole_second(_filter_moment(value), flt.op), resource.time_format)
+    except (ValueError, OverflowError):
+        raise errors.InvalidRequest(
+            errors.BAD_TIME_FILTER.format(param=flt.param, value=value)
+        ) from None
+
+
 class Engine:
     """Handles the operations of one API against the store."""
 
@@ -144,12 +200,33 @@ class Engine:
             name: [split_path(path) for path in resource.partition]
             for name, resource in spec.resources.items()
         }
+        # resources whose lifecycle the clock moves: only these have due transitions to run
+        self._clocked = {
+            name
+            for name, resource in spec.resources.items()
+            if resource.lifecycle is not None and resource.lifecycle.clock_transitions
+        }
+        self._children = {name: spec.children_of(name) for name in spec.resources}
+        # per resource: the `date-time` fields, and those a request may write (not read-only)
+        self._times = {
+            name: _fields_of(resource, lambda schema: schema.get("format") == "date-time")
+            for name, resource in spec.resources.items()
+        }
+        self._writable = {
+            name: _fields_of(resource, lambda schema: not schema.get("readOnly"))
+            for name, resource in spec.resources.items()
+        }
         self._caller_owned = {
             name: _caller_owned(resource) for name, resource in spec.resources.items()
         }
         self._validators = {
             name: OAS30Validator(resource.schema, format_checker=oas30_format_checker)
             for name, resource in spec.resources.items()
+        }
+        # how each list filter reads its value (`_reading`)
+        self._filters = {
+            op.operation_id: tuple((flt, _reading(op, flt)) for flt in op.filters)
+            for op in spec.operations.values()
         }
         # lists whose response shows `$total`: counting every match costs a scan
         self._totals = {
@@ -266,7 +343,7 @@ class Engine:
         The children's due clock transitions come first: they happened before the parent moved.
         """
         parent_id = str(event.record.get(event.resource.id_field))
-        for child in self.spec.children_of(event.resource.name):
+        for child in self.children(event.resource.name):
             partition = (*event.partition, parent_id)
             collection = self.collection_for(event.sandbox, child, partition)
             self.run_due(child, collection, event.ctx, event.sandbox, partition)
@@ -285,24 +362,16 @@ class Engine:
             Entered(self, request.caller.sandbox, op.resource, partition, record, state, ctx, via)
         )
 
-    def _with_hooks(
-        self,
-        response: MockResponse,
-        op: Operation,
-        request: MockRequest,
-        record: JSONObject,
-        ctx: Context,
-        via: str,
-    ) -> MockResponse:
-        """The response whose `commit` also runs the record hooks of the state the record
-        entered (a feed entry, a cascade to children), after its own write."""
-        first = response.commit
+    def _hooks(
+        self, op: Operation, request: MockRequest, record: JSONObject, ctx: Context, via: str
+    ) -> Callable[[], None]:
+        """What a write's `commit` runs after its own write: the record hooks of the state the
+        record entered (a feed entry, webhook deliveries, a cascade to children)."""
+        return lambda: self._entered(op, request, record, ctx, via)
 
-        def commit() -> None:
-            first()
-            self._entered(op, request, record, ctx, via)
-
-        return replace(response, commit=commit)
+    def children(self, resource: str) -> list[Resource]:
+        """The resources declared with `parent: {resource: <resource>}`."""
+        return self._children[resource]
 
     def store_new(self, sandbox: str, resource: Resource, record: JSONObject, ctx: Context) -> None:
         """Store a new record made by the server (a feed entry): timestamps, derived fields."""
@@ -328,9 +397,10 @@ class Engine:
 
     def partition_of(self, resource: Resource, ctx: Context) -> tuple[str, ...]:
         """The request's partition of the resource (tenant, parent id)."""
-        return tuple(
-            str(ctx.lookup(root, keys) or "") for root, keys in self._partitions[resource.name]
-        )
+        paths = self._partitions[resource.name]
+        if not paths:
+            return ()
+        return tuple(str(ctx.lookup(root, keys) or "") for root, keys in paths)
 
     def collection(self, caller: Caller, resource: Resource, ctx: Context) -> Collection:
         """The caller's collection of the resource, in the request's partition (tenant)."""
@@ -367,7 +437,7 @@ class Engine:
     ) -> None:
         """Apply the clock transitions that are due in the collection, with their hooks."""
         lifecycle = resource.lifecycle
-        if lifecycle is None:
+        if lifecycle is None or resource.name not in self._clocked:
             return
         partition = partition if partition is not None else self.partition_of(resource, ctx)
         for record, own in run_clock(resource, collection, ctx):
@@ -399,15 +469,9 @@ class Engine:
 
     def _stored_fields(self, resource: Resource, values: Mapping[str, Any]) -> JSONObject:
         """The request values that are fields of the stored record (read-only ones excluded)."""
-        properties = resource.schema.get("properties", {})
-        return _canonical_times(
-            resource,
-            {
-                key: value
-                for key, value in values.items()
-                if key in properties and not properties[key].get("readOnly")
-            },
-        )
+        writable = self._writable[resource.name]
+        fields = {key: value for key, value in values.items() if key in writable}
+        return _canonical_times(self._times[resource.name], fields)
 
     def _apply_magic(self, op: Operation, ctx: Context) -> JSONObject:
         values: JSONObject = {}
@@ -423,13 +487,17 @@ class Engine:
             record[key] = value(ctx)
         record[resource.updated_field] = format_time(ctx.now, resource.time_format)
 
-    def _respond(self, op: Operation, ctx: Context, **values: JSON) -> MockResponse:
+    def _respond(
+        self, op: Operation, ctx: Context, commit: Callable[[], None] = _no_writes, **values: JSON
+    ) -> MockResponse:
+        """The success answer, its body and headers seeing `values` (`$record`, `$items`),
+        with the request's writes (`commit`)."""
         ctx.values.update(values)
         fields = header_fields(op.headers.get(op.success_status, ()), ctx)
         if op.response is None:
-            return MockResponse(op.success_status, headers=fields)
+            return MockResponse(op.success_status, commit=commit, headers=fields)
         body = project(op.response(ctx), op.success_schema)
-        return MockResponse(op.success_status, body, headers=fields)
+        return MockResponse(op.success_status, body, commit, fields)
 
     # -- roles ----------------------------------------------------------------------------
 
@@ -446,12 +514,14 @@ class Engine:
             resource, ctx, given, op.set, lambda: self._apply_magic(op, ctx), initial
         )
 
+        entered = self._hooks(op, request, record, ctx, VIA_CREATE)
+
         def commit() -> None:
             collection.insert(_storable(record))
             schedule_clock(resource, collection, record)
+            entered()
 
-        response = replace(self._respond(op, ctx, record=record), commit=commit)
-        return self._with_hooks(response, op, request, record, ctx, VIA_CREATE)
+        return self._respond(op, ctx, commit, record=record)
 
     def _new_record(
         self,
@@ -494,10 +564,13 @@ class Engine:
     def _list(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         collection = self._records(op, request, ctx)
         predicates: list[Predicate] = []
-        for flt in op.filters:
+        for flt, reading in self._filters[op.operation_id]:
             value = request.query.get(flt.param)
-            if value is not None:
-                predicates.append(self._predicate(op, flt.param, flt.field, flt.op, value))
+            if value is None:
+                continue
+            if reading is not None:
+                value = _filter_time(op.resource, flt, reading, value)
+            predicates.append((flt.field, flt.op, value))
         paging = op.paging
         limit = 10 if paging is None else paging.default_limit
         style, value = (paging.style if paging else None) or "first", None
@@ -521,41 +594,6 @@ class Engine:
             limit=limit,
         )
 
-    def _predicate(self, op: Operation, param: str, name: str, kind: str, value: Any) -> Predicate:
-        """A filter, with time values brought to the stored format (whole seconds).
-
-        A `date-time` parameter is an RFC 3339 date-time; a `date` parameter, or any value
-        filtering a timestamp field, is compared as a moment: `2024-01-15` against a Unix-seconds
-        `created` field is midnight UTC.
-
-        Raises `errors.InvalidRequest` naming the parameter for a time value that is not an
-        RFC 3339 date-time within range (`kycspec.expressions.parse_time`), and for a date
-        filter that is no date, date-time or Unix seconds.
-        """
-        schema: JSONObject = next(
-            (p.get("schema", {}) for p in op.parameters if p["name"] == param), {}
-        )
-        resource = op.resource
-        timestamp = name in (resource.created_field, resource.updated_field)
-        if schema.get("format") == "date-time":
-            try:
-                value = format_time(_whole_second(parse_time(value), kind), resource.time_format)
-            except (ValueError, OverflowError):
-                raise errors.InvalidRequest(
-                    errors.TIME_INVALID.format(
-                        name=f"The parameter {errors.shown(param)}", value=errors.shown(value)
-                    )
-                ) from None
-        elif schema.get("format") == "date" or timestamp:
-            try:
-                moment = _whole_second(_filter_moment(value), kind)
-                value = format_time(moment, resource.time_format)
-            except (ValueError, OverflowError):
-                raise errors.InvalidRequest(
-                    errors.BAD_TIME_FILTER.format(param=param, value=value)
-                ) from None
-        return (name, kind, value)
-
     def _read(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         record = self._find(op, ctx, self._records(op, request, ctx))
         return self._respond(op, ctx, record=record)
@@ -568,7 +606,7 @@ class Engine:
         def commit() -> None:
             collection.delete(record[op.resource.id_field])
 
-        return replace(self._respond(op, ctx, record=record), commit=commit)
+        return self._respond(op, ctx, commit, record=record)
 
     def _update(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         resource = op.resource
@@ -587,10 +625,8 @@ class Engine:
             check_transition(resource, record[lifecycle.field], target, op.operation_id, ctx)
             enter(lifecycle, record, target, ctx)
             moved = True
-        response = self._save(op, collection, record, ctx)
-        if moved:
-            return self._with_hooks(response, op, request, record, ctx, VIA_OPERATION)
-        return response
+        then = self._hooks(op, request, record, ctx, VIA_OPERATION) if moved else _no_writes
+        return self._save(op, collection, record, ctx, then=then)
 
     def _transition(self, op: Operation, request: MockRequest, ctx: Context) -> MockResponse:
         resource = op.resource
@@ -616,8 +652,8 @@ class Engine:
         enter(lifecycle, record, str(target), ctx)
         record.update(magic)
         shown = {op.collect.as_field: item} if op.collect and op.collect.as_field else {}
-        response = self._save(op, collection, record, ctx, shown)
-        return self._with_hooks(response, op, request, record, ctx, VIA_OPERATION)
+        then = self._hooks(op, request, record, ctx, VIA_OPERATION)
+        return self._save(op, collection, record, ctx, shown, then)
 
     def _collect(self, op: Operation, record: JSONObject, ctx: Context) -> JSONObject | None:
         if op.collect is None:
@@ -635,17 +671,21 @@ class Engine:
         record: JSONObject,
         ctx: Context,
         shown: JSONObject | None = None,
+        then: Callable[[], None] = _no_writes,
     ) -> MockResponse:
+        """The answer to a write of a changed record, whose `commit` stores it and then runs
+        `then` (the hooks of a state it entered)."""
         self._finish(op.resource, record, ctx)
 
         def commit() -> None:
             collection.replace(_storable(record))
             schedule_clock(op.resource, collection, record)
+            then()
 
         # The response view is built after `_finish`, so it shows the derived fields and the
         # update time of this write (a document upload's `documentsSubmitted`), not the old ones.
         shown_record = {**record, **shown} if shown else record
-        return replace(self._respond(op, ctx, record=shown_record), commit=commit)
+        return self._respond(op, ctx, commit, record=shown_record)
 
     # -- sandbox data ---------------------------------------------------------------------
 
@@ -706,7 +746,7 @@ class Engine:
                     problem=problems[0].message,
                 )
             )
-        record = _canonical_times(resource, record)
+        record = _canonical_times(self._times[resource.name], record)
         if set(partition) != set(resource.partition) or not all(partition.values()):
             raise FixtureError(
                 errors.FIXTURE_PARTITION.format(

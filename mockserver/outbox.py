@@ -225,16 +225,19 @@ class Outbox:
         via: str,
     ) -> None:
         """Write the deliveries of every event the change emits (`via`: `create`,
-        `operation` or `clock`), one per subscriber whose `events` include it."""
+        `operation` or `clock`), one per subscriber whose `events` include it; with no
+        subscriber, nothing (no event is made that no delivery would carry)."""
         webhooks = spec.webhooks
         lifecycle = resource.lifecycle
         if webhooks is None:
+            return
+        subscribers = self.subscriptions(sandbox)
+        if not subscribers:
             return
         state = str(record.get(lifecycle.field)) if lifecycle else ""
         emitted = webhooks.emitted(resource.name, state, via)
         if not emitted:
             return
-        subscribers = self.subscriptions(sandbox)
         deliveries = self._deliveries(sandbox)
         record_id = str(record.get(resource.id_field))
         for event in emitted:
