@@ -157,9 +157,13 @@ class MemoryCollection:
         """Store a changed version of an existing record (same id, same place in the order)."""
         record_id = record[self.id_field]
         seq = self._seq[record_id]
-        self._unindex(self._records[record_id], seq)
+        old = self._records[record_id]
         self._records[record_id] = record
-        self._index(record, seq)
+        for name, index in self._indexes.items():
+            before, after = old.get(name), record.get(name)
+            if before != after:  # an equal value stays in its index entry
+                _unindex(index, before, seq)
+                _index(index, after, seq)
         self._changed()
 
     def delete(self, record_id: str) -> JSONObject | None:
@@ -279,18 +283,29 @@ class MemoryCollection:
 
     def _index(self, record: JSONObject, seq: int) -> None:
         for name, index in self._indexes.items():
-            value = record.get(name)
-            if value is not None:
-                index.setdefault(value, SortedList()).add(seq)
+            _index(index, record.get(name), seq)
 
     def _unindex(self, record: JSONObject, seq: int) -> None:
         for name, index in self._indexes.items():
-            value = record.get(name)
-            bucket = index.get(value) if value is not None else None
-            if bucket is not None:
-                bucket.discard(seq)
-                if not bucket:
-                    del index[value]
+            _unindex(index, record.get(name), seq)
+
+
+def _index(index: dict[Any, SortedList], value: Any, seq: int) -> None:
+    """Put the record `seq` under its field's `value` in the field's index (None is not kept)."""
+    if value is not None:
+        bucket = index.get(value)
+        if bucket is None:  # a new SortedList only for a new value: one costs microseconds
+            bucket = index[value] = SortedList()
+        bucket.add(seq)
+
+
+def _unindex(index: dict[Any, SortedList], value: Any, seq: int) -> None:
+    """Take the record `seq` out of the index entry of `value` (an emptied entry goes)."""
+    bucket = index.get(value) if value is not None else None
+    if bucket is not None:
+        bucket.discard(seq)
+        if not bucket:
+            del index[value]
 
 
 @dataclass(slots=True)
