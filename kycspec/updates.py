@@ -31,7 +31,12 @@ UPDATE_SEMANTICS: Registry[Update] = Registry("update semantic")
 
 @UPDATE_SEMANTICS.decorator("merge")
 def merge(record: JSONObject, changes: Mapping[str, Any]) -> JSONObject:
-    return {**record, **copy.deepcopy(dict(changes))}
+    # a copy of each object or array the body holds; a string, number or null is one already
+    return {**record, **{key: _copied(value) for key, value in changes.items()}}
+
+
+def _copied(value: Any) -> Any:
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
 
 
 def _merge_patch(target: Any, patch: Any) -> Any:
