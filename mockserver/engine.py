@@ -16,7 +16,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from kycspec.expressions import EARLIEST, LATEST, Context, format_time, parse_time, split_path
 from kycspec.headers import header_fields
 from kycspec.idformat import generate_id
-from kycspec.model import ApiSpec, Filter, Operation, Resource
+from kycspec.model import ApiSpec, Feed, Filter, Operation, Resource
 from kycspec.types import JSON, JSONObject
 from kycspec.updates import UPDATE_SEMANTICS
 
@@ -207,6 +207,10 @@ class Engine:
             if resource.lifecycle is not None and resource.lifecycle.clock_transitions
         }
         self._children = {name: spec.children_of(name) for name in spec.resources}
+        self._feeds = {
+            name: [(r, r.feed) for r in spec.resources.values() if r.feed and name in r.feed.of]
+            for name in spec.resources
+        }
         # per resource: the `date-time` fields, and those a request may write (not read-only)
         self._times = {
             name: _fields_of(resource, lambda schema: schema.get("format") == "date-time")
@@ -372,6 +376,10 @@ class Engine:
     def children(self, resource: str) -> list[Resource]:
         """The resources declared with `parent: {resource: <resource>}`."""
         return self._children[resource]
+
+    def feeds(self, resource: str) -> list[tuple[Resource, Feed]]:
+        """The feeds (`records`) that record the state changes of the resource."""
+        return self._feeds[resource]
 
     def store_new(self, sandbox: str, resource: Resource, record: JSONObject, ctx: Context) -> None:
         """Store a new record made by the server (a feed entry): timestamps, derived fields."""

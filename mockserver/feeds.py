@@ -16,9 +16,7 @@ from mockserver.hooks import RECORD_HOOKS, Entered
 def feed(event: Entered) -> None:
     """Store a feed record in every feed that watches the record's resource."""
     engine = event.engine
-    for resource in engine.spec.resources.values():
-        if resource.feed is None or event.resource.name not in resource.feed.of:
-            continue
+    for resource, watching in engine.feeds(event.resource.name):
         entry: JSONObject = {resource.id_field: generate_id(resource.id_format)}
         described = {
             "type": f"{event.resource.name}.{event.state}",
@@ -29,5 +27,5 @@ def feed(event: Entered) -> None:
         ctx = Context(
             event.ctx.now, resource.time_format, {"record": event.record, "event": described}
         )
-        entry.update({key: value(ctx) for key, value in resource.feed.set.items()})
+        entry.update({key: value(ctx) for key, value in watching.set.items()})
         engine.store_new(event.sandbox, resource, entry, ctx)

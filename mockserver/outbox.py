@@ -146,6 +146,9 @@ class Outbox:
 
     def subscriptions(self, sandbox: str) -> list[JSONObject]:
         """The `--webhook-url` subscribers, then those registered, oldest first."""
+        registered = list(self._subscriptions(sandbox))
+        if not self.urls:
+            return registered
         configured = [
             {
                 "id": CLI_SUBSCRIPTION.format(number=n),
@@ -156,7 +159,7 @@ class Outbox:
             }
             for n, url in enumerate(self.urls)
         ]
-        return [*configured, *self._subscriptions(sandbox)]
+        return [*configured, *registered]
 
     def active(self) -> list[str]:
         """The sandboxes whose changes may have subscribers: every one with `--webhook-url`s,

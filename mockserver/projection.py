@@ -66,6 +66,12 @@ class Shape:
             if not isinstance(items, dict):
                 return list(value)
             shape = _shape(items)
+            names = shape.flat
+            if names is not None:  # a list of records: `_flat` straight away
+                return [
+                    _flat(item, names) if isinstance(item, dict) else shape.project(item)
+                    for item in value
+                ]
             return [shape.project(item) for item in value]
         return value
 
