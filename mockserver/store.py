@@ -188,7 +188,10 @@ class MemoryCollection:
         candidates, rest = self._candidates(predicates)
         if candidates is None:
             return [], False
-        seqs = candidates.irange(maximum=before, inclusive=(True, False), reverse=True)
+        if before is None:  # the first page: newest first, without irange's bounds checks
+            seqs: Iterable[int] = reversed(candidates)
+        else:
+            seqs = candidates.irange(maximum=before, inclusive=(True, False), reverse=True)
         found: Iterator[JSONObject] = map(
             self._records.__getitem__, map(self._ids.__getitem__, seqs)
         )

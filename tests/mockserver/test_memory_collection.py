@@ -56,3 +56,10 @@ def test_a_deleted_record_leaves_its_index_entry() -> None:
     collection.delete("r4")
     assert collection.page([("status", "eq", "done")], limit=10) == ([], False)
     assert collection.newest("status", "open") == {"id": "r3", "status": "open", "score": 4}
+
+
+def test_a_page_before_a_sequence_number_holds_only_older_records() -> None:
+    collection = _collection()
+    assert _ids(collection.page([], limit=2, before=3)[0]) == ["r2", "r1"]
+    assert collection.page([("status", "eq", "open")], limit=5, before=3)[1] is False
+    assert _ids(collection.page([], limit=10)[0]) == ["r4", "r3", "r2", "r1", "r0"]
