@@ -269,6 +269,32 @@ def test_the_hot_path_answers_the_happy_path_and_declines_the_rest(
     assert added == ([1, 1] if hot is not None or status == 400 else [0, 0])
 
 
+@pytest.mark.parametrize(
+    ("query", "hot", "status"),
+    [
+        ("limit=2&verification_status=pending", True, 200),
+        ("verification_status=pending&limit=2", True, 200),  # another string: its own answer
+        ("limit=0", False, 400),
+        ("colour=red", False, 400),
+        ("", True, 200),
+    ],
+)
+def test_a_query_string_sent_again_is_decided_as_the_first_time(
+    monkeypatch: pytest.MonkeyPatch, query: str, hot: bool, status: int
+) -> None:
+    # Fresh apps (warmed up by another query), so the first request parses the query and the
+    # others take the operation's kept arguments (`HotOperation.arguments`).
+    apps = create_app(api="finx"), create_app(api="finx", slow_path=True)
+    for app in apps:
+        _send(app, "GET", "/v1/kyc/WAz8eIbvDR60rouK", BEARER)
+    chain = _chain_entries(monkeypatch)
+    answers = [_alike(apps, "GET", f"/v1/kyc?{query}", BEARER) for _ in range(3)]
+    assert [answer[0] for answer in answers] == [status] * 3
+    assert answers[1:] == answers[:1] * 2
+    fast = apps[0].root.app.middleware  # type: ignore[attr-defined]
+    assert chain.count(fast) == (0 if hot else 3)
+
+
 JSON_TYPE = [(b"content-type", b"application/json")]
 VALID = json.dumps(RECORD).encode()
 WRITE_CASES = [
