@@ -27,7 +27,7 @@ def _properties(schema: JSONObject) -> tuple[dict[str, JSONObject], Any]:
 class Shape:
     """What a schema keeps of a value: `project` with the schema read once."""
 
-    __slots__ = ("additional", "fields", "flat", "items", "properties", "schema")
+    __slots__ = ("additional", "fields", "flat", "items", "listed", "properties", "schema")
 
     def __init__(self, schema: JSONObject):
         self.schema = schema  # kept alive, so its id() is not reused while cached
@@ -41,11 +41,12 @@ class Shape:
         # The declared names, when an object keeps exactly those and each value as it is (no
         # field has a shape and no additional property is kept), also filled in by `_shape`.
         self.flat: tuple[str, ...] | None = None
+        self.listed: tuple[str, ...] = ()  # of those, the fields whose value may be a list
 
     def project(self, value: JSON) -> JSON:
         if isinstance(value, dict):
             if self.flat is not None:
-                return _flat(value, self.flat)
+                return _flat(value, self.flat, self.listed)
             if not self.properties:
                 return value if self.additional is not False else {}
             result = {}
@@ -66,10 +67,10 @@ class Shape:
             if not isinstance(items, dict):
                 return list(value)
             shape = _shape(items)
-            names = shape.flat
+            names, listed = shape.flat, shape.listed
             if names is not None:  # a list of records: `_flat` straight away
                 return [
-                    _flat(item, names) if isinstance(item, dict) else shape.project(item)
+                    _flat(item, names, listed) if isinstance(item, dict) else shape.project(item)
                     for item in value
                 ]
             return [shape.project(item) for item in value]
@@ -90,17 +91,33 @@ def _shape(schema: JSONObject) -> Shape:
         kept = found.additional is True or isinstance(found.additional, dict)
         if found.properties and plain and not kept:
             found.flat = tuple(found.properties)
+            found.listed = tuple(k for k, sub in found.properties.items() if _may_be_list(sub))
     return found
 
 
-def _flat(value: JSONObject, names: tuple[str, ...]) -> JSONObject:
-    """The object's fields of `names`, in that order, each value as it is but for a list,
-    which comes out as a new list; the object itself when it is that already (nothing that
-    reads a response changes it)."""
+def _flat(value: JSONObject, names: tuple[str, ...], listed: tuple[str, ...]) -> JSONObject:
+    """The object's fields of `names`, in that order, each value as it is but for a list in
+    a field of `listed`, which comes out as a new list; the object itself when it is that
+    already (nothing that reads a response changes it)."""
     kept = value if tuple(value) == names else {key: value[key] for key in names if key in value}
-    if list in map(type, kept.values()):
-        return {key: list(item) if isinstance(item, list) else item for key, item in kept.items()}
+    for key in listed:
+        if isinstance(kept.get(key), list):
+            return {k: list(item) if isinstance(item, list) else item for k, item in kept.items()}
     return kept
+
+
+def _may_be_list(schema: Any) -> bool:
+    """Whether a value the schema allows may be an array: not when the schema, or one of its
+    `allOf` parts, declares another `type` (a value that breaks its schema is no list to copy:
+    the copy only keeps a response from sharing a list with the store)."""
+    if not isinstance(schema, dict):
+        return True
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return kind == "array"
+    if isinstance(kind, list):  # OpenAPI 3.1
+        return "array" in kind
+    return all(_may_be_list(part) for part in schema.get("allOf", []))
 
 
 def _field(schema: Any) -> Shape | None:

@@ -67,3 +67,22 @@ def test_a_recursive_schema_is_projected_to_any_depth() -> None:
     node["properties"]["child"] = node
     value = {"name": "a", "x": 1, "child": {"name": "b", "x": 2, "child": {"name": "c", "x": 3}}}
     assert project(value, node) == {"name": "a", "child": {"name": "b", "child": {"name": "c"}}}
+
+
+def test_a_record_of_plain_fields_keeps_the_schema_order_and_copies_its_lists() -> None:
+    schema = {
+        "properties": {
+            "id": {"allOf": [{"type": "string"}], "readOnly": True},
+            "tags": {"allOf": [{"type": "array"}]},
+            "note": {},
+        }
+    }
+    in_order = {"id": "r1", "tags": ["a"], "note": "n"}
+    projected = project(in_order, schema)
+    assert projected == in_order
+    assert projected["tags"] is not in_order["tags"]  # type: ignore[index]
+    shuffled = {"note": "n", "extra": 1, "id": "r1"}
+    assert list(project(shuffled, schema)) == ["id", "note"]  # type: ignore[arg-type]
+    plain = {"properties": {"id": {"type": "string"}, "n": {"type": "integer"}}}
+    record = {"id": "r1", "n": 1}
+    assert project(record, plain) is record  # already in its shape: nothing to copy
