@@ -476,10 +476,15 @@ def _raw_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The header lines Starlette's `Response.init_headers` writes for these fields, body and
     media type."""
+    bodiless = status < 200 or status in (204, 304)
+    if fields is not None and len(fields) == 1 and "Content-Type" in fields:
+        # the usual JSON answer (`mockserver.api.json_response`): its type, then its length
+        line = _line("Content-Type", fields["Content-Type"])
+        return [line] if bodiless else [line, (b"content-length", b"%d" % len(body))]
     raw = [_line(k, v) for k, v in fields.items()] if fields else []
     keys = [key for key, _ in raw]
-    if b"content-length" not in keys and not (status < 200 or status in (204, 304)):
-        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+    if b"content-length" not in keys and not bodiless:
+        raw.append((b"content-length", b"%d" % len(body)))
     if media_type is not None and b"content-type" not in keys:
         if media_type.startswith("text/") and "charset=" not in media_type.lower():
             media_type += "; charset=utf-8"
