@@ -126,7 +126,11 @@ def markdown(data: dict[str, Any]) -> str:
     for goal, met, evidence in goals(data):
         mark = "n/a" if met is None else ("yes" if met else "**no**")
         lines.append(f"| {goal} | {mark} | {evidence} |")
-    lines += ["", "## List latency by sandbox size (mock, 1 connection)", ""]
+    lines += [
+        "",
+        "## List latency by sandbox size (mock, 1 connection, medians of interleaved rounds)",
+        "",
+    ]
     lines += ["| records | query | p50 ms | p99 ms | load time s |", "|---:|---|---:|---:|---:|"]
     for s in data.get("scale") or []:
         lines.append(

@@ -4,11 +4,12 @@ Pages are served from sorted indexes, so a page of ten should cost about the sam
 this checks it, one connection at a time so the figure is latency, not queueing.
 """
 
+import statistics
 import time
 from typing import Any
 
 from bench.targets import SANDBOX, Target, post_json
-from bench.wrk import Endpoint, measure
+from bench.wrk import Endpoint, Run, measure
 
 STATUSES = ["pending"] + ["verified"] * 6 + ["failed"] * 3  # 10% pending
 CUSTOMERS = 1000
@@ -74,31 +75,43 @@ def load(target: Target, sandbox: str, count: int) -> float:
     return time.perf_counter() - started
 
 
-def run(target: Target, wrk: str | None, seconds: float = 2.0) -> list[dict[str, Any]]:
-    """p50/p99 of each list query at each size, one connection."""
+def run(
+    target: Target, wrk: str | None, seconds: float = 2.0, rounds: int = 3
+) -> list[dict[str, Any]]:
+    """p50/p99 of each list query at each size, one connection: every size loaded first, then
+    `rounds` interleaved rounds over every size and query (so drift on a shared machine hits
+    every size alike), medians quoted."""
+    loaded = {size: load(target, f"scale{size}", size) for size in SIZES}
+    runs: dict[tuple[int, str], list[Run]] = {}
+    for round_number in range(rounds):
+        for size in SIZES:
+            headers = {"Authorization": f"Bearer test_scale{size}"}
+            for query in QUERIES:
+                if round_number == 0:
+                    measure(wrk, target.url, query, headers, seconds=0.5, connections=1)
+                result = measure(wrk, target.url, query, headers, seconds=seconds, connections=1)
+                runs.setdefault((size, query.name), []).append(result)
     results = []
     for size in SIZES:
-        sandbox = f"scale{size}"
-        load_seconds = load(target, sandbox, size)
-        headers = {"Authorization": f"Bearer test_{sandbox}"}
         for query in QUERIES:
-            measure(wrk, target.url, query, headers, seconds=0.5, connections=1)  # warm-up
-            result = measure(wrk, target.url, query, headers, seconds=seconds, connections=1)
+            measured = runs[(size, query.name)]
+            p50 = statistics.median(r.p50_ms for r in measured)
+            p99 = statistics.median(r.p99_ms for r in measured)
             results.append(
                 {
                     "records": size,
                     "query": query.name,
                     "path": query.path,
-                    "p50_ms": result.p50_ms,
-                    "p99_ms": result.p99_ms,
-                    "rps": result.rps,
-                    "non2xx": result.non2xx,
-                    "load_seconds": load_seconds,
+                    "p50_ms": p50,
+                    "p99_ms": p99,
+                    "rps": statistics.median(r.rps for r in measured),
+                    "non2xx": sum(r.non2xx for r in measured),
+                    "load_seconds": loaded[size],
                 }
             )
             print(
-                f"  scale {size:>7} {query.name:<15} p50 {result.p50_ms:6.2f} ms"
-                f"  p99 {result.p99_ms:6.2f} ms  (loaded in {load_seconds:.1f}s)",
+                f"  scale {size:>7} {query.name:<15} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+                f"  (loaded in {loaded[size]:.1f}s, median of {rounds})",
                 flush=True,
             )
     return results
