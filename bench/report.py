@@ -126,18 +126,33 @@ def markdown(data: dict[str, Any]) -> str:
     for goal, met, evidence in goals(data):
         mark = "n/a" if met is None else ("yes" if met else "**no**")
         lines.append(f"| {goal} | {mark} | {evidence} |")
-    lines += [
+    lines += _rest(data)
+    notes = data.get("notes") or []
+    if notes:
+        lines += ["", "## Notes", "", *[f"- {n}" for n in notes]]
+    return "\n".join(lines) + "\n"
+
+
+def _rest(data: dict[str, Any]) -> list[str]:
+    """The list-by-size, memory and conformance sections; one line saying they were not run
+    when the run measured throughput only."""
+    scale = data.get("scale") or []
+    memory = data.get("memory") or {}
+    conformance = data.get("conformance") or {}
+    if not scale and "bytes_per_record" not in memory and not conformance.get("apis"):
+        return ["", "List latency by size, memory and conformance run time: not measured."]
+    lines = [
         "",
         "## List latency by sandbox size (mock, 1 connection, medians of interleaved rounds)",
         "",
+        "| records | query | p50 ms | p99 ms | load time s |",
+        "|---:|---|---:|---:|---:|",
     ]
-    lines += ["| records | query | p50 ms | p99 ms | load time s |", "|---:|---|---:|---:|---:|"]
-    for s in data.get("scale") or []:
+    for s in scale:
         lines.append(
             f"| {s['records']:,} | {s['query']} (`{s['path']}`) | {s['p50_ms']:.2f} | "
             f"{s['p99_ms']:.2f} | {s['load_seconds']:.1f} |"
         )
-    memory = data.get("memory") or {}
     lines += ["", "## Memory", ""]
     if "bytes_per_record" in memory:
         lines.append(
@@ -148,16 +163,12 @@ def markdown(data: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"Not measured: {memory.get('error', 'skipped')}")
-    conformance = data.get("conformance") or {}
     lines += ["", "## Conformance run time", ""]
     if "skipped" in conformance:
         lines.append(f"Skipped: {conformance['skipped']}.")
     for name, c in (conformance.get("apis") or {}).items():
         lines.append(f"- {name}: {c['seconds']:.1f} s (exit {c['exit_code']})")
-    notes = data.get("notes") or []
-    if notes:
-        lines += ["", "## Notes", "", *[f"- {n}" for n in notes]]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def chart(data: dict[str, Any], path: Path) -> None:
