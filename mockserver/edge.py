@@ -34,7 +34,6 @@ from mockserver.store import LoggedRequest, Store, StoreUnavailable
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_DELAY_MS = 30_000
 UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
-_SANDBOX_CACHE_SIZE = 1024
 _BODY_FIELDS = frozenset({"content-length", "transfer-encoding", "content-type"})
 
 
@@ -63,7 +62,6 @@ class ApiEdge:
         self.store = store
         self.policy = policy
         self.max_body_bytes = max_body_bytes
-        self._sandboxes: dict[str, str | None] = {}
         declared = {
             str(parameter["name"]).lower()
             for op in spec.operations.values()
@@ -289,13 +287,9 @@ class ApiEdge:
             pass
 
     def _sandbox(self, authorization: str | None) -> str | None:
+        """The sandbox a bearer credential opens (the policy remembers each token's caller)."""
         if not authorization:
             return None
-        if authorization in self._sandboxes:
-            return self._sandboxes[authorization]
         scheme, _, token = authorization.partition(" ")
         caller = self.policy.resolve(token.strip()) if scheme.lower() == "bearer" else None
-        if len(self._sandboxes) >= _SANDBOX_CACHE_SIZE:
-            self._sandboxes.clear()
-        self._sandboxes[authorization] = sandbox = caller.sandbox if caller else None
-        return sandbox
+        return caller.sandbox if caller else None

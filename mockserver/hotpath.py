@@ -41,6 +41,7 @@ request without `Origin`. `tests/mockserver/test_equivalence.py` replays the tes
 through both paths; `tests/mockserver/test_fast_checks.py` sends every declining branch.
 """
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from copy import deepcopy
@@ -78,9 +79,9 @@ _COERCE: dict[str, Callable[[str], Any] | None] = {
 """connexion's coercion of a scalar parameter by its schema type (`connexion.utils.coerce_type`);
 a string stays as sent."""
 
-_MISSING: Any = object()
+_MISSING = object()
 _QUERY_CACHE_SIZE = 1024
-"""Query strings whose arguments an operation keeps (cleared when full)."""
+"""Query strings whose arguments an operation keeps (the most recently used)."""
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _VARY = b"vary"
@@ -200,7 +201,10 @@ class HotOperation:
         self.query = {parameter.name: parameter for parameter in query}
         self.required = tuple(p.name for p in query if p.required)
         self.defaults = {p.name: p.default for p in query if p.default is not _MISSING}
-        self._queries: dict[bytes, tuple[tuple[str, Any], ...] | None] = {}
+        # A function of the query string alone: each operation keeps its latest answers.
+        self._kept_query_arguments: Callable[[bytes], tuple[tuple[str, Any], ...] | None] = (
+            functools.lru_cache(maxsize=_QUERY_CACHE_SIZE)(self._query_arguments)
+        )
 
     def arguments(self, path_params: dict[str, str], query_string: bytes) -> dict[str, Any] | None:
         """The handler's keyword arguments as connexion's `get_arguments` builds them after its
@@ -213,12 +217,7 @@ class HotOperation:
                 kwargs[parameter.keyword] = parameter.value(given)
         except (ValueError, TypeError, ValidationError):
             return None
-        query = self._queries.get(query_string, _MISSING)
-        if query is _MISSING:
-            query = self._query_arguments(query_string)
-            if len(self._queries) >= _QUERY_CACHE_SIZE:
-                self._queries.clear()
-            self._queries[query_string] = query
+        query = self._kept_query_arguments(query_string)
         if query is None:
             return None
         kwargs.update(query)
@@ -492,20 +491,11 @@ def _raw_headers(
     return raw
 
 
-_LINES: dict[tuple[str, str], tuple[bytes, bytes]] = {}
-_LINES_LIMIT = 1024
-
-
+@functools.lru_cache(maxsize=1024)
 def _line(name: str, value: str) -> tuple[bytes, bytes]:
     """A header field as an ASGI header line (name in lower case, both ISO-8859-1 encoded);
     the lines most answers repeat (`Content-Type`) are encoded once."""
-    found = _LINES.get((name, value))
-    if found is None:
-        found = (name.lower().encode("latin-1"), value.encode("latin-1"))
-        if len(_LINES) >= _LINES_LIMIT:
-            _LINES.clear()
-        _LINES[(name, value)] = found
-    return found
+    return name.lower().encode("latin-1"), value.encode("latin-1")
 
 
 def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:
